@@ -1,0 +1,44 @@
+# vastwatch — targets a newcomer can guess.
+GO        ?= go
+PKGS      := ./...
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+FUZZTIME  ?= 30s
+
+.PHONY: build test unit e2e bench lint fuzz run-sim deps-e2e check-config clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vastwatch ./cmd/vastwatch
+
+# The whole suite: vet, unit and integration tests with the race detector, the example config,
+# and the end-to-end suite (which installs Debian's prometheus package when missing).
+test: lint unit
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+check-config:
+	$(GO) run ./cmd/vastwatch check --config.file config.example.yaml
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+e2e: deps-e2e
+	$(GO) test -count=1 -timeout 15m -tags e2e ./e2e/...
+
+deps-e2e:
+	./scripts/install-e2e-deps.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m $(PKGS)
+
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+run-sim:
+	$(GO) run ./cmd/vastwatch run --simulate
+
+clean:
+	rm -rf bin

@@ -1,0 +1,158 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+)
+
+// Config is the validated runtime model of a config file. It is immutable once loaded: a
+// reload builds a new one and swaps it whole. Every price is whole-instance $/h (dph_total).
+type Config struct {
+	PollInterval time.Duration
+	DryRun       bool
+	Owner        string // ownership tag: labels are vastwatch:<owner>:<fleet>:<nonce>
+	Orphans      OrphanPolicy
+	Account      Account
+	Markets      []*Market
+	Fleets       []*Fleet
+	// Warnings are problems that do not stop the config from loading (pacing, for one).
+	Warnings []string
+	// Source is the file the config came from ("" for embedded).
+	Source string
+}
+
+// OrphanPolicy says what to do with managed instances whose fleet left the config.
+type OrphanPolicy string
+
+// Orphan policies.
+const (
+	OrphansKeep    OrphanPolicy = "keep"
+	OrphansDestroy OrphanPolicy = "destroy"
+)
+
+// Account holds the account-wide money limits.
+type Account struct {
+	CreditFloor     float64 // $: below this nothing is rented
+	MaxSpendPerHour float64 // $/h: committed spend cap across all fleets; 0 = no cap
+	MonthlyBudget   float64 // $/month across all fleets; 0 = none
+}
+
+// Market is a watched search.
+type Market struct {
+	Name      string
+	QueryText string        // as written in the config, vast CLI syntax
+	Query     vastapi.Query // the wire body: defaults, type, order, limit, allocated_storage applied
+	Type      vastapi.OfferType
+	StorageGB float64
+	GroupBy   []string // labels on price metrics; subset of GroupByLabels
+}
+
+// GroupByLabels is the fixed set of offer fields a market may group its price metrics by.
+var GroupByLabels = []string{"gpu_name", "num_gpus", "gpu_arch", "country", "verification", "datacenter"}
+
+// Fleet is a managed set of instances rented from one market.
+type Fleet struct {
+	Name     string
+	Market   *Market
+	Min      int
+	Target   int // the target when no schedule entry has fired
+	Max      int
+	Schedule Schedule
+
+	MaxPrice float64 // per instance, whole-instance $/h (dph_total for DiskGB)
+	Budget   float64 // whole fleet committed spend, $/h
+	Monthly  float64 // $/month for the fleet; 0 = none
+
+	Instance InstanceTemplate
+
+	BootTimeout        time.Duration
+	CooldownUp         time.Duration
+	CooldownDown       time.Duration
+	MaxActionsPerCycle int
+	ScaleDown          ScaleDownMode
+	StoppedTTL         time.Duration
+	MinDuration        time.Duration // do not rent offers whose listing ends sooner
+	Rebalance          *Rebalance    // nil: off
+	Bid                *BidPolicy    // set exactly when Market.Type is bid
+}
+
+// TargetAt is the fleet's target at now: the most recent schedule firing's target, else
+// Target, clamped to [Min, Max]. It is pure.
+func (f *Fleet) TargetAt(now time.Time) int {
+	t := f.Target
+	if v, _, ok := f.Schedule.TargetAt(now); ok {
+		t = v
+	}
+	return max(f.Min, min(t, f.Max))
+}
+
+// ScaleDownMode is what happens to instances above target.
+type ScaleDownMode string
+
+// Scale-down modes.
+const (
+	ScaleDownDestroy ScaleDownMode = "destroy"
+	ScaleDownStop    ScaleDownMode = "stop"
+)
+
+// Rebalance moves instances to cheaper equivalent offers.
+type Rebalance struct {
+	MinSavings float64 // fraction in (0,1): 0.25 = at least 25 % cheaper
+	MinAge     time.Duration
+}
+
+// BidPolicy prices interruptible creates: min_bid × Multiplier, capped by MaxPerHour and the
+// fleet's MaxPrice.
+type BidPolicy struct {
+	Multiplier float64
+	MaxPerHour float64
+}
+
+// InstanceTemplate is what each created instance runs. Secret values are resolved at load.
+type InstanceTemplate struct {
+	Image          string
+	DiskGB         float64
+	Runtype        string
+	Onstart        string
+	Args           []string
+	Env            []EnvVar
+	ImageLogin     Value
+	TemplateHashID string
+}
+
+// EnvVar is one container environment variable.
+type EnvVar struct {
+	Name  string
+	Value Value
+}
+
+// Value is a config string that may be secret ({file: PATH} or {env: NAME}). A secret one
+// redacts itself in String, JSON and logs; Reveal returns the value for the create request.
+type Value struct {
+	v      string
+	secret bool
+}
+
+// PlainValue and SecretValue build Values.
+func PlainValue(s string) Value  { return Value{v: s} }
+func SecretValue(s string) Value { return Value{v: s, secret: true} }
+
+// Reveal returns the value.
+func (v Value) Reveal() string { return v.v }
+
+// IsSecret reports whether the value came from a file or the environment.
+func (v Value) IsSecret() bool { return v.secret }
+
+func (v Value) String() string {
+	if v.secret {
+		return "<redacted>"
+	}
+	return v.v
+}
+
+// MarshalJSON writes the printable form.
+func (v Value) MarshalJSON() ([]byte, error) { return vastapi.NewSecretOrPlain(v.v, v.secret) }
+
+// MarshalText writes the printable form.
+func (v Value) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
