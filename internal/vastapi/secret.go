@@ -51,3 +51,17 @@ func NewSecretOrPlain(s string, secret bool) ([]byte, error) {
 	}
 	return json.Marshal(s)
 }
+
+// UnmarshalJSON reads a string (null = empty). Decoding is allowed; encoding always redacts.
+func (s *Secret) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = Secret{}
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("secret: want a string")
+	}
+	*s = NewSecret(v)
+	return nil
+}
