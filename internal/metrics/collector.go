@@ -1,0 +1,214 @@
+package metrics
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Descriptors of the snapshot's fixed-label metrics, built once. The market metrics carry the
+// market's group_by labels, so their descriptors are built per market at render time.
+var (
+	descMarketDropped = prometheus.NewDesc("vastwatch_market_dropped_groups",
+		"Label sets of the market's last search left out of the vast_offer* metrics by the per-market cap.",
+		[]string{"market"}, nil)
+
+	descCredit = prometheus.NewDesc("vast_account_credit_dollars",
+		"Spendable credit of the Vast.ai account.", nil, nil)
+	descBurn = prometheus.NewDesc("vast_account_spend_dollars_per_hour",
+		"What the account pays now: running instances at dph_total, every other non-destroyed instance at its storage cost.", nil, nil)
+	descRunway = prometheus.NewDesc("vast_account_runway_seconds",
+		"How long the credit lasts at the current spend (credit / spend); absent while spend is 0.", nil, nil)
+
+	descInstances = prometheus.NewDesc("vast_instances",
+		"Instances of the account by fleet (\"\" = not managed by vastwatch) and phase.",
+		[]string{"fleet", "state"}, nil)
+	descInstanceInfo = prometheus.NewDesc("vast_instance_info",
+		"One series per instance of the account, value 1.",
+		[]string{"id", "fleet", "machine_id", "gpu_name", "num_gpus", "state"}, nil)
+	descInstancePrice = prometheus.NewDesc("vast_instance_price_dollars_per_hour",
+		"What the instance costs per hour when running (dph_total, or the bid plus storage).",
+		[]string{"id", "fleet"}, nil)
+	descInstanceStart = prometheus.NewDesc("vast_instance_start_timestamp_seconds",
+		"When the instance was started, Unix time.",
+		[]string{"id", "fleet"}, nil)
+
+	descFleetTarget = prometheus.NewDesc("vastwatch_fleet_target_instances",
+		"Instances the fleet should have now (schedule applied).", []string{"fleet"}, nil)
+	descFleetMin = prometheus.NewDesc("vastwatch_fleet_min_instances",
+		"Configured minimum size of the fleet.", []string{"fleet"}, nil)
+	descFleetMax = prometheus.NewDesc("vastwatch_fleet_max_instances",
+		"Configured maximum size of the fleet.", []string{"fleet"}, nil)
+	descFleetSpend = prometheus.NewDesc("vastwatch_fleet_spend_dollars_per_hour",
+		"Committed spend of the fleet: managed instances in any state but destroyed and pending creates, at full price.",
+		[]string{"fleet"}, nil)
+	descFleetBudget = prometheus.NewDesc("vastwatch_fleet_budget_dollars_per_hour",
+		"Configured budget of the fleet.", []string{"fleet"}, nil)
+	descFleetBlocked = prometheus.NewDesc("vastwatch_fleet_blocked",
+		"1 while the fleet's target is unreachable, one series per reason.",
+		[]string{"fleet", "reason"}, nil)
+	descAvoided = prometheus.NewDesc("vastwatch_avoided_machines",
+		"Machines the fleet avoids after failures.", []string{"fleet"}, nil)
+	descOrphaned = prometheus.NewDesc("vastwatch_orphaned_instances",
+		"Managed instances whose fleet is no longer in the config, by that fleet.", []string{"fleet"}, nil)
+)
+
+// marketDescs are one market's descriptors: labels market, the group_by labels, and percentile
+// on the three statistics.
+type marketDescs struct {
+	offers, price, gpuPrice, perf *prometheus.Desc
+}
+
+func newMarketDescs(groupBy []string) marketDescs {
+	base := append([]string{"market"}, groupBy...)
+	pct := append(append([]string{}, base...), "percentile")
+	return marketDescs{
+		offers: prometheus.NewDesc("vast_offers",
+			"Offers the market's last search returned.", base, nil),
+		price: prometheus.NewDesc("vast_offer_price_dollars_per_hour",
+			"Nearest-rank percentile of the whole-offer price (dph_total, with the market's storage) over the market's last search.",
+			pct, nil),
+		gpuPrice: prometheus.NewDesc("vast_offer_gpu_price_dollars_per_hour",
+			"Nearest-rank percentile of the per-GPU price (dph_total / num_gpus) weighted by GPU count, GPUs shared by offers of one machine counted once.",
+			pct, nil),
+		perf: prometheus.NewDesc("vast_offer_dlperf_per_dollar",
+			"Nearest-rank percentile of dlperf / dph_total over the market's last search.",
+			pct, nil),
+	}
+}
+
+// NewCollector returns a collector that emits the snapshot as const metrics. It is unchecked
+// (describes nothing) because the market metrics' labels follow each market's group_by. The
+// Exporter renders it once per Publish; tests use it directly.
+//
+// Rows that repeat an earlier row's identity (market name, fleet name, instance id, a group's
+// labels) are skipped: the first wins.
+func NewCollector(s *Snapshot) prometheus.Collector { return snapshotCollector{s} }
+
+type snapshotCollector struct{ s *Snapshot }
+
+func (snapshotCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	if s == nil {
+		return
+	}
+	emit := func(d *prometheus.Desc, v float64, labels ...string) {
+		for i, l := range labels {
+			labels[i] = strings.ToValidUTF8(l, "\uFFFD")
+		}
+		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		if err != nil {
+			m = prometheus.NewInvalidMetric(d, err)
+		}
+		ch <- m
+	}
+
+	seen := map[string]bool{}
+	for i := range s.Markets {
+		m := &s.Markets[i]
+		if seen[m.Name] {
+			continue
+		}
+		seen[m.Name] = true
+		c.collectMarket(emit, m)
+	}
+
+	if a := s.Account; a != nil {
+		emit(descCredit, a.Credit)
+		emit(descBurn, a.Burn)
+		if r, ok := a.runwaySeconds(); ok {
+			emit(descRunway, r)
+		}
+	}
+
+	type fleetState struct{ fleet, state string }
+	counts := map[fleetState]int{}
+	var order []fleetState
+	count := func(k fleetState, n int) {
+		if _, ok := counts[k]; !ok {
+			order = append(order, k)
+		}
+		counts[k] += n
+	}
+	fleets := map[string]bool{}
+	for i := range s.Fleets {
+		f := &s.Fleets[i]
+		if fleets[f.Name] {
+			continue
+		}
+		fleets[f.Name] = true
+		for _, st := range Phases {
+			count(fleetState{f.Name, st}, 0)
+		}
+		emit(descFleetTarget, float64(f.Target), f.Name)
+		emit(descFleetMin, float64(f.Min), f.Name)
+		emit(descFleetMax, float64(f.Max), f.Name)
+		emit(descFleetSpend, f.Spend, f.Name)
+		emit(descFleetBudget, f.Budget, f.Name)
+		emit(descAvoided, float64(f.AvoidedMachines), f.Name)
+		reasons := map[string]bool{}
+		for _, r := range f.Blocked {
+			if !reasons[r] {
+				reasons[r] = true
+				emit(descFleetBlocked, 1, f.Name, r)
+			}
+		}
+	}
+	for fleet, n := range s.Orphans {
+		emit(descOrphaned, float64(n), fleet)
+	}
+
+	ids := map[int64]bool{}
+	for i := range s.Instances {
+		in := &s.Instances[i]
+		if ids[in.ID] {
+			continue
+		}
+		ids[in.ID] = true
+		id := strconv.FormatInt(in.ID, 10)
+		count(fleetState{in.Fleet, in.State}, 1)
+		emit(descInstanceInfo, 1, id, in.Fleet, strconv.FormatInt(in.MachineID, 10), in.GPUName,
+			strconv.Itoa(in.NumGPUs), in.State)
+		emit(descInstancePrice, in.Price, id, in.Fleet)
+		if !in.StartTime.IsZero() {
+			emit(descInstanceStart, float64(in.StartTime.UnixNano())/1e9, id, in.Fleet)
+		}
+	}
+	for _, k := range order {
+		emit(descInstances, float64(counts[k]), k.fleet, k.state)
+	}
+}
+
+func (snapshotCollector) collectMarket(emit func(*prometheus.Desc, float64, ...string), m *MarketSnapshot) {
+	d := newMarketDescs(m.GroupBy)
+	emit(descMarketDropped, float64(m.DroppedGroups), m.Name)
+	seen := map[string]bool{}
+	for i := range m.Groups {
+		g := &m.Groups[i]
+		if len(g.Labels) != len(m.GroupBy) {
+			emit(d.offers, 0, append([]string{m.Name}, g.Labels...)...) // reports the mismatch
+			continue
+		}
+		key := strings.Join(g.Labels, "\xff")
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		base := append([]string{m.Name}, g.Labels...)
+		emit(d.offers, float64(g.Offers), base...)
+		for _, st := range []struct {
+			desc *prometheus.Desc
+			p    *Percentiles
+		}{{d.price, &g.Price}, {d.gpuPrice, &g.GPUPrice}, {d.perf, &g.DLPerfPerDollar}} {
+			if !st.p.Valid {
+				continue
+			}
+			for j, v := range st.p.Values {
+				emit(st.desc, v, append(append(make([]string, 0, len(base)+1), base...), PercentileLabels[j])...)
+			}
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package metrics
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// exposition is a snapshot rendered once: the text exposition, and the same bytes as the
+// beginning of a gzip member's deflate stream (sync-flushed, not final) with their CRC-32, so a
+// scrape can finish the member with the self-metrics it gathers without compressing the
+// snapshot again (see gzipBody).
+type exposition struct {
+	plain   []byte
+	deflate []byte
+	crc     uint32
+}
+
+var emptyExposition = mustEmptyExposition()
+
+func mustEmptyExposition() *exposition {
+	e, err := newExposition(nil)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// render gathers the snapshot's collector into its text exposition. On a gather error it still
+// renders every family that gathered cleanly, and returns the error too.
+func render(s *Snapshot) (*exposition, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(NewCollector(s)); err != nil {
+		return nil, fmt.Errorf("register snapshot collector: %w", err)
+	}
+	mfs, gatherErr := reg.Gather()
+	var buf bytes.Buffer
+	if err := writeText(&buf, mfs); err != nil {
+		return nil, err
+	}
+	e, err := newExposition(buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if gatherErr != nil {
+		return e, fmt.Errorf("gather snapshot: %w", gatherErr)
+	}
+	return e, nil
+}
+
+func writeText(w io.Writer, mfs []*dto.MetricFamily) error {
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+			return fmt.Errorf("encode %s: %w", mf.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func newExposition(plain []byte) (*exposition, error) {
+	var z bytes.Buffer
+	fw, err := flate.NewWriter(&z, flate.DefaultCompression)
+	if err != nil {
+		return nil, fmt.Errorf("deflate snapshot: %w", err)
+	}
+	if _, err := fw.Write(plain); err != nil {
+		return nil, fmt.Errorf("deflate snapshot: %w", err)
+	}
+	// Flush ends the data on a byte boundary with a non-final block, so another deflate
+	// stream may follow it in the same gzip member.
+	if err := fw.Flush(); err != nil {
+		return nil, fmt.Errorf("deflate snapshot: %w", err)
+	}
+	return &exposition{plain: plain, deflate: z.Bytes(), crc: crc32.ChecksumIEEE(plain)}, nil
+}
+
+// gzipHeader is a minimal RFC 1952 member header: deflate, no flags, no mtime, OS unknown.
+var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// gzipBody appends to dst one gzip member whose content is e.plain followed by tail. Only
+// tail is compressed here; fw is a reusable deflate writer.
+func (e *exposition) gzipBody(dst *bytes.Buffer, tail []byte, fw *flate.Writer) error {
+	dst.Write(gzipHeader)
+	dst.Write(e.deflate)
+	fw.Reset(dst)
+	if _, err := fw.Write(tail); err != nil {
+		return fmt.Errorf("deflate self-metrics: %w", err)
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("deflate self-metrics: %w", err)
+	}
+	var trailer [8]byte
+	binary.LittleEndian.PutUint32(trailer[:4], crc32.Update(e.crc, crc32.IEEETable, tail))
+	binary.LittleEndian.PutUint32(trailer[4:], uint32(len(e.plain)+len(tail)))
+	dst.Write(trailer[:])
+	return nil
+}
