@@ -1,0 +1,204 @@
+package deploy_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vastwatch/vastwatch/deploy"
+)
+
+// kind says what a metric's value measures, and so which Grafana unit shows it.
+type kind int
+
+const (
+	kindCount kind = iota // counts, flags, ratios: any unit
+	kindMoney             // dollars or dollars per hour: currencyUSD
+	kindTime              // seconds or a Unix timestamp (shown as an age): s or dtdurations
+)
+
+// groupByLabels is the fixed set of offer fields a market may group its price metrics by
+// (policy.GroupByLabels, spec.md §3). Spelled out here so this test does not track a package
+// that is being written concurrently; TestGroupByLabelsMatchPolicy would be the place to tie them.
+var groupByLabels = []string{"gpu_name", "num_gpus", "gpu_arch", "country", "verification", "datacenter"}
+
+// contract is the metrics table of spec.md §4: every name dashboards and alerts may use, with
+// its labels and kind. Histograms are listed by their series names.
+var contract = func() map[string]contractMetric {
+	market := append([]string{"market"}, groupByLabels...)
+	marketPct := append(slices.Clone(market), "percentile")
+	m := map[string]contractMetric{
+		"vast_offers":                                   {market, kindCount},
+		"vast_offer_price_dollars_per_hour":             {marketPct, kindMoney},
+		"vast_offer_gpu_price_dollars_per_hour":         {marketPct, kindMoney},
+		"vast_offer_dlperf_per_dollar":                  {marketPct, kindCount},
+		"vast_account_credit_dollars":                   {nil, kindMoney},
+		"vast_account_spend_dollars_per_hour":           {nil, kindMoney},
+		"vast_account_runway_seconds":                   {nil, kindTime},
+		"vast_instances":                                {[]string{"fleet", "state"}, kindCount},
+		"vast_instance_info":                            {[]string{"id", "fleet", "machine_id", "gpu_name", "num_gpus", "state"}, kindCount},
+		"vast_instance_price_dollars_per_hour":          {[]string{"id", "fleet"}, kindMoney},
+		"vast_instance_start_timestamp_seconds":         {[]string{"id", "fleet"}, kindTime},
+		"vastwatch_fleet_target_instances":              {[]string{"fleet"}, kindCount},
+		"vastwatch_fleet_min_instances":                 {[]string{"fleet"}, kindCount},
+		"vastwatch_fleet_max_instances":                 {[]string{"fleet"}, kindCount},
+		"vastwatch_fleet_spend_dollars_per_hour":        {[]string{"fleet"}, kindMoney},
+		"vastwatch_fleet_budget_dollars_per_hour":       {[]string{"fleet"}, kindMoney},
+		"vastwatch_fleet_blocked":                       {[]string{"fleet", "reason"}, kindCount},
+		"vastwatch_scaler_actions_total":                {[]string{"fleet", "action", "result"}, kindCount},
+		"vastwatch_scaler_decisions_total":              {[]string{"fleet", "decision", "reason"}, kindCount},
+		"vastwatch_api_requests_total":                  {[]string{"endpoint", "code"}, kindCount},
+		"vastwatch_api_request_duration_seconds_bucket": {[]string{"endpoint", "le"}, kindTime},
+		"vastwatch_api_request_duration_seconds_sum":    {[]string{"endpoint"}, kindTime},
+		"vastwatch_api_request_duration_seconds_count":  {[]string{"endpoint"}, kindCount},
+		"vastwatch_poll_success":                        {nil, kindCount},
+		"vastwatch_last_poll_success_timestamp_seconds": {nil, kindTime},
+		"vastwatch_config_last_reload_successful":       {nil, kindCount},
+		// spec.md §4 writes it "vastwatch_config_last_reload_successful / ..._timestamp_seconds".
+		"vastwatch_config_last_reload_successful_timestamp_seconds": {nil, kindTime},
+		"vastwatch_avoided_machines":                                {[]string{"fleet"}, kindCount},
+		"vastwatch_orphaned_instances":                              {[]string{"fleet"}, kindCount},
+		"vastwatch_fleet_cost_dollars_total":                        {[]string{"fleet"}, kindMoney},
+		"vastwatch_leader":                                          {nil, kindCount},
+		"vastwatch_build_info":                                      {[]string{"version", "revision", "goversion"}, kindCount},
+	}
+	return m
+}()
+
+type contractMetric struct {
+	labels []string
+	kind   kind
+}
+
+// targetLabels are attached by Prometheus to every scraped series.
+var targetLabels = []string{"job", "instance"}
+
+// synthetic are series Prometheus makes itself; alert rules may use them, dashboards need not.
+var synthetic = map[string]contractMetric{"up": {nil, kindCount}}
+
+// checkRefs checks that every selector of expr names a contract metric (or, when allowUp, a
+// synthetic one) and matches only labels that metric has, and that every grouping label exists
+// on some contract metric. It returns the kinds of the metrics used.
+func checkRefs(t *testing.T, where, expr string, allowSynthetic bool) []kind {
+	t.Helper()
+	refs, err := deploy.ParseRefs(expr)
+	if err != nil {
+		t.Errorf("%s: %v", where, err)
+		return nil
+	}
+	if len(refs.Selectors) == 0 {
+		t.Errorf("%s: %q selects no metric", where, expr)
+	}
+	allLabels := slices.Clone(targetLabels)
+	for _, c := range contract {
+		allLabels = append(allLabels, c.labels...)
+	}
+	var kinds []kind
+	for _, s := range refs.Selectors {
+		c, ok := contract[s.Metric]
+		if !ok && allowSynthetic {
+			c, ok = synthetic[s.Metric]
+		}
+		if !ok {
+			t.Errorf("%s: metric %q is not in the spec.md §4 contract (expr %q)", where, s.Metric, expr)
+			continue
+		}
+		kinds = append(kinds, c.kind)
+		for _, l := range s.Labels {
+			if !slices.Contains(c.labels, l) && !slices.Contains(targetLabels, l) {
+				t.Errorf("%s: %s has no label %q (contract labels %v; expr %q)", where, s.Metric, l, c.labels, expr)
+			}
+		}
+	}
+	for _, l := range refs.Grouping {
+		if !slices.Contains(allLabels, l) {
+			t.Errorf("%s: grouping label %q is on no contract metric (expr %q)", where, l, expr)
+		}
+	}
+	return kinds
+}
+
+func TestParseRefs(t *testing.T) {
+	tests := []struct {
+		name     string
+		expr     string
+		metrics  []string
+		labels   [][]string
+		grouping []string
+		wantErr  string
+	}{
+		{
+			name:    "a bare metric is one selector",
+			expr:    "vast_account_credit_dollars",
+			metrics: []string{"vast_account_credit_dollars"},
+			labels:  [][]string{nil},
+		},
+		{
+			name:     "functions, grouping, ranges and Grafana variables are not metrics",
+			expr:     `sum by (fleet, action) (increase(vastwatch_scaler_actions_total{fleet=~"$fleet", result!="ok"}[$__rate_interval])) * 3600`,
+			metrics:  []string{"vastwatch_scaler_actions_total"},
+			labels:   [][]string{{"fleet", "result"}},
+			grouping: []string{"fleet", "action"},
+		},
+		{
+			name:     "binary operators with on, ignoring and group_left collect their labels",
+			expr:     "a > max without (state) (b{state=\"running\"}) or (c > 0 unless ignoring (state) b) and on (job, id) group_left (x) d",
+			metrics:  []string{"a", "b", "c", "b", "d"},
+			labels:   [][]string{nil, {"state"}, nil, nil, nil},
+			grouping: []string{"state", "state", "job", "id", "x"},
+		},
+		{
+			name:    "strings with braces, numbers with units and offsets are skipped",
+			expr:    `label_replace(m{a="}{"}, "dst", "$1", "src", "(.*)") offset 5m > 1e3`,
+			metrics: []string{"m"},
+			labels:  [][]string{{"a"}},
+		},
+		{
+			name:    "a bare brace selector has an empty metric unless __name__ names it",
+			expr:    `{__name__="x", job="j"} + {job="k"}`,
+			metrics: []string{"x", ""},
+			labels:  [][]string{{"job"}, {"job"}},
+		},
+		{
+			name:     "histogram_quantile over buckets, with an [[old]] variable",
+			expr:     `histogram_quantile(0.9, sum by (le) (rate(h_bucket[[[interval]]])))`,
+			metrics:  []string{"h_bucket"},
+			labels:   [][]string{nil},
+			grouping: []string{"le"},
+		},
+		{name: "an unknown function is an error", expr: "rated(x[5m])", wantErr: `unknown function "rated"`},
+		{name: "an unterminated string is an error", expr: `x{a="b}`, wantErr: "unterminated string"},
+		{name: "an unterminated brace is an error", expr: `x{a="b"`, wantErr: "unterminated {"},
+		{name: "an unterminated range is an error", expr: `rate(x[5m)`, wantErr: "unterminated ["},
+		{name: "a matcher without an operator is an error", expr: `x{a "b"}`, wantErr: "bad matcher operator"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			refs, err := deploy.ParseRefs(tc.expr)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParseRefs(%q) error = %v, want one containing %q", tc.expr, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseRefs(%q): %v", tc.expr, err)
+			}
+			var metrics []string
+			var labels [][]string
+			for _, s := range refs.Selectors {
+				metrics = append(metrics, s.Metric)
+				labels = append(labels, s.Labels)
+			}
+			if !slices.Equal(metrics, tc.metrics) {
+				t.Errorf("metrics = %q, want %q", metrics, tc.metrics)
+			}
+			if !slices.EqualFunc(labels, tc.labels, func(a, b []string) bool { return slices.Equal(a, b) }) {
+				t.Errorf("selector labels = %q, want %q", labels, tc.labels)
+			}
+			if !slices.Equal(refs.Grouping, tc.grouping) {
+				t.Errorf("grouping = %q, want %q", refs.Grouping, tc.grouping)
+			}
+		})
+	}
+}
