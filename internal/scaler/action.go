@@ -1,0 +1,170 @@
+package scaler
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+)
+
+// Kind is what an action does.
+type Kind string
+
+// The action kinds. They are also the `action` label of vastwatch_scaler_actions_total.
+const (
+	KindCreate  Kind = "create"
+	KindStart   Kind = "start"
+	KindStop    Kind = "stop"
+	KindDestroy Kind = "destroy"
+)
+
+// Reasons: every decision and action carries one (spec.md §5.9). The same text appears in
+// logs, `vastwatch plan`, the status page and the decision counter's reason label.
+const (
+	ReasonAtTarget       = "at_target"
+	ReasonBelowTarget    = "below_target"
+	ReasonAboveTarget    = "above_target"
+	ReasonBudget         = "budget_exhausted"
+	ReasonAccountCap     = "account_cap"
+	ReasonCreditFloor    = "credit_floor"
+	ReasonPriceCap       = "price_cap"
+	ReasonNoOffers       = "no_offers"
+	ReasonCooldown       = "cooldown"
+	ReasonPendingCreate  = "pending_create"
+	ReasonAPIError       = "api_error"
+	ReasonDryRun         = "dry_run"
+	ReasonAvoidedMachine = "avoided_machine"
+	ReasonOutbid         = "outbid"
+	ReasonFailed         = "failed"
+	ReasonStoppedTTL     = "stopped_ttl"
+	ReasonMaxInstances   = "max_instances"
+	ReasonMaxActions     = "max_actions"
+	ReasonReconciling    = "reconciling"
+	ReasonJournal        = "journal_error"
+	ReasonReservedMarket = "reserved_market"
+	ReasonOrphan         = "orphan"
+)
+
+// Decision kinds (the `decision` label of vastwatch_scaler_decisions_total).
+const (
+	DecisionHold      = "hold"
+	DecisionScaleUp   = "scale_up"
+	DecisionScaleDown = "scale_down"
+	DecisionReplace   = "replace"
+	DecisionCleanup   = "cleanup"
+	DecisionBlocked   = "blocked"
+	DecisionWait      = "wait"
+	DecisionSkip      = "skip" // no action at all this cycle (observation failed)
+)
+
+// Action is one thing the executor should do, as a value. Create fields are set only for
+// KindCreate. Price is the instance's committed $/h (what a create adds, what a destroy frees).
+type Action struct {
+	Kind       Kind
+	Fleet      string
+	Reason     string
+	Detail     string // free text for humans: "2/3", "exited", …
+	InstanceID int64  // start, stop, destroy
+	MachineID  int64
+	Price      float64
+
+	// Create only.
+	Offer   vastapi.Offer
+	Nonce   string
+	Label   string
+	Bid     float64 // the bid sent as price; 0 = on-demand
+	Request vastapi.CreateRequest
+	// Query re-checks the offer just before renting: the market's query narrowed to the offer.
+	Query vastapi.Query
+	// Market is the market the offer came from.
+	Market string
+}
+
+// String is one line for logs and `vastwatch plan`, free of secrets.
+func (a Action) String() string {
+	why := a.Reason
+	if a.Detail != "" {
+		why += " (" + a.Detail + ")"
+	}
+	switch a.Kind {
+	case KindCreate:
+		how := "on-demand"
+		if a.Bid > 0 {
+			how = fmt.Sprintf("bid $%.4f/h", a.Bid)
+		}
+		return fmt.Sprintf("create fleet=%s offer=%d machine=%d $%.4f/h %s nonce=%s: %s",
+			a.Fleet, a.Offer.ID, a.MachineID, a.Price, how, a.Nonce, why)
+	default:
+		return fmt.Sprintf("%s fleet=%s instance=%d machine=%d $%.4f/h: %s",
+			a.Kind, a.Fleet, a.InstanceID, a.MachineID, a.Price, why)
+	}
+}
+
+// Decision is what the planner decided for a fleet and why.
+type Decision struct {
+	Fleet    string
+	Decision string
+	Reason   string
+	Detail   string
+}
+
+// String is one line for logs and `vastwatch plan`.
+func (d Decision) String() string {
+	s := fmt.Sprintf("fleet=%s decision=%s reason=%s", d.Fleet, d.Decision, d.Reason)
+	if d.Detail != "" {
+		s += " (" + d.Detail + ")"
+	}
+	return s
+}
+
+// Managed is one instance of ours as the planner sees it.
+type Managed struct {
+	Instance *vastapi.Instance // points into the observation
+	Fleet    string
+	Nonce    string // from the label; "" when owned by journalled id only
+	Phase    Phase
+	Why      string  // what made a failed instance failed
+	Price    float64 // committed $/h
+	Orphan   bool
+}
+
+// FleetStatus is a fleet's state after planning.
+type FleetStatus struct {
+	Name           string
+	Target         int
+	Min, Max       int
+	Counts         map[Phase]int // managed instances by phase
+	PendingCreates int           // journalled creates not listed yet
+	// SpendBefore is the fleet's committed $/h now; SpendAfter once the plan is carried out.
+	SpendBefore, SpendAfter float64
+	Budget                  float64
+	// Burn is what the fleet's instances bill now: running at dph_total, others at storage.
+	Burn float64
+	// Blocked holds the reasons the target is out of reach; empty when it is not.
+	Blocked []string
+}
+
+// Result is the plan of one cycle.
+type Result struct {
+	At        time.Time
+	Actions   []Action
+	Decisions []Decision
+	Fleets    []FleetStatus
+	Managed   []Managed
+	// Orphans counts managed instances whose fleet left the config, by that fleet's name.
+	Orphans map[string]int
+	// CommittedBefore/After are the account's committed $/h across all managed instances and
+	// pending creates.
+	CommittedBefore, CommittedAfter float64
+	Credit                          float64
+}
+
+// Fleet returns the status of the named fleet, or nil.
+func (r *Result) Fleet(name string) *FleetStatus {
+	for i := range r.Fleets {
+		if r.Fleets[i].Name == name {
+			return &r.Fleets[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,9 @@
+// Package scaler owns keeping each fleet at its target inside its budgets (spec.md §5): the one
+// observation per cycle, the pure planner (observation + policies + state → actions with
+// reasons), the write-ahead journal of creates, and the executor that carries actions out.
+//
+// It must never touch an instance it does not own (our owner tag in the label, or an id
+// journalled from one of our create replies), never send a create whose intent is not synced to
+// the journal, never send a mutating request in dry-run, and never act on a failed observation.
+// It sees the API only through its own small interfaces, never HTTP.
+package scaler

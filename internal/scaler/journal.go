@@ -1,0 +1,288 @@
+package scaler
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+)
+
+// JournalFile is the journal's name inside --state.dir.
+const JournalFile = "journal.json"
+
+const journalVersion = 1
+
+// Journal is the write-ahead record of creates (spec.md §5.3) and of what else must survive a
+// restart: the instances we stopped ourselves and the machines we avoid. Every change is
+// written to a temp file, synced, renamed over the journal and the directory synced, before the
+// call returns; an intent is therefore on disk before its create is sent.
+type Journal struct {
+	path string
+	mu   sync.Mutex
+	data journalData
+}
+
+type journalData struct {
+	Version     int                 `json:"version"`
+	Creates     []CreateRecord      `json:"creates"`
+	StoppedByUs map[int64]time.Time `json:"stopped_by_us,omitempty"`
+	Avoided     map[int64]time.Time `json:"avoided_machines,omitempty"`
+}
+
+// JournalError is a journal that cannot be read or parsed. Creates stay stopped while it
+// persists: starting afresh could rent twice what an unreadable journal recorded.
+type JournalError struct {
+	Path string
+	Err  error
+}
+
+func (e *JournalError) Error() string {
+	return fmt.Sprintf("journal %s unusable, no creates until it is repaired or moved away: %v", e.Path, e.Err)
+}
+
+func (e *JournalError) Unwrap() error { return e.Err }
+
+// OpenJournal reads the journal in dir, creating dir when needed. A missing journal is an empty
+// one; an unreadable or corrupt one is a *JournalError, never a silent fresh start.
+func OpenJournal(dir string) (*Journal, error) {
+	if dir == "" {
+		return nil, &JournalError{Path: JournalFile, Err: errors.New("no state directory configured")}
+	}
+	path := filepath.Join(dir, JournalFile)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, &JournalError{Path: path, Err: err}
+	}
+	d, err := readJournal(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Journal{path: path, data: d}, nil
+}
+
+// readJournal reads and checks the journal in dir without writing anything.
+func readJournal(dir string) (journalData, error) {
+	path := filepath.Join(dir, JournalFile)
+	empty := journalData{Version: journalVersion}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return empty, nil
+	}
+	if err != nil {
+		return empty, &JournalError{Path: path, Err: err}
+	}
+	var d journalData
+	if err := json.Unmarshal(b, &d); err != nil {
+		return empty, &JournalError{Path: path, Err: fmt.Errorf("corrupt: %w", err)}
+	}
+	if d.Version != journalVersion {
+		return empty, &JournalError{Path: path, Err: fmt.Errorf("version %d, want %d", d.Version, journalVersion)}
+	}
+	for i, c := range d.Creates {
+		if c.Nonce == "" || c.Fleet == "" {
+			return empty, &JournalError{Path: path, Err: fmt.Errorf("corrupt: create %d has no nonce or fleet", i)}
+		}
+	}
+	return d, nil
+}
+
+// Path is the journal file.
+func (j *Journal) Path() string { return j.path }
+
+// save writes the journal atomically and durably. Callers hold mu.
+func (j *Journal) save() error {
+	b, err := json.MarshalIndent(j.data, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode journal: %w", err)
+	}
+	dir := filepath.Dir(j.path)
+	tmp, err := os.CreateTemp(dir, ".journal-*.tmp")
+	if err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write journal: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync journal: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), j.path); err != nil {
+		return fmt.Errorf("replace journal: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync state dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync state dir: %w", err)
+	}
+	return nil
+}
+
+// Intent records a create about to be sent. When it returns an error the create must not be sent.
+func (j *Journal) Intent(rec CreateRecord) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	rec.Outcome = OutcomeIntent
+	j.data.Creates = append(j.data.Creates, rec)
+	if err := j.save(); err != nil {
+		j.data.Creates = j.data.Creates[:len(j.data.Creates)-1]
+		return err
+	}
+	return nil
+}
+
+// Resolve records a create's outcome: OutcomeCreated with the instance id from the reply, or
+// OutcomeUnknown. The record stays until the instance list has shown the instance and it is gone.
+func (j *Journal) Resolve(nonce string, out Outcome, instanceID int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := range j.data.Creates {
+		if j.data.Creates[i].Nonce == nonce {
+			j.data.Creates[i].Outcome = out
+			if instanceID != 0 {
+				j.data.Creates[i].InstanceID = instanceID
+			}
+			return j.save()
+		}
+	}
+	return fmt.Errorf("journal: no create with nonce %s", nonce)
+}
+
+// Forget drops a create that certainly did not happen (the API refused it).
+func (j *Journal) Forget(nonce string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := len(j.data.Creates)
+	j.data.Creates = slices.DeleteFunc(j.data.Creates, func(c CreateRecord) bool { return c.Nonce == nonce })
+	if len(j.data.Creates) == n {
+		return nil
+	}
+	return j.save()
+}
+
+// SetStopped records (at non-zero) or clears (at zero) that we stopped instance id ourselves.
+func (j *Journal) SetStopped(id int64, at time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if at.IsZero() {
+		if _, ok := j.data.StoppedByUs[id]; !ok {
+			return nil
+		}
+		delete(j.data.StoppedByUs, id)
+		return j.save()
+	}
+	if j.data.StoppedByUs == nil {
+		j.data.StoppedByUs = map[int64]time.Time{}
+	}
+	j.data.StoppedByUs[id] = at
+	return j.save()
+}
+
+// Avoid records that machine is not to be rented on until until.
+func (j *Journal) Avoid(machine int64, until time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.data.Avoided == nil {
+		j.data.Avoided = map[int64]time.Time{}
+	}
+	j.data.Avoided[machine] = until
+	return j.save()
+}
+
+// Creates returns a copy of the create records.
+func (j *Journal) Creates() []CreateRecord {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.data.Creates)
+}
+
+// StoppedByUs returns a copy of the instances we stopped.
+func (j *Journal) StoppedByUs() map[int64]time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return maps.Clone(j.data.StoppedByUs)
+}
+
+// Avoided returns a copy of the avoided machines.
+func (j *Journal) Avoided() map[int64]time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return maps.Clone(j.data.Avoided)
+}
+
+// Reconcile matches the journal against a complete instance list: creates the list shows are
+// marked seen (taking the instance id from an owner-labelled instance when the reply was lost);
+// creates seen before and listed no more are dropped (the instance is gone); creates never seen
+// within grace of their intent are dropped; stops of vanished instances and expired avoidances
+// are dropped. It saves only when something changed.
+func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time.Time, grace time.Duration) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	byID := make(map[int64]bool, len(instances))
+	byNonce := make(map[string]int64)
+	for i := range instances {
+		in := &instances[i]
+		byID[in.ID] = true
+		if o, fleet, nonce, ok := ParseLabel(in.Label.Or("")); ok && o == owner {
+			byNonce[fleet+"\x00"+nonce] = in.ID
+		}
+	}
+	changed := false
+	kept := j.data.Creates[:0]
+	for _, c := range j.data.Creates {
+		id, listed := byNonce[c.Fleet+"\x00"+c.Nonce]
+		if c.InstanceID != 0 && byID[c.InstanceID] {
+			listed, id = true, c.InstanceID
+		}
+		switch {
+		case listed:
+			if c.SeenAt.IsZero() || c.InstanceID != id || c.Outcome != OutcomeCreated {
+				if c.SeenAt.IsZero() {
+					c.SeenAt = now
+				}
+				c.InstanceID = id
+				c.Outcome = OutcomeCreated
+				changed = true
+			}
+		case !c.SeenAt.IsZero():
+			changed = true
+			continue // listed before, gone now
+		case grace > 0 && now.Sub(c.IntentAt) > grace:
+			changed = true
+			continue // never showed up
+		}
+		kept = append(kept, c)
+	}
+	j.data.Creates = kept
+	for id := range j.data.StoppedByUs {
+		if !byID[id] {
+			delete(j.data.StoppedByUs, id)
+			changed = true
+		}
+	}
+	for m, until := range j.data.Avoided {
+		if !now.Before(until) {
+			delete(j.data.Avoided, m)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return j.save()
+}

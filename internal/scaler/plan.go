@@ -1,0 +1,567 @@
+package scaler
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+)
+
+// eps absorbs float rounding in money comparisons; it is far below a cent per hour.
+const eps = 1e-9
+
+// noLimit stands for "no max_actions_per_cycle".
+const noLimit = math.MaxInt
+
+// Plan decides what to do this cycle. It is pure: no I/O, no clock, no logging; the same inputs
+// give the same plan. It plans only from obs, which must be a complete observation.
+func Plan(now time.Time, obs Observation, cfg *policy.Config, st State) Result {
+	p := &planner{
+		now:      now,
+		obs:      obs,
+		cfg:      cfg,
+		st:       st,
+		fleets:   make(map[string]*policy.Fleet, len(cfg.Fleets)),
+		byFleet:  make(map[string][]*Managed),
+		pending:  make(map[string][]*CreateRecord),
+		takenOff: make(map[int64]bool),
+		takenMac: make(map[int64]bool),
+	}
+	p.res.At = now
+	p.res.Credit = obs.User.Credit
+	p.res.Orphans = map[string]int{}
+	for _, f := range cfg.Fleets {
+		p.fleets[f.Name] = f
+	}
+	p.classify()
+	p.res.CommittedBefore = p.account
+	for _, f := range cfg.Fleets {
+		p.planFleet(f)
+	}
+	p.planOrphans()
+	p.res.CommittedAfter = p.account
+	p.order()
+	return p.res
+}
+
+type planner struct {
+	now time.Time
+	obs Observation
+	cfg *policy.Config
+	st  State
+	res Result
+
+	fleets  map[string]*policy.Fleet
+	byFleet map[string][]*Managed
+	pending map[string][]*CreateRecord
+	// account is the committed $/h of every managed instance and pending create, kept current
+	// as actions are planned.
+	account  float64
+	takenOff map[int64]bool // offers chosen this cycle
+	takenMac map[int64]bool // machines rented on this cycle (their offers overlap)
+	seq      int
+}
+
+// classify finds our instances, their fleets, phases and prices, and the pending creates.
+func (p *planner) classify() {
+	byID := make(map[int64]*CreateRecord, len(p.st.Creates))
+	byNonce := make(map[string]*CreateRecord, len(p.st.Creates))
+	for i := range p.st.Creates {
+		c := &p.st.Creates[i]
+		if c.InstanceID != 0 {
+			byID[c.InstanceID] = c
+		}
+		byNonce[c.Fleet+"\x00"+c.Nonce] = c
+	}
+	listed := make(map[*CreateRecord]bool)
+	p.res.Managed = make([]Managed, 0, len(p.obs.Instances))
+	for i := range p.obs.Instances {
+		in := &p.obs.Instances[i]
+		owner, fleet, nonce, labelled := ParseLabel(in.Label.Or(""))
+		ours := labelled && owner == p.cfg.Owner
+		rec := byID[in.ID]
+		if rec == nil && ours {
+			rec = byNonce[fleet+"\x00"+nonce]
+		}
+		if !ours && rec == nil {
+			continue // not ours: never touched
+		}
+		if !ours {
+			fleet, nonce = rec.Fleet, rec.Nonce
+		}
+		if rec != nil {
+			listed[rec] = true
+		}
+		m := Managed{Instance: in, Fleet: fleet, Nonce: nonce}
+		f := p.fleets[fleet]
+		var boot time.Duration
+		disk := in.DiskSpace
+		if f == nil {
+			m.Orphan = true
+		} else {
+			boot = f.BootTimeout
+			disk = f.Instance.DiskGB
+		}
+		bootSince := startTime(in)
+		if t, ok := p.st.StartedByUs[in.ID]; ok && t.After(bootSince) {
+			bootSince = t
+		}
+		_, stopped := p.st.StoppedByUs[in.ID]
+		m.Phase, m.Why = Classify(in, p.now, bootSince, boot, stopped)
+		m.Price = instancePrice(in, disk, rec)
+		p.res.Managed = append(p.res.Managed, m)
+	}
+	slices.SortStableFunc(p.res.Managed, func(a, b Managed) int {
+		return cmp.Or(cmp.Compare(a.Fleet, b.Fleet), cmp.Compare(a.Instance.ID, b.Instance.ID))
+	})
+	for i := range p.res.Managed {
+		m := &p.res.Managed[i]
+		p.byFleet[m.Fleet] = append(p.byFleet[m.Fleet], m)
+		p.account += m.Price
+		if m.Orphan {
+			p.res.Orphans[m.Fleet]++
+		}
+	}
+	for i := range p.st.Creates {
+		c := &p.st.Creates[i]
+		if listed[c] || !c.SeenAt.IsZero() {
+			continue // listed now, or listed before and gone since
+		}
+		if p.st.PendingGrace > 0 && p.now.Sub(c.IntentAt) > p.st.PendingGrace {
+			continue // never showed up within the grace period
+		}
+		p.pending[c.Fleet] = append(p.pending[c.Fleet], c)
+		p.account += c.Price
+	}
+}
+
+// instancePrice is an instance's committed $/h (spec.md §5): on-demand at dph for the fleet's
+// disk; a bid at the bid we recorded plus storage. Without a record it never guesses low.
+func instancePrice(in *vastapi.Instance, disk float64, rec *CreateRecord) float64 {
+	if disk <= 0 {
+		disk = in.DiskSpace
+	}
+	storage := in.StorageCost * disk / vastapi.HoursPerMonth
+	if rec != nil && rec.Bid > 0 {
+		return rec.Bid + storage
+	}
+	if in.IsBid {
+		return max(in.DphTotal, in.MinBid+storage, in.DphBase+storage)
+	}
+	price := in.DphBase + storage
+	if in.DphBase == 0 {
+		price = in.DphTotal
+	}
+	if rec != nil && rec.Price > price {
+		price = rec.Price
+	}
+	return price
+}
+
+// burnOf is what an instance bills now: running at dph_total, anything else at its storage.
+func burnOf(in *vastapi.Instance) float64 {
+	if in.Status() == "running" {
+		return in.DphTotal
+	}
+	if in.StorageTotalCost > 0 {
+		return in.StorageTotalCost
+	}
+	return in.StorageCost * in.DiskSpace / vastapi.HoursPerMonth
+}
+
+// fleetPlan is the running tally of one fleet while it is planned.
+type fleetPlan struct {
+	f         *policy.Fleet
+	status    FleetStatus
+	committed float64
+	count     int // managed non-destroyed + pending creates: what max bounds
+	actions   int
+	limit     int
+}
+
+func (p *planner) emit(fp *fleetPlan, a Action) bool {
+	if fp.actions >= fp.limit {
+		return false
+	}
+	fp.actions++
+	a.Fleet = fp.f.Name
+	p.res.Actions = append(p.res.Actions, a)
+	return true
+}
+
+func (p *planner) decide(f string, decision, reason, detail string) {
+	p.res.Decisions = append(p.res.Decisions, Decision{Fleet: f, Decision: decision, Reason: reason, Detail: detail})
+}
+
+func (p *planner) remove(fp *fleetPlan, m *Managed, kind Kind, reason, detail string) bool {
+	if !p.emit(fp, Action{Kind: kind, Reason: reason, Detail: detail, InstanceID: m.Instance.ID,
+		MachineID: m.Instance.MachineID, Price: m.Price}) {
+		return false
+	}
+	if kind == KindDestroy {
+		fp.count--
+		fp.committed -= m.Price
+		p.account -= m.Price
+	}
+	return true
+}
+
+func (p *planner) planFleet(f *policy.Fleet) {
+	target := f.TargetAt(p.now)
+	fp := &fleetPlan{f: f, limit: f.MaxActionsPerCycle}
+	if fp.limit <= 0 {
+		fp.limit = noLimit
+	}
+	fp.status = FleetStatus{Name: f.Name, Target: target, Min: f.Min, Max: f.Max, Budget: f.Budget,
+		Counts: make(map[Phase]int, len(Phases))}
+	managed := p.byFleet[f.Name]
+	pend := p.pending[f.Name]
+	for _, m := range managed {
+		fp.status.Counts[m.Phase]++
+		fp.committed += m.Price
+		fp.status.Burn += burnOf(m.Instance)
+	}
+	for _, c := range pend {
+		fp.committed += c.Price
+	}
+	fp.count = len(managed) + len(pend)
+	fp.status.PendingCreates = len(pend)
+	fp.status.SpendBefore = fp.committed
+	name := f.Name
+
+	// Repairs first: failed and outbid instances are destroyed and replaced (spec.md §5.7).
+	var booting, running, spares []*Managed
+	limited := false
+	for _, m := range managed {
+		switch m.Phase {
+		case PhaseFailed, PhaseOutbid:
+			reason := ReasonFailed
+			if m.Phase == PhaseOutbid {
+				reason = ReasonOutbid
+			}
+			if p.remove(fp, m, KindDestroy, reason, m.Why) {
+				p.decide(name, DecisionReplace, reason, fmt.Sprintf("instance %d: %s", m.Instance.ID, m.Why))
+			} else {
+				limited = true
+			}
+		case PhasePending:
+			booting = append(booting, m)
+		case PhaseRunning:
+			running = append(running, m)
+		case PhaseStopped:
+			spares = append(spares, m)
+		}
+	}
+	active := len(booting) + len(running) + len(pend)
+	started := map[*Managed]bool{}
+	var blocked []string
+
+	switch {
+	case active < target:
+		need := target - active
+		detail := fmt.Sprintf("%d/%d", active, target)
+		ups := 0
+		reason, decision := "", ""
+		switch {
+		case p.inCooldown(p.st.LastScaleUp, name, f.CooldownUp):
+			reason, decision = ReasonCooldown, DecisionWait
+		case p.obs.User.Credit < p.cfg.Account.CreditFloor:
+			reason, decision = ReasonCreditFloor, DecisionBlocked
+		default:
+			// Our own stopped instances come back before anything new is rented.
+			slices.SortStableFunc(spares, func(a, b *Managed) int { return cmp.Compare(a.Price, b.Price) })
+			for _, m := range spares {
+				if need == 0 {
+					break
+				}
+				if !p.emit(fp, Action{Kind: KindStart, Reason: ReasonBelowTarget, Detail: detail,
+					InstanceID: m.Instance.ID, MachineID: m.Instance.MachineID, Price: m.Price}) {
+					break
+				}
+				started[m] = true
+				need--
+				active++
+				ups++
+			}
+			for need > 0 {
+				r, d := p.createOne(fp, detail)
+				if r != "" {
+					reason, decision = r, d
+					break
+				}
+				need--
+				active++
+				ups++
+			}
+		}
+		if ups > 0 {
+			p.decide(name, DecisionScaleUp, ReasonBelowTarget, detail)
+		}
+		if reason != "" {
+			p.decide(name, decision, reason, fmt.Sprintf("%d/%d", active, target))
+			if decision == DecisionBlocked {
+				blocked = append(blocked, reason)
+			}
+		}
+	case active > target:
+		if p.inCooldown(p.st.LastScaleDown, name, f.CooldownDown) {
+			p.decide(name, DecisionWait, ReasonCooldown, fmt.Sprintf("%d/%d", active, target))
+			break
+		}
+		excess := active - target
+		// Removal order (spec.md §5.7): pending, stopped, then the most expensive running.
+		slices.SortStableFunc(booting, func(a, b *Managed) int {
+			return cmp.Compare(b.Instance.StartDate, a.Instance.StartDate)
+		})
+		slices.SortStableFunc(running, func(a, b *Managed) int {
+			return cmp.Or(cmp.Compare(b.Price, a.Price), cmp.Compare(b.Instance.StartDate, a.Instance.StartDate))
+		})
+		kind := KindDestroy
+		if f.ScaleDown == policy.ScaleDownStop {
+			kind = KindStop
+		}
+		downs := 0
+		victims := slices.Concat(booting, running)
+		if kind == KindDestroy {
+			victims = slices.Concat(booting, spares, running)
+		}
+		for _, m := range victims {
+			if excess == 0 {
+				break
+			}
+			if !p.remove(fp, m, kind, ReasonAboveTarget, fmt.Sprintf("%d/%d", active, target)) {
+				limited = true
+				break
+			}
+			started[m] = true // handled: not a spare any more
+			if m.Phase != PhaseStopped {
+				excess--
+				active--
+			}
+			downs++
+		}
+		if downs > 0 {
+			p.decide(name, DecisionScaleDown, ReasonAboveTarget, fmt.Sprintf("%d/%d", active+downs, target))
+		}
+	default:
+		if len(pend) > 0 {
+			p.decide(name, DecisionHold, ReasonPendingCreate, fmt.Sprintf("%d pending", len(pend)))
+		} else {
+			p.decide(name, DecisionHold, ReasonAtTarget, fmt.Sprintf("%d/%d", active, target))
+		}
+	}
+
+	// Stopped instances beyond target bill storage: destroyed once stopped longer than
+	// stopped_ttl (spec.md §5.6).
+	if active >= target && f.StoppedTTL > 0 {
+		for _, m := range spares {
+			if started[m] {
+				continue
+			}
+			since, ok := p.st.StoppedSince[m.Instance.ID]
+			if !ok || p.now.Sub(since) <= f.StoppedTTL {
+				continue
+			}
+			if !p.remove(fp, m, KindDestroy, ReasonStoppedTTL, "stopped since "+since.UTC().Format(time.RFC3339)) {
+				limited = true
+				break
+			}
+			p.decide(name, DecisionCleanup, ReasonStoppedTTL, fmt.Sprintf("instance %d", m.Instance.ID))
+		}
+	}
+	if limited {
+		p.decide(name, DecisionWait, ReasonMaxActions, fmt.Sprintf("%d actions", fp.actions))
+	}
+	fp.status.SpendAfter = fp.committed
+	fp.status.Blocked = blocked
+	p.res.Fleets = append(p.res.Fleets, fp.status)
+}
+
+func (p *planner) inCooldown(last map[string]time.Time, fleet string, d time.Duration) bool {
+	t, ok := last[fleet]
+	return ok && d > 0 && p.now.Sub(t) < d
+}
+
+// createOne plans one create for the fleet, or says why it cannot: every rule of spec.md §5.2
+// that the plan can check (the executor re-checks the offer just before renting).
+func (p *planner) createOne(fp *fleetPlan, detail string) (reason, decision string) {
+	f := fp.f
+	switch {
+	case p.st.CreatesBlocked != "":
+		return ReasonJournal, DecisionBlocked
+	case f.Market == nil || f.Market.Type == vastapi.Reserved:
+		return ReasonReservedMarket, DecisionBlocked
+	case p.now.Before(p.st.CreatesNotBefore):
+		return ReasonReconciling, DecisionWait
+	case fp.count >= f.Max:
+		return ReasonMaxInstances, DecisionBlocked
+	case p.obs.User.Credit < p.cfg.Account.CreditFloor:
+		return ReasonCreditFloor, DecisionBlocked
+	case fp.actions >= fp.limit:
+		return ReasonMaxActions, DecisionWait
+	}
+	o, price, bid, why := p.pickOffer(fp)
+	if o == nil {
+		return why, DecisionBlocked
+	}
+	nonce := makeNonce(p.now, f.Name, o.ID, p.seq)
+	p.seq++
+	label := Label(p.cfg.Owner, f.Name, nonce)
+	req := createRequest(f, label, bid)
+	q := f.Market.Query.Clone()
+	q.Set("id", vastapi.OpEq, vastapi.NumberValue(float64(o.ID)))
+	q.Limit = 1
+	p.emit(fp, Action{Kind: KindCreate, Reason: ReasonBelowTarget, Detail: detail, MachineID: o.MachineID,
+		Price: price, Offer: *o, Nonce: nonce, Label: label, Bid: bid, Request: req, Query: q,
+		Market: f.Market.Name})
+	fp.count++
+	fp.committed += price
+	p.account += price
+	p.takenOff[o.ID] = true
+	p.takenMac[o.MachineID] = true
+	return "", ""
+}
+
+// OfferPrice is what renting o costs the fleet in committed $/h, recomputed for the fleet's
+// disk; for a bid market also the bid to send (min_bid × multiplier, capped by bid.max and by
+// the fleet's max price). ok is false when no bid within the caps reaches min_bid.
+func OfferPrice(f *policy.Fleet, o *vastapi.Offer) (price, bid float64, ok bool) {
+	disk := f.Instance.DiskGB
+	if f.Market == nil || f.Market.Type != vastapi.Bid {
+		return o.PriceFor(disk), 0, true
+	}
+	storage := o.StoragePerHour(disk)
+	mult, bidMax := 1.0, math.Inf(1)
+	if f.Bid != nil {
+		if f.Bid.Multiplier > 0 {
+			mult = f.Bid.Multiplier
+		}
+		if f.Bid.MaxPerHour > 0 {
+			bidMax = f.Bid.MaxPerHour
+		}
+	}
+	bid = o.MinBid * mult
+	bid = min(bid, bidMax)
+	if f.MaxPrice > 0 {
+		bid = min(bid, f.MaxPrice-storage)
+	}
+	// Rounded to a tenth of a cent up: the API takes three decimals, and rounding down could
+	// land below min_bid.
+	bid = math.Ceil(bid*1000-1e-6) / 1000
+	if bid+eps < o.MinBid || bid < 0.001 {
+		return 0, 0, false
+	}
+	return bid + storage, bid, true
+}
+
+// pickOffer walks the market's offers in the order the search returned them (the market's
+// `order`) and takes the first that passes every check. When none does it names the check that
+// stopped the best candidates.
+func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, string) {
+	f := fp.f
+	offers := p.obs.Offers[f.Market.Name]
+	var sawPrice, sawBudget, sawAccount, sawAvoided bool
+	disk := f.Instance.DiskGB
+	accountCap := p.cfg.Account.MaxSpendPerHour
+	for i := range offers {
+		o := &offers[i]
+		if p.takenOff[o.ID] || p.takenMac[o.MachineID] {
+			continue
+		}
+		if disk > 0 && o.DiskSpace > 0 && o.DiskSpace+eps < disk {
+			continue
+		}
+		if f.MinDuration > 0 && o.EndDate.Valid &&
+			time.Unix(int64(o.EndDate.V), 0).Sub(p.now) < f.MinDuration {
+			continue
+		}
+		price, bid, ok := OfferPrice(f, o)
+		if !ok || (f.MaxPrice > 0 && price > f.MaxPrice+eps) {
+			sawPrice = true
+			continue
+		}
+		if f.Budget > 0 && fp.committed+price > f.Budget+eps {
+			sawBudget = true
+			continue
+		}
+		if accountCap > 0 && p.account+price > accountCap+eps {
+			sawAccount = true
+			continue
+		}
+		if until, ok := p.st.Avoided[o.MachineID]; ok && p.now.Before(until) {
+			sawAvoided = true
+			continue
+		}
+		return o, price, bid, ""
+	}
+	switch {
+	case sawBudget:
+		return nil, 0, 0, ReasonBudget
+	case sawAccount:
+		return nil, 0, 0, ReasonAccountCap
+	case sawPrice:
+		return nil, 0, 0, ReasonPriceCap
+	case sawAvoided:
+		return nil, 0, 0, ReasonAvoidedMachine
+	}
+	return nil, 0, 0, ReasonNoOffers
+}
+
+// createRequest is the create body for the fleet's template: the label set in the request
+// itself (ownership, spec.md §5.1) and, on a bid market, always an explicit price.
+func createRequest(f *policy.Fleet, label string, bid float64) vastapi.CreateRequest {
+	t := f.Instance
+	req := vastapi.CreateRequest{
+		Image:          t.Image,
+		DiskGB:         t.DiskGB,
+		Label:          label,
+		Onstart:        t.Onstart,
+		Runtype:        t.Runtype,
+		Args:           slices.Clone(t.Args),
+		ImageLogin:     t.ImageLogin.Reveal(),
+		TemplateHashID: t.TemplateHashID,
+	}
+	if len(t.Env) > 0 {
+		req.Env = make(map[string]string, len(t.Env))
+		for _, e := range t.Env {
+			req.Env[e.Name] = e.Value.Reveal()
+		}
+	}
+	if bid > 0 {
+		b := bid
+		req.Price = &b
+	}
+	return req
+}
+
+// planOrphans destroys managed instances whose fleet left the config, only when the config
+// says `orphans: destroy` (spec.md §5.1).
+func (p *planner) planOrphans() {
+	if p.cfg.Orphans != policy.OrphansDestroy {
+		for name, n := range p.res.Orphans {
+			p.decide(name, DecisionHold, ReasonOrphan, fmt.Sprintf("%d kept", n))
+		}
+		return
+	}
+	for i := range p.res.Managed {
+		m := &p.res.Managed[i]
+		if !m.Orphan {
+			continue
+		}
+		p.res.Actions = append(p.res.Actions, Action{Kind: KindDestroy, Fleet: m.Fleet, Reason: ReasonOrphan,
+			InstanceID: m.Instance.ID, MachineID: m.Instance.MachineID, Price: m.Price})
+		p.account -= m.Price
+		p.decide(m.Fleet, DecisionCleanup, ReasonOrphan, fmt.Sprintf("instance %d", m.Instance.ID))
+	}
+}
+
+// order puts what frees money and capacity first: destroys, stops, starts, then creates. The
+// executor skips the creates when an earlier destroy or stop failed.
+func (p *planner) order() {
+	rank := map[Kind]int{KindDestroy: 0, KindStop: 1, KindStart: 2, KindCreate: 3}
+	slices.SortStableFunc(p.res.Actions, func(a, b Action) int { return cmp.Compare(rank[a.Kind], rank[b.Kind]) })
+}

@@ -1,0 +1,305 @@
+package scaler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+)
+
+// API is everything a Scaler calls; *vastapi.Client satisfies it.
+type API interface {
+	Reader
+	Mutator
+}
+
+// Defaults of Options.
+const (
+	DefaultPendingGrace = 10 * time.Minute
+	DefaultStartGrace   = time.Minute
+	DefaultAvoidFor     = time.Hour
+)
+
+// Options configure a Scaler.
+type Options struct {
+	Clock    vastapi.Clock
+	API      API
+	StateDir string
+	Logger   *slog.Logger
+	// DryRun forces dry-run whatever the config says (the config's dry_run also applies).
+	DryRun bool
+	// PendingGrace is how long an unlisted create counts toward its fleet (default 10m).
+	PendingGrace time.Duration
+	// StartGrace is how long after the first reconcile of a process creates stay held back
+	// (default 1m; negative: none).
+	StartGrace time.Duration
+	// AvoidFor is how long a machine whose instance failed is not rented on (default 1h;
+	// negative: never avoided).
+	AvoidFor time.Duration
+	// OnAction and OnDecision, when set, see every outcome and decision (metrics, logs).
+	OnAction   func(ActionOutcome)
+	OnDecision func(Decision)
+}
+
+// Scaler runs cycles: observe, reconcile the journal, plan, execute. It holds the state that
+// lives between cycles. Cycle is not meant to run concurrently with itself; the mutex only keeps
+// a concurrent call safe.
+type Scaler struct {
+	o   Options
+	log *slog.Logger
+
+	mu           sync.Mutex
+	journal      *Journal
+	journalErr   error
+	reconciled   bool
+	notBefore    time.Time
+	startedByUs  map[int64]time.Time
+	stoppedSince map[int64]time.Time
+	lastUp       map[string]time.Time
+	lastDown     map[string]time.Time
+	lastAt       time.Time
+	lastSpend    map[string]float64
+}
+
+// New builds a Scaler. An unusable journal does not fail New: the scaler runs, but every
+// create is blocked with the journal's error until it becomes readable.
+func New(o Options) *Scaler {
+	if o.Clock == nil {
+		o.Clock = vastapi.SystemClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PendingGrace <= 0 {
+		o.PendingGrace = DefaultPendingGrace
+	}
+	if o.StartGrace == 0 {
+		o.StartGrace = DefaultStartGrace
+	} else if o.StartGrace < 0 {
+		o.StartGrace = 0
+	}
+	if o.AvoidFor == 0 {
+		o.AvoidFor = DefaultAvoidFor
+	} else if o.AvoidFor < 0 {
+		o.AvoidFor = 0
+	}
+	s := &Scaler{
+		o: o, log: o.Logger,
+		startedByUs:  map[int64]time.Time{},
+		stoppedSince: map[int64]time.Time{},
+		lastUp:       map[string]time.Time{},
+		lastDown:     map[string]time.Time{},
+		lastSpend:    map[string]float64{},
+	}
+	s.journal, s.journalErr = OpenJournal(o.StateDir)
+	if s.journalErr != nil {
+		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
+	}
+	return s
+}
+
+// CycleReport is what one cycle saw, decided and did.
+type CycleReport struct {
+	At          time.Time
+	Observation Observation
+	Plan        Result
+	Outcomes    []ActionOutcome
+	DryRun      bool
+	// Cost is the committed dollars per fleet since the previous cycle (committed $/h after the
+	// previous cycle's plan × hours elapsed), for vastwatch_fleet_cost_dollars_total.
+	Cost map[string]float64
+	// JournalErr is set while the journal is unusable (creates blocked).
+	JournalErr error
+}
+
+// Cycle runs one cycle with cfg (a reload just passes a new cfg). When the observation fails
+// it returns the error and takes no action; every fleet gets a skip decision with api_error.
+func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.o.Clock.Now()
+	rep := CycleReport{At: now, DryRun: s.o.DryRun || cfg.DryRun}
+	obs, err := Observe(ctx, s.o.API, cfg, now)
+	if err != nil {
+		for _, f := range cfg.Fleets {
+			d := Decision{Fleet: f.Name, Decision: DecisionSkip, Reason: ReasonAPIError, Detail: "observation failed"}
+			rep.Plan.Decisions = append(rep.Plan.Decisions, d)
+			s.decision(d)
+		}
+		s.log.Warn("observation failed; no action this cycle", "err", err)
+		return rep, fmt.Errorf("observe: %w", err)
+	}
+	rep.Observation = obs
+	if s.journal == nil {
+		// Retry: the directory may have become readable; a corrupt file stays an error.
+		s.journal, s.journalErr = OpenJournal(s.o.StateDir)
+	}
+	rep.JournalErr = s.journalErr
+	if s.journal != nil {
+		if err := s.journal.Reconcile(obs.Instances, cfg.Owner, now, s.o.PendingGrace); err != nil {
+			s.log.Error("journal reconcile not saved", "err", err)
+		}
+		if !s.reconciled {
+			s.reconciled = true
+			s.notBefore = now.Add(s.o.StartGrace)
+		}
+	}
+	s.track(obs)
+	st := s.state()
+	res := Plan(now, obs, cfg, st)
+	rep.Plan = res
+	for _, d := range res.Decisions {
+		s.decision(d)
+	}
+	ex := &Executor{API: s.o.API, Journal: s.journal, Clock: s.o.Clock, DryRun: rep.DryRun,
+		AvoidFor: s.o.AvoidFor, Hook: s.outcome}
+	rep.Outcomes = ex.Execute(ctx, res.Actions)
+	for _, o := range rep.Outcomes {
+		s.remember(o, now)
+	}
+	rep.Cost = make(map[string]float64, len(res.Fleets))
+	if !s.lastAt.IsZero() && now.After(s.lastAt) {
+		h := now.Sub(s.lastAt).Hours()
+		for f, spend := range s.lastSpend {
+			rep.Cost[f] = spend * h
+		}
+	}
+	s.lastAt = now
+	clear(s.lastSpend)
+	for _, f := range res.Fleets {
+		s.lastSpend[f.Name] = f.SpendAfter
+	}
+	return rep, nil
+}
+
+// state assembles the planner's view. Callers hold mu.
+func (s *Scaler) state() State {
+	st := State{
+		StartedByUs:      maps.Clone(s.startedByUs),
+		StoppedSince:     maps.Clone(s.stoppedSince),
+		LastScaleUp:      maps.Clone(s.lastUp),
+		LastScaleDown:    maps.Clone(s.lastDown),
+		CreatesNotBefore: s.notBefore,
+		PendingGrace:     s.o.PendingGrace,
+	}
+	if s.journal == nil {
+		st.CreatesBlocked = "journal unusable"
+		if s.journalErr != nil {
+			st.CreatesBlocked = s.journalErr.Error()
+		}
+		return st
+	}
+	st.Creates = s.journal.Creates()
+	st.StoppedByUs = s.journal.StoppedByUs()
+	st.Avoided = s.journal.Avoided()
+	return st
+}
+
+// track keeps the memory that follows the instance list: when instances were first seen
+// stopped, and restarts of instances that are gone.
+func (s *Scaler) track(obs Observation) {
+	seen := make(map[int64]bool, len(obs.Instances))
+	for i := range obs.Instances {
+		in := &obs.Instances[i]
+		seen[in.ID] = true
+		if in.Status() == "stopped" {
+			if _, ok := s.stoppedSince[in.ID]; !ok {
+				s.stoppedSince[in.ID] = obs.At
+			}
+		} else {
+			delete(s.stoppedSince, in.ID)
+		}
+	}
+	for id := range s.stoppedSince {
+		if !seen[id] {
+			delete(s.stoppedSince, id)
+		}
+	}
+	for id := range s.startedByUs {
+		if !seen[id] {
+			delete(s.startedByUs, id)
+		}
+	}
+}
+
+// remember updates cooldowns and restart times from an outcome. An unknown create counts as a
+// scale-up: it may well have happened.
+func (s *Scaler) remember(o ActionOutcome, now time.Time) {
+	a := o.Action
+	done := o.Result == ResultOK || o.Unknown || o.InstanceID != 0
+	if !done {
+		return
+	}
+	switch a.Kind {
+	case KindCreate:
+		s.lastUp[a.Fleet] = now
+	case KindStart:
+		s.lastUp[a.Fleet] = now
+		s.startedByUs[a.InstanceID] = o.At
+	case KindStop:
+		s.lastDown[a.Fleet] = now
+	case KindDestroy:
+		if a.Reason == ReasonAboveTarget {
+			s.lastDown[a.Fleet] = now
+		}
+	}
+}
+
+func (s *Scaler) decision(d Decision) {
+	if s.o.OnDecision != nil {
+		s.o.OnDecision(d)
+	}
+	s.log.Info("decision", "fleet", d.Fleet, "decision", d.Decision, "reason", d.Reason, "detail", d.Detail)
+}
+
+func (s *Scaler) outcome(o ActionOutcome) {
+	if s.o.OnAction != nil {
+		s.o.OnAction(o)
+	}
+	attrs := []any{"fleet", o.Action.Fleet, "action", string(o.Action.Kind), "result", o.Result,
+		"reason", o.Action.Reason, "what", o.Action.String()}
+	if o.Why != "" {
+		attrs = append(attrs, "why", o.Why)
+	}
+	switch {
+	case o.Result == ResultError:
+		s.log.Warn("action failed", append(attrs, "err", o.Err)...)
+	default:
+		s.log.Info("action", attrs...)
+	}
+}
+
+// JournalErr reports why creates are blocked, or nil.
+func (s *Scaler) JournalErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.journalErr
+}
+
+var errNoJournal = errors.New("no journal")
+
+// ReadState loads the journal in dir read-only, as `vastwatch plan` needs it: the pending
+// creates, our stops and avoided machines, without writing anything.
+func ReadState(dir string, grace time.Duration) (State, error) {
+	st := State{PendingGrace: grace}
+	if dir == "" {
+		return st, errNoJournal
+	}
+	j, err := readJournal(dir)
+	if err != nil {
+		st.CreatesBlocked = err.Error()
+		return st, err
+	}
+	st.Creates = j.Creates
+	st.StoppedByUs = j.StoppedByUs
+	st.Avoided = j.Avoided
+	return st, nil
+}
+
+var _ API = (*vastapi.Client)(nil)

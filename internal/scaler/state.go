@@ -1,0 +1,61 @@
+package scaler
+
+import (
+	"time"
+)
+
+// Outcome is what became of a journalled create.
+type Outcome string
+
+// Create outcomes. A create that certainly did not happen is removed from the journal.
+const (
+	// OutcomeIntent: written before the request was sent; no reply recorded (a crash in between).
+	OutcomeIntent Outcome = "intent"
+	// OutcomeCreated: the reply carried new_contract (even with success false).
+	OutcomeCreated Outcome = "created"
+	// OutcomeUnknown: the request may have been applied (timeout, reset, 5xx after sending).
+	OutcomeUnknown Outcome = "unknown"
+)
+
+// CreateRecord is one create as the journal keeps it: from its intent until the instance it
+// made is gone, so ownership by id and the bid price survive restarts.
+type CreateRecord struct {
+	Nonce     string `json:"nonce"`
+	Fleet     string `json:"fleet"`
+	OfferID   int64  `json:"offer_id"`
+	MachineID int64  `json:"machine_id"`
+	// Price is the committed $/h: on-demand dph for the fleet's disk, or bid + storage.
+	Price float64 `json:"price"`
+	// Bid is the bid sent as the create's price; 0 for on-demand.
+	Bid        float64   `json:"bid,omitempty"`
+	Outcome    Outcome   `json:"outcome"`
+	InstanceID int64     `json:"instance_id,omitempty"`
+	IntentAt   time.Time `json:"intent_at"`
+	// SeenAt is when the instance list first showed the instance; zero until then.
+	SeenAt time.Time `json:"seen_at,omitzero"`
+}
+
+// State is what the planner knows beyond the observation: the journal's view and the scaler's
+// memory. Plan only reads it; the Scaler updates it from outcomes and observations.
+type State struct {
+	// Creates are the journal's create records.
+	Creates []CreateRecord
+	// StoppedByUs holds the instances we stopped ourselves, with when (journalled: an outbid
+	// instance looks exactly like one we stopped).
+	StoppedByUs map[int64]time.Time
+	// StartedByUs holds when we last started a stopped instance: its boot timeout runs from then.
+	StartedByUs map[int64]time.Time
+	// StoppedSince is when an instance was first observed stopped (for stopped_ttl).
+	StoppedSince map[int64]time.Time
+	// LastScaleUp and LastScaleDown are per fleet, for the cooldowns.
+	LastScaleUp, LastScaleDown map[string]time.Time
+	// CreatesNotBefore holds creates back until the journal has been reconciled against the
+	// instance list and one grace period has passed since the process started.
+	CreatesNotBefore time.Time
+	// CreatesBlocked, when set, stops every create (an unreadable journal).
+	CreatesBlocked string
+	// PendingGrace is how long an unlisted create counts toward its fleet.
+	PendingGrace time.Duration
+	// Avoided holds machines not to rent on until the given time.
+	Avoided map[int64]time.Time
+}
