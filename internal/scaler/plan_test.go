@@ -193,7 +193,7 @@ func TestPlanRules(t *testing.T) {
 		},
 		{
 			name: "price for the fleet's disk: dph_base + storage_cost × disk_gb / 720, not the searched dph_total",
-			cfg: testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1; f.Instance.DiskGB = 200 })),
+			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1; f.Instance.DiskGB = 200 })),
 			obs: obsOf(100, map[string][]vastapi.Offer{"m": {func() vastapi.Offer {
 				o := testOffer(1, 0.30)
 				o.DiskSpace = 500
@@ -481,7 +481,7 @@ func TestPlanRules(t *testing.T) {
 			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1; f.ScaleDown = policy.ScaleDownStop })),
 			obs: obsOf(100, offers, testInstance(140, "f", "a", "running", 0.3),
 				testInstance(141, "f", "b", "stopped", 0.3), testInstance(142, "f", "c", "stopped", 0.3)),
-			st: scaler.State{StoppedSince: map[int64]time.Time{141: t0.Add(-25 * time.Hour), 142: t0.Add(-23 * time.Hour)}},
+			st:   scaler.State{StoppedSince: map[int64]time.Time{141: t0.Add(-25 * time.Hour), 142: t0.Add(-23 * time.Hour)}},
 			want: []string{"destroy:f:141"},
 			check: func(t *testing.T, r scaler.Result) {
 				if !hasDecision(r, "f", scaler.DecisionCleanup, scaler.ReasonStoppedTTL) {
@@ -582,8 +582,16 @@ func TestPlanRules(t *testing.T) {
 			name: "offers whose listing ends before min_duration are not rented",
 			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1; f.MinDuration = 24 * time.Hour })),
 			obs: obsOf(100, map[string][]vastapi.Offer{"m": {
-				func() vastapi.Offer { o := testOffer(1, 0.3); o.EndDate = vastapi.Some(float64(t0.Add(time.Hour).Unix())); return o }(),
-				func() vastapi.Offer { o := testOffer(2, 0.4); o.EndDate = vastapi.Some(float64(t0.Add(48 * time.Hour).Unix())); return o }(),
+				func() vastapi.Offer {
+					o := testOffer(1, 0.3)
+					o.EndDate = vastapi.Some(float64(t0.Add(time.Hour).Unix()))
+					return o
+				}(),
+				func() vastapi.Offer {
+					o := testOffer(2, 0.4)
+					o.EndDate = vastapi.Some(float64(t0.Add(48 * time.Hour).Unix()))
+					return o
+				}(),
 			}}),
 			want: []string{"create:f:2"},
 		},
