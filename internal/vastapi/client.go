@@ -248,7 +248,9 @@ func (c *Client) attempt(ctx context.Context, rq *request, ok onOK) outcome {
 		return out
 	}
 	b, _ := readCapped(resp.Body, 64<<10) // an error body is only for the message
-	return c.statusFailure(rq, resp, b)
+	out := c.statusFailure(rq, resp, b)
+	out.status = resp.StatusCode
+	return out
 }
 
 // transportFailure classifies an error of the round trip itself.
