@@ -17,9 +17,15 @@ type call struct {
 }
 
 var (
-	callUser    = call{"current user", func(ctx context.Context, c *vastapi.Client) error { _, err := c.CurrentUser(ctx); return err }}
-	callSearch  = call{"search", func(ctx context.Context, c *vastapi.Client) error { _, err := c.SearchOffers(ctx, vastapi.Query{Limit: 5}); return err }}
-	callCreate  = call{"create", func(ctx context.Context, c *vastapi.Client) error { _, err := c.CreateInstance(ctx, 456, vastapi.CreateRequest{Image: "img"}); return err }}
+	callUser   = call{"current user", func(ctx context.Context, c *vastapi.Client) error { _, err := c.CurrentUser(ctx); return err }}
+	callSearch = call{"search", func(ctx context.Context, c *vastapi.Client) error {
+		_, err := c.SearchOffers(ctx, vastapi.Query{Limit: 5})
+		return err
+	}}
+	callCreate = call{"create", func(ctx context.Context, c *vastapi.Client) error {
+		_, err := c.CreateInstance(ctx, 456, vastapi.CreateRequest{Image: "img"})
+		return err
+	}}
 	callListV1  = call{"list v1", func(ctx context.Context, c *vastapi.Client) error { _, err := c.ListInstances(ctx); return err }}
 	callListV0  = call{"list v0", func(ctx context.Context, c *vastapi.Client) error { _, err := c.ListInstancesV0(ctx); return err }}
 	callShow    = call{"show", func(ctx context.Context, c *vastapi.Client) error { _, err := c.ShowInstance(ctx, 123); return err }}
