@@ -63,6 +63,7 @@ type planner struct {
 	account  float64
 	takenOff map[int64]bool // offers chosen this cycle
 	takenMac map[int64]bool // machines rented on this cycle (their offers overlap)
+	rowCache map[string][]offerRow
 	seq      int
 }
 
@@ -430,11 +431,15 @@ func (p *planner) createOne(fp *fleetPlan, detail string) (reason, decision stri
 // disk; for a bid market also the bid to send (min_bid × multiplier, capped by bid.max and by
 // the fleet's max price). ok is false when no bid within the caps reaches min_bid.
 func OfferPrice(f *policy.Fleet, o *vastapi.Offer) (price, bid float64, ok bool) {
+	return rowPrice(f, o.DphBase, o.StorageCost, o.MinBid)
+}
+
+func rowPrice(f *policy.Fleet, base, storageCost, minBid float64) (price, bid float64, ok bool) {
 	disk := f.Instance.DiskGB
+	storage := storageCost * disk / vastapi.HoursPerMonth
 	if f.Market == nil || f.Market.Type != vastapi.Bid {
-		return o.PriceFor(disk), 0, true
+		return base + storage, 0, true
 	}
-	storage := o.StoragePerHour(disk)
 	mult, bidMax := 1.0, math.Inf(1)
 	if f.Bid != nil {
 		if f.Bid.Multiplier > 0 {
@@ -444,18 +449,42 @@ func OfferPrice(f *policy.Fleet, o *vastapi.Offer) (price, bid float64, ok bool)
 			bidMax = f.Bid.MaxPerHour
 		}
 	}
-	bid = o.MinBid * mult
+	bid = minBid * mult
 	bid = min(bid, bidMax)
 	if f.MaxPrice > 0 {
 		bid = min(bid, f.MaxPrice-storage)
 	}
-	// Rounded to a tenth of a cent up: the API takes three decimals, and rounding down could
-	// land below min_bid.
-	bid = math.Ceil(bid*1000-1e-6) / 1000
-	if bid+eps < o.MinBid || bid < 0.001 {
+	if bid+eps < minBid || bid < 0.001 {
 		return 0, 0, false
 	}
 	return bid + storage, bid, true
+}
+
+// offerRow is the part of an offer the planner's walk reads, packed so that walking tens of
+// thousands of offers per fleet stays within the cache (an Offer is ~1 KB).
+type offerRow struct {
+	base, storage, minBid, disk float64
+	end                         float64 // epoch seconds; 0 = unknown
+	machine, id                 int64
+}
+
+// rows returns the packed offers of a market, built once per plan.
+func (p *planner) rows(market string) []offerRow {
+	if r, ok := p.rowCache[market]; ok {
+		return r
+	}
+	offers := p.obs.Offers[market]
+	r := make([]offerRow, len(offers))
+	for i := range offers {
+		o := &offers[i]
+		r[i] = offerRow{base: o.DphBase, storage: o.StorageCost, minBid: o.MinBid, disk: o.DiskSpace,
+			end: o.EndDate.Or(0), machine: o.MachineID, id: o.ID}
+	}
+	if p.rowCache == nil {
+		p.rowCache = map[string][]offerRow{}
+	}
+	p.rowCache[market] = r
+	return r
 }
 
 // pickOffer walks the market's offers in the order the search returned them (the market's
@@ -463,23 +492,23 @@ func OfferPrice(f *policy.Fleet, o *vastapi.Offer) (price, bid float64, ok bool)
 // stopped the best candidates.
 func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, string) {
 	f := fp.f
-	offers := p.obs.Offers[f.Market.Name]
+	rows := p.rows(f.Market.Name)
 	var sawPrice, sawBudget, sawAccount, sawAvoided bool
 	disk := f.Instance.DiskGB
 	accountCap := p.cfg.Account.MaxSpendPerHour
-	for i := range offers {
-		o := &offers[i]
-		if p.takenOff[o.ID] || p.takenMac[o.MachineID] {
+	minEnd := 0.0
+	if f.MinDuration > 0 {
+		minEnd = float64(p.now.Add(f.MinDuration).Unix())
+	}
+	for i := range rows {
+		r := &rows[i]
+		if disk > 0 && r.disk > 0 && r.disk+eps < disk {
 			continue
 		}
-		if disk > 0 && o.DiskSpace > 0 && o.DiskSpace+eps < disk {
+		if minEnd > 0 && r.end > 0 && r.end < minEnd {
 			continue
 		}
-		if f.MinDuration > 0 && o.EndDate.Valid &&
-			time.Unix(int64(o.EndDate.V), 0).Sub(p.now) < f.MinDuration {
-			continue
-		}
-		price, bid, ok := OfferPrice(f, o)
+		price, bid, ok := rowPrice(f, r.base, r.storage, r.minBid)
 		if !ok || (f.MaxPrice > 0 && price > f.MaxPrice+eps) {
 			sawPrice = true
 			continue
@@ -492,11 +521,14 @@ func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, st
 			sawAccount = true
 			continue
 		}
-		if until, ok := p.st.Avoided[o.MachineID]; ok && p.now.Before(until) {
+		if p.takenOff[r.id] || p.takenMac[r.machine] {
+			continue
+		}
+		if until, ok := p.st.Avoided[r.machine]; ok && p.now.Before(until) {
 			sawAvoided = true
 			continue
 		}
-		return o, price, bid, ""
+		return &p.obs.Offers[f.Market.Name][i], price, bid, ""
 	}
 	switch {
 	case sawBudget:
