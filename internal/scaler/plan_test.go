@@ -702,3 +702,35 @@ func TestLabel(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanScheduleDrivesTheTarget(t *testing.T) {
+	morning, err := policy.ParseScheduleEntry("0 9 * * *", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evening, err := policy.ParseScheduleEntry("0 19 * * *", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := testFleet("f", testMarket("m", vastapi.OnDemand), func(f *policy.Fleet) {
+		f.Target = 2
+		f.Max = 6
+		f.Schedule = policy.Schedule{Entries: []policy.ScheduleEntry{morning, evening}}
+	})
+	cfg := testConfig(f)
+	var offers []vastapi.Offer
+	for i := range 6 {
+		offers = append(offers, testOffer(int64(i+1), 0.1))
+	}
+	obs := obsOf(100, map[string][]vastapi.Offer{"m": offers}, testInstance(500, "f", "a", "running", 0.1))
+	before := time.Date(2026, 11, 30, 8, 59, 59, 0, time.UTC)
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	r := scaler.Plan(before, obs, cfg, scaler.State{})
+	if r.Fleet("f").Target != 1 || len(r.Actions) != 0 {
+		t.Fatalf("08:59:59: target %d actions %v", r.Fleet("f").Target, kinds(r))
+	}
+	r = scaler.Plan(at, obs, cfg, scaler.State{})
+	if r.Fleet("f").Target != 4 || len(r.Actions) != 3 {
+		t.Fatalf("09:00: target %d actions %v", r.Fleet("f").Target, kinds(r))
+	}
+}
