@@ -117,36 +117,36 @@ func (s *Sim) handleUser(r *http.Request, _ []byte, _ route) reply {
 		"billed_verified": 0.0, "billing_creditonly": 0, "can_pay": true, "has_billing": true,
 		"has_payout": false, "last4": nil, "paid_expected": 0.0, "paid_verified": 0.0,
 		"ssh_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeSimulatorKey sim@example.invalid",
-		"user": "sim", "rights": nil, "got_signup_credit": true, "email_verified": true,
+		"user":    "sim", "rights": nil, "got_signup_credit": true, "email_verified": true,
 	})
 }
 
 // createBody is the create request; pointers tell absent/null from zero.
 type createBody struct {
-	ClientID       string             `json:"client_id"`
-	Image          *string            `json:"image"`
-	Disk           *float64           `json:"disk"`
-	Label          *string            `json:"label"`
-	Onstart        *string            `json:"onstart"`
-	Env            json.RawMessage    `json:"env"`
-	Price          *float64           `json:"price"`
-	Args           []string           `json:"args"`
-	ArgsStr        *string            `json:"args_str"`
-	Runtype        *string            `json:"runtype"`
-	TemplateHashID *string            `json:"template_hash_id"`
-	TemplateID     *int64             `json:"template_id"`
-	ImageLogin     *string            `json:"image_login"`
-	CancelUnavail  *bool              `json:"cancel_unavail"`
-	TargetState    *string            `json:"target_state"`
-	Extra          any                `json:"extra"`
-	VolumeInfo     map[string]any     `json:"volume_info"`
-	Vm             *bool              `json:"vm"`
-	User           *string            `json:"user"`
-	Force          *bool              `json:"force"`
-	JupyterDir     *string            `json:"jupyter_dir"`
-	UseJupyterLab  *bool              `json:"use_jupyter_lab"`
-	PythonUTF8     *bool              `json:"python_utf8"`
-	LangUTF8       *bool              `json:"lang_utf8"`
+	ClientID       string          `json:"client_id"`
+	Image          *string         `json:"image"`
+	Disk           *float64        `json:"disk"`
+	Label          *string         `json:"label"`
+	Onstart        *string         `json:"onstart"`
+	Env            json.RawMessage `json:"env"`
+	Price          *float64        `json:"price"`
+	Args           []string        `json:"args"`
+	ArgsStr        *string         `json:"args_str"`
+	Runtype        *string         `json:"runtype"`
+	TemplateHashID *string         `json:"template_hash_id"`
+	TemplateID     *int64          `json:"template_id"`
+	ImageLogin     *string         `json:"image_login"`
+	CancelUnavail  *bool           `json:"cancel_unavail"`
+	TargetState    *string         `json:"target_state"`
+	Extra          any             `json:"extra"`
+	VolumeInfo     map[string]any  `json:"volume_info"`
+	Vm             *bool           `json:"vm"`
+	User           *string         `json:"user"`
+	Force          *bool           `json:"force"`
+	JupyterDir     *string         `json:"jupyter_dir"`
+	UseJupyterLab  *bool           `json:"use_jupyter_lab"`
+	PythonUTF8     *bool           `json:"python_utf8"`
+	LangUTF8       *bool           `json:"lang_utf8"`
 }
 
 func (s *Sim) handleCreate(_ *http.Request, body []byte, rt route) reply {

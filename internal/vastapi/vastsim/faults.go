@@ -10,15 +10,15 @@ type FaultKind string
 
 // The fault kinds of vast-api.md §7.11.
 const (
-	Fault429Text     FaultKind = "429_text"     // 429, plain-text body, no Retry-After
-	Fault429JSON     FaultKind = "429_json"     // 429, {"detail":"API requests too frequent endpoint threshold=…"}
-	Fault500         FaultKind = "500"          // not retried by the official client
-	Fault502         FaultKind = "502"          // text/html gateway page
-	Fault503         FaultKind = "503"          // text/html
-	Fault504         FaultKind = "504"          // text/html
-	FaultReset       FaultKind = "reset"        // connection closed before any processing
-	FaultSlow        FaultKind = "slow"         // Delay, then the normal reply
-	FaultLostReply   FaultKind = "lost_reply"   // the request is applied, then the connection drops
+	Fault429Text     FaultKind = "429_text"      // 429, plain-text body, no Retry-After
+	Fault429JSON     FaultKind = "429_json"      // 429, {"detail":"API requests too frequent endpoint threshold=…"}
+	Fault500         FaultKind = "500"           // not retried by the official client
+	Fault502         FaultKind = "502"           // text/html gateway page
+	Fault503         FaultKind = "503"           // text/html
+	Fault504         FaultKind = "504"           // text/html
+	FaultReset       FaultKind = "reset"         // connection closed before any processing
+	FaultSlow        FaultKind = "slow"          // Delay, then the normal reply
+	FaultLostReply   FaultKind = "lost_reply"    // the request is applied, then the connection drops
 	FaultSuccessFail FaultKind = "success_false" // 200 {"success":false,"error":"server_error",…}
 )
 

@@ -414,4 +414,3 @@ func (s *Sim) driftStep(step int64, now time.Time) {
 	}
 	s.changed()
 }
-
