@@ -17,8 +17,8 @@ import (
 // pins that on every real offer); they are looser only where the API is loose: numbers quoted as
 // strings, null where a number is expected.
 
-// maxDepth bounds nesting so hostile input cannot exhaust the stack.
-const maxDepth = 256
+// maxDepth bounds nesting so hostile input cannot exhaust the stack; it is encoding/json's limit.
+const maxDepth = 10000
 
 // scanBufSize is the read buffer of a streaming scanner.
 const scanBufSize = 64 << 10
@@ -633,9 +633,9 @@ func (s *scanner) float(dst *float64) error {
 		if len(b) == 0 {
 			return nil
 		}
-		f, err := strconv.ParseFloat(string(b), 64)
+		f, err := parseQuotedFloat(b)
 		if err != nil {
-			return errType{"a number"}
+			return err
 		}
 		*dst = f
 		return nil
@@ -655,6 +655,19 @@ func (s *scanner) float(dst *float64) error {
 		return err
 	}
 	return errType{"a number"}
+}
+
+// parseQuotedFloat reads the content of a quoted number; it must be a JSON number, so "NaN",
+// "Inf" and hex floats, which strconv would accept, are refused.
+func parseQuotedFloat(b []byte) (float64, error) {
+	if !validNumber(b) {
+		return 0, errType{"a number"}
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return 0, errType{"a number in range"}
+	}
+	return f, nil
 }
 
 // integer parses b as an integer; an integral float ("2.0", "1e3") is accepted.
@@ -686,6 +699,9 @@ func (s *scanner) intBits(bits int) (int64, bool, error) {
 		b = trimSpace(b)
 		if len(b) == 0 {
 			return 0, false, nil
+		}
+		if !validNumber(b) {
+			return 0, false, errType{"an integer"}
 		}
 		n, err := parseInt(b, bits)
 		return n, err == nil, err
@@ -808,8 +824,8 @@ func (s *scanner) optFloat(dst *Opt[float64]) error {
 			*dst = Opt[float64]{}
 			return nil
 		}
-		if f, err = strconv.ParseFloat(string(b), 64); err != nil {
-			return errType{"a number"}
+		if f, err = parseQuotedFloat(b); err != nil {
+			return err
 		}
 		*dst = Some(f)
 		return nil

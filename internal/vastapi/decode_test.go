@@ -3,8 +3,12 @@ package vastapi
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,5 +69,263 @@ func TestDecodeOffersMatchesEncodingJSONOnEveryRealOffer(t *testing.T) {
 		if err := json.Unmarshal(r, &viaMethod); err != nil || !reflect.DeepEqual(viaMethod, got[i]) {
 			t.Fatalf("offer %d: Offer.UnmarshalJSON differs (err %v)", i, err)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// sameJSONValue compares a value of the raw reply with the one re-encoded from the decoded
+// struct: numbers as float64, everything else structurally.
+func sameJSONValue(raw, dec any) bool {
+	return reflect.DeepEqual(raw, dec)
+}
+
+// Every field of Offer that a real offer carries survives decoding with its value: re-encoding
+// the decoded Offer gives back the reply's value for each of them.
+func TestNoOfferFieldIsLost(t *testing.T) {
+	fields := jsonTags(reflect.TypeOf(Offer{}))
+	covered := map[string]bool{}
+	for i, r := range realOffersRaw(t) {
+		var o Offer
+		if err := json.Unmarshal(r, &o); err != nil {
+			t.Fatalf("offer %d: %v", i, err)
+		}
+		var raw, dec map[string]any
+		_ = json.Unmarshal(r, &raw)
+		b, _ := json.Marshal(o)
+		_ = json.Unmarshal(b, &dec)
+		for _, f := range fields {
+			rv, ok := raw[f]
+			if !ok {
+				continue
+			}
+			covered[f] = true
+			if f == "public_ipaddr" {
+				rv = strings.TrimSpace(rv.(string))
+			}
+			if !sameJSONValue(rv, dec[f]) {
+				t.Fatalf("offer %d field %s: reply %v, decoded %v", i, f, rv, dec[f])
+			}
+		}
+	}
+	if len(covered) < len(fields)-1 { // expected_reliability is absent from the capture
+		t.Fatalf("only %d of %d fields occur in the capture", len(covered), len(fields))
+	}
+}
+
+func TestNoInstanceFieldIsLost(t *testing.T) {
+	r := readReal(t, "show.json")
+	var in Instance
+	if err := json.Unmarshal(r, &in); err != nil {
+		t.Fatal(err)
+	}
+	var raw, dec map[string]any
+	_ = json.Unmarshal(r, &raw)
+	b, _ := json.Marshal(in)
+	_ = json.Unmarshal(b, &dec)
+	n := 0
+	for _, f := range jsonTags(reflect.TypeOf(Instance{})) {
+		rv, ok := raw[f]
+		if !ok {
+			continue
+		}
+		n++
+		switch f {
+		case "jupyter_token": // a Secret: compared revealed, it re-encodes redacted
+			if in.JupyterToken.Reveal() != rv {
+				t.Fatalf("jupyter_token lost")
+			}
+			continue
+		case "extra_env": // the object form re-encodes as the API's list of pairs
+			want := EnvPairs{{"-p 5000:5000", "1"}, {"TZ", "PDT"}, {"XNAME", "XX4"}}
+			if !reflect.DeepEqual(in.ExtraEnv, want) {
+				t.Fatalf("extra_env = %v, want %v", in.ExtraEnv, want)
+			}
+			continue
+		case "public_ipaddr", "local_ipaddrs":
+			if f == "public_ipaddr" {
+				rv = strings.TrimSpace(rv.(string))
+			}
+		}
+		if !sameJSONValue(rv, dec[f]) {
+			t.Fatalf("field %s: reply %v, decoded %v", f, rv, dec[f])
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d instance fields compared", n)
+	}
+}
+
+func jsonTags(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if tag != "" && tag != "-" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s differs from the decoded value (go test -update rewrites it):\n%s", path, got)
+	}
+}
+
+// A few real offers and the real instance, decoded, pinned as golden JSON: offers with nulls,
+// a multi-GPU offer, non-ASCII text, and the loading instance.
+func TestGoldenDecodes(t *testing.T) {
+	raw := realOffersRaw(t)
+	picks := map[string]func(Offer) bool{
+		"first":          func(o Offer) bool { return true },
+		"null cpu_ghz":   func(o Offer) bool { return !o.CPUGHz.Valid },
+		"eight GPUs":     func(o Offer) bool { return o.NumGPUs == 8 },
+		"non-ASCII text": func(o Offer) bool { return o.CPUName.Valid && strings.ContainsRune(o.CPUName.V, '®') },
+		"datacenter":     func(o Offer) bool { return o.HostingType.Valid && o.HostingType.V == 1 },
+	}
+	names := []string{"first", "null cpu_ghz", "eight GPUs", "non-ASCII text", "datacenter"}
+	var chosen []Offer
+	for _, name := range names {
+		found := false
+		for _, r := range raw {
+			var o Offer
+			if err := json.Unmarshal(r, &o); err != nil {
+				t.Fatal(err)
+			}
+			if picks[name](o) && !slices.ContainsFunc(chosen, func(c Offer) bool { return c.ID == o.ID }) {
+				chosen = append(chosen, o)
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Fatalf("no real offer for %q", name)
+		}
+	}
+	b, err := json.MarshalIndent(chosen, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "golden-offers.json", append(b, '\n'))
+
+	var in Instance
+	if err := json.Unmarshal(readReal(t, "show.json"), &in); err != nil {
+		t.Fatal(err)
+	}
+	b, err = json.MarshalIndent(in, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "golden-instance.json", append(b, '\n'))
+}
+
+func TestInstanceDecodesBothExtraEnvForms(t *testing.T) {
+	for name, body := range map[string]string{
+		"API list of pairs":  `{"id":1,"extra_env":[["TZ","UTC"],["-p 8080:8080","1"]]}`,
+		"CLI object":         `{"id":1,"extra_env":{"TZ":"UTC","-p 8080:8080":"1"}}`,
+		"quoted numbers too": `{"id":"1","ssh_port":"22","extra_env":{"TZ":"UTC","-p 8080:8080":1}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var in Instance
+			if err := json.Unmarshal([]byte(body), &in); err != nil {
+				t.Fatal(err)
+			}
+			want := EnvPairs{{"TZ", "UTC"}, {"-p 8080:8080", "1"}}
+			if in.ID != 1 || !reflect.DeepEqual(in.ExtraEnv, want) {
+				t.Fatalf("got %+v env %v", in.ID, in.ExtraEnv)
+			}
+		})
+	}
+}
+
+// Numbers that arrive as strings or null decode without error into every numeric field of
+// Offer, Instance and User.
+func TestQuotedAndNullNumbersDecodeEverywhere(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		typ  reflect.Type
+		dec  func([]byte) (reflect.Value, error)
+	}{
+		{"Offer", reflect.TypeOf(Offer{}), func(b []byte) (reflect.Value, error) {
+			var v Offer
+			err := json.Unmarshal(b, &v)
+			return reflect.ValueOf(v), err
+		}},
+		{"Instance", reflect.TypeOf(Instance{}), func(b []byte) (reflect.Value, error) {
+			var v Instance
+			err := json.Unmarshal(b, &v)
+			return reflect.ValueOf(v), err
+		}},
+		{"User", reflect.TypeOf(User{}), func(b []byte) (reflect.Value, error) {
+			var v User
+			err := json.Unmarshal(b, &v)
+			return reflect.ValueOf(v), err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			quoted, null := map[string]any{}, map[string]any{}
+			var numeric []int
+			for i := 0; i < tc.typ.NumField(); i++ {
+				f := tc.typ.Field(i)
+				tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				switch k := f.Type.Kind(); {
+				case k == reflect.Int || k == reflect.Int64 || k == reflect.Float64:
+				case k == reflect.Struct && strings.HasPrefix(f.Type.Name(), "Opt[") && f.Type.Field(0).Type.Kind() != reflect.String && f.Type.Field(0).Type.Kind() != reflect.Bool:
+				default:
+					continue
+				}
+				numeric = append(numeric, i)
+				quoted[tag] = "7"
+				null[tag] = nil
+			}
+			if len(numeric) < 4 {
+				t.Fatalf("only %d numeric fields found", len(numeric))
+			}
+			qb, _ := json.Marshal(quoted)
+			v, err := tc.dec(qb)
+			if err != nil {
+				t.Fatalf("quoted numbers: %v", err)
+			}
+			for _, i := range numeric {
+				f := v.Field(i)
+				if f.Kind() == reflect.Struct {
+					if !f.Field(1).Bool() {
+						t.Errorf("%s: quoted number left absent", tc.typ.Field(i).Name)
+					}
+					f = f.Field(0)
+				}
+				if (f.CanInt() && f.Int() != 7) || (f.CanFloat() && f.Float() != 7) {
+					t.Errorf("%s: quoted \"7\" decoded as %v", tc.typ.Field(i).Name, f)
+				}
+			}
+			nb, _ := json.Marshal(null)
+			if _, err := tc.dec(nb); err != nil {
+				t.Fatalf("null numbers: %v", err)
+			}
+		})
+	}
+}
+
+func TestUserDropsAPIKey(t *testing.T) {
+	var u User
+	if err := json.Unmarshal([]byte(`{"id":1,"api_key":"secret-key-value","credit":"2.5"}`), &u); err != nil {
+		t.Fatal(err)
+	}
+	if u.Credit != 2.5 || strings.Contains(fmt.Sprintf("%#v", u), "secret-key-value") {
+		t.Fatalf("user %#v", u)
 	}
 }
