@@ -128,9 +128,17 @@ func TestSearchReproducesRealCounts(t *testing.T) {
 		}
 		k, _ := json.Marshal(c.Args)
 		t.Run(string(k), func(t *testing.T) {
-			got := h.search(string(bodies[string(k)]))
-			if len(got) != c.Matches {
-				t.Errorf("search returned %d offers, want %d", len(got), c.Matches)
+			r := h.do("POST", "/api/v0/bundles/", string(bodies[string(k)]))
+			var got struct {
+				Offers []struct {
+					ID int64 `json:"id"`
+				} `json:"offers"`
+			}
+			if err := json.Unmarshal(r.body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Offers) != c.Matches {
+				t.Errorf("search returned %d offers, want %d", len(got.Offers), c.Matches)
 			}
 		})
 	})
