@@ -749,6 +749,14 @@ func (s *scanner) bool(dst *bool) error {
 		return s.literal("false")
 	case 'n':
 		return s.literal("null")
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		// Flags such as billing_creditonly and has_avx arrive as 0/1 numbers.
+		var f float64
+		if err := s.float(&f); err != nil {
+			return err
+		}
+		*dst = f != 0
+		return nil
 	}
 	if err := s.skip(); err != nil {
 		return err
