@@ -304,7 +304,7 @@ func (v *validator) market(i int, fm *fileMarket, firstLine map[string]int) *Mar
 		v.warn(p+".query", "%s; it is still sent, as the vast CLI does", strings.TrimPrefix(w, "Warning: "))
 	}
 	if err != nil {
-		v.bad(p+".query", "%v; allowed: the vast CLI search offers syntax, e.g. \"gpu_name=RTX_4090 num_gpus>=1\"", err)
+		v.bad(p+".query", "%s; allowed: the vast CLI search offers syntax, e.g. \"gpu_name=RTX_4090 num_gpus>=1\"", strings.TrimSuffix(err.Error(), "."))
 		return nil
 	}
 	return &Market{

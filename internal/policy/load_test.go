@@ -128,7 +128,7 @@ func TestBadConfigs(t *testing.T) {
 			[]string{`markets[0].group_by[1] (line 5): "region" is not a group_by label; allowed: gpu_name, num_gpus, gpu_arch, country, verification, datacenter`,
 				`fleets[0].market (line 8): no market named "m"; allowed: the name of a market under markets`}},
 		{"query the CLI refuses", edit(t, "query: \"num_gpus=1\"", "query: \"num_gpus>any\""),
-			[]string{`markets[0].query (line 4): Wildcard only makes sense with equals.; allowed: the vast CLI search offers syntax, e.g. "gpu_name=RTX_4090 num_gpus>=1"`,
+			[]string{`markets[0].query (line 4): Wildcard only makes sense with equals; allowed: the vast CLI search offers syntax, e.g. "gpu_name=RTX_4090 num_gpus>=1"`,
 				`fleets[0].market (line 7): no market named "m"; allowed: the name of a market under markets`}},
 		{"query missing", edit(t, "    query: \"num_gpus=1\"\n", ""),
 			[]string{`markets[0].query (line 3): required; allowed: a search in the vast CLI syntax, e.g. "gpu_name=RTX_4090 num_gpus=1" ("" for every offer)`,

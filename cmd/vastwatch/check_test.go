@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runMain(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), IO{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}, args)
+	return code, out.String(), errb.String()
+}
+
+func TestCheckAcceptsTheExampleConfig(t *testing.T) {
+	code, out, errs := runMain(t, nil, "check", "--config.file", "../../config.example.yaml", "--at", "2026-12-01T12:00:00Z")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"../../config.example.yaml: OK (2 markets, 1 fleet",
+		"rtx4090", "datacenter-big",
+		"inference  rtx4090  1/2/4           3           2 at 2026-12-01T19:00:00Z",
+		"searches per poll: 2 distinct (of 2 markets), 12s at one search every 6s; fits the poll interval 15s",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "warning:") {
+		t.Errorf("the example config has warnings:\n%s", out)
+	}
+}
+
+func TestCheckReportsEveryProblemAndExitsOne(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	bad := "owner: X\nmarkets:\n  - name: m\n    query: \"num_gpus>any\"\n    typo: 1\n"
+	if err := os.WriteFile(p, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runMain(t, nil, "check", "--config.file", p)
+	if code != 1 || out != "" {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	want := p + ": 3 problems:\n" +
+		"  owner (line 1): \"X\" is not a valid owner tag; allowed: 1-32 characters of a-z, 0-9 and -, starting and ending with a letter or digit\n" +
+		"  markets[0].query (line 4): Wildcard only makes sense with equals; allowed: the vast CLI search offers syntax, e.g. \"gpu_name=RTX_4090 num_gpus>=1\"\n" +
+		"  markets[0].typo (line 5): unknown field \"typo\"; allowed: name, query, type, order, limit, storage_gb, no_defaults, group_by\n"
+	if errs != want {
+		t.Fatalf("stderr\n%s\nwant\n%s", errs, want)
+	}
+}
+
+func TestCheckUsage(t *testing.T) {
+	if code, _, errs := runMain(t, nil, "check"); code != 2 || !strings.Contains(errs, "--config.file is required") {
+		t.Fatalf("no file: exit %d %q", code, errs)
+	}
+	if code, _, _ := runMain(t, nil, "check", "--config.file", "/nonexistent/x.yaml"); code != 1 {
+		t.Fatalf("missing file: exit %d", code)
+	}
+	code, out, _ := runMain(t, map[string]string{"VASTWATCH_CONFIG_FILE": "../../config.example.yaml", "VASTWATCH_DRY_RUN": "true"}, "check")
+	if code != 0 || !strings.Contains(out, ", dry run)") {
+		t.Fatalf("file from the environment, dry run override: exit %d\n%s", code, out)
+	}
+}
