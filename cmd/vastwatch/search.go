@@ -218,7 +218,6 @@ func searchClient(ctx context.Context, pio IO, sf searchFlags) (*vastapi.Client,
 	return vastapi.New(vastapi.Config{BaseURL: base, Key: env.APIKey, Clock: clk, UserAgent: ua})
 }
 
-
 var offerHeader = []string{"id", "gpu", "n", "$/h", "$/gpu/h", "dlperf/$", "reliability", "location", "verified"}
 
 func rowOf(o *vastapi.Offer) []string {
