@@ -25,7 +25,7 @@ var APIDurationBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 // process self-metrics, which live on the registry given to New and are gathered per scrape.
 // Its methods are safe for concurrent use.
 type Exporter struct {
-	reg *prometheus.Registry
+	self *selfGatherer
 
 	current  atomic.Pointer[exposition]
 	snapshot atomic.Pointer[Snapshot]
@@ -52,7 +52,7 @@ type Exporter struct {
 // calls SetReload(true, now) once the first config has loaded.
 func New(reg *prometheus.Registry, build BuildInfo) *Exporter {
 	e := &Exporter{
-		reg: reg,
+		self: &selfGatherer{reg: reg},
 		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vastwatch_api_requests_total",
 			Help: "HTTP attempts to the Vast.ai API by method, endpoint template and status code (0 = no response).",

@@ -2,34 +2,24 @@ package metrics
 
 import (
 	"bytes"
-	"compress/flate"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 )
 
 // contentType is the text exposition format, the one format served.
 var contentType = string(expfmt.NewFormat(expfmt.TypeTextPlain))
 
-var (
-	bufPool   = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	flatePool = sync.Pool{New: func() any {
-		fw, err := flate.NewWriter(nil, flate.BestSpeed)
-		if err != nil {
-			panic(err) // only for an invalid level
-		}
-		return fw
-	}}
-)
-
 // Handler serves /metrics: the last published snapshot's exposition from memory, followed by
-// the self-metrics gathered from the registry per scrape. With Accept-Encoding gzip the reply is
-// one gzip member whose snapshot part was compressed at Publish. It never calls the Vast API.
-// A self-metrics gather error answers 500, like promhttp's default.
+// the self-metrics gathered from the registry for this scrape. With Accept-Encoding gzip the
+// reply is one gzip member whose snapshot part was compressed at Publish. It never calls the
+// Vast API. A self-metrics gather error answers 500, like promhttp's default.
 func (e *Exporter) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -38,16 +28,9 @@ func (e *Exporter) Handler() http.Handler {
 			return
 		}
 		x := e.current.Load()
-
-		self := bufPool.Get().(*bytes.Buffer)
-		self.Reset()
-		defer bufPool.Put(self)
-		mfs, err := e.reg.Gather()
-		if err == nil {
-			err = writeText(self, mfs)
-		}
+		t, err := e.self.get()
 		if err != nil {
-			http.Error(w, fmt.Sprintf("gather self-metrics: %v", err), http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 
@@ -55,32 +38,89 @@ func (e *Exporter) Handler() http.Handler {
 		h.Set("Content-Type", contentType)
 		h.Add("Vary", "Accept-Encoding")
 		if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			h.Set("Content-Length", strconv.Itoa(len(x.plain)+self.Len()))
-			if r.Method == http.MethodHead {
-				return
+			h.Set("Content-Length", strconv.Itoa(len(x.plain)+len(t.plain)))
+			if r.Method != http.MethodHead {
+				bufs := net.Buffers{x.plain, t.plain}
+				_, _ = bufs.WriteTo(w)
 			}
-			_, _ = w.Write(x.plain)
-			_, _ = w.Write(self.Bytes())
-			return
-		}
-
-		body := bufPool.Get().(*bytes.Buffer)
-		body.Reset()
-		defer bufPool.Put(body)
-		fw := flatePool.Get().(*flate.Writer)
-		err = x.gzipBody(body, self.Bytes(), fw)
-		flatePool.Put(fw)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		h.Set("Content-Encoding", "gzip")
-		h.Set("Content-Length", strconv.Itoa(body.Len()))
-		if r.Method == http.MethodHead {
-			return
+		h.Set("Content-Length", strconv.Itoa(x.gzipLen(t)))
+		if r.Method != http.MethodHead {
+			_ = x.gzipTo(w, t)
 		}
-		_, _ = w.Write(body.Bytes())
 	})
+}
+
+// selfGatherer gathers the self-metrics registry for scrapes. Concurrent scrapes share
+// gathers, but never one that began before the scrape arrived: a scrape arriving while a
+// gather runs waits for the next one, which every scrape arriving meanwhile joins. So a scrape
+// sees every event that happened before it, and N concurrent scrapers cost about two gathers
+// (the process collector's /proc reads are the expensive part) instead of N.
+type selfGatherer struct {
+	reg prometheus.Gatherer
+
+	mu   sync.Mutex
+	cur  *flight // running
+	next *flight // not started yet: waits for cur
+}
+
+type flight struct {
+	done chan struct{}
+	t    *tail
+	err  error
+}
+
+func (g *selfGatherer) get() (*tail, error) {
+	g.mu.Lock()
+	if g.cur == nil && g.next == nil {
+		f := &flight{done: make(chan struct{})}
+		g.cur = f
+		g.mu.Unlock()
+		g.run(f)
+		return f.t, f.err
+	}
+	if g.next != nil { // not started yet: join it
+		f := g.next
+		g.mu.Unlock()
+		<-f.done
+		return f.t, f.err
+	}
+	// A gather started before this scrape arrived: queue the next one and run it when the
+	// current one ends.
+	f := &flight{done: make(chan struct{})}
+	g.next = f
+	prev := g.cur
+	g.mu.Unlock()
+	<-prev.done
+	g.mu.Lock()
+	g.cur, g.next = f, nil
+	g.mu.Unlock()
+	g.run(f)
+	return f.t, f.err
+}
+
+func (g *selfGatherer) run(f *flight) {
+	f.t, f.err = g.gather()
+	g.mu.Lock()
+	if g.cur == f {
+		g.cur = nil
+	}
+	g.mu.Unlock()
+	close(f.done)
+}
+
+func (g *selfGatherer) gather() (*tail, error) {
+	mfs, err := g.reg.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("gather self-metrics: %w", err)
+	}
+	var b bytes.Buffer
+	if err := writeText(&b, mfs); err != nil {
+		return nil, fmt.Errorf("gather self-metrics: %w", err)
+	}
+	return newTail(b.Bytes())
 }
 
 // acceptsGzip reports whether an Accept-Encoding header allows gzip (a q=0 refuses it).

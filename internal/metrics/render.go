@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"net"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -84,21 +86,50 @@ func newExposition(plain []byte) (*exposition, error) {
 // gzipHeader is a minimal RFC 1952 member header: deflate, no flags, no mtime, OS unknown.
 var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 
-// gzipBody appends to dst one gzip member whose content is e.plain followed by tail. Only
-// tail is compressed here; fw is a reusable deflate writer.
-func (e *exposition) gzipBody(dst *bytes.Buffer, tail []byte, fw *flate.Writer) error {
-	dst.Write(gzipHeader)
-	dst.Write(e.deflate)
-	fw.Reset(dst)
-	if _, err := fw.Write(tail); err != nil {
-		return fmt.Errorf("deflate self-metrics: %w", err)
+// tail is the part of a reply gathered per scrape (the self-metrics): its text and the same
+// text as a complete (final) deflate stream.
+type tail struct {
+	plain   []byte
+	deflate []byte
+}
+
+// tailWriters reuses deflate writers: a new one allocates about a megabyte.
+var tailWriters = sync.Pool{New: func() any {
+	fw, err := flate.NewWriter(nil, flate.BestSpeed)
+	if err != nil {
+		panic(err) // only for an invalid level
+	}
+	return fw
+}}
+
+func newTail(plain []byte) (*tail, error) {
+	var z bytes.Buffer
+	z.Grow(len(plain)/4 + 64)
+	fw := tailWriters.Get().(*flate.Writer)
+	defer tailWriters.Put(fw)
+	fw.Reset(&z)
+	if _, err := fw.Write(plain); err != nil {
+		return nil, fmt.Errorf("deflate self-metrics: %w", err)
 	}
 	if err := fw.Close(); err != nil {
-		return fmt.Errorf("deflate self-metrics: %w", err)
+		return nil, fmt.Errorf("deflate self-metrics: %w", err)
 	}
+	return &tail{plain: plain, deflate: z.Bytes()}, nil
+}
+
+// gzipLen is the length of the member gzipTo writes.
+func (e *exposition) gzipLen(t *tail) int {
+	return len(gzipHeader) + len(e.deflate) + len(t.deflate) + 8
+}
+
+// gzipTo writes one gzip member whose content is e.plain followed by t.plain, from the two
+// deflate streams compressed beforehand: the first ends on a byte boundary without a final
+// block, and the second (which refers to none of the first's bytes) ends the member.
+func (e *exposition) gzipTo(w io.Writer, t *tail) error {
 	var trailer [8]byte
-	binary.LittleEndian.PutUint32(trailer[:4], crc32.Update(e.crc, crc32.IEEETable, tail))
-	binary.LittleEndian.PutUint32(trailer[4:], uint32(len(e.plain)+len(tail)))
-	dst.Write(trailer[:])
-	return nil
+	binary.LittleEndian.PutUint32(trailer[:4], crc32.Update(e.crc, crc32.IEEETable, t.plain))
+	binary.LittleEndian.PutUint32(trailer[4:], uint32(len(e.plain)+len(t.plain)))
+	bufs := net.Buffers{gzipHeader, e.deflate, t.deflate, trailer[:]}
+	_, err := bufs.WriteTo(w)
+	return err
 }
