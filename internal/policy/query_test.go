@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
@@ -334,4 +335,55 @@ func FuzzParseQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParsedQueriesSelectTheRealCounts closes the loop "the body sent and the local match come
+// from one value": the query ParseQuery builds from the CLI's arguments, matched locally
+// against the 1,396 real offers, selects as many as a separate program counted.
+func TestParsedQueriesSelectTheRealCounts(t *testing.T) {
+	raw, err := os.ReadFile("../../../shared/testdata/vast-real/search.json")
+	if err != nil {
+		t.Skipf("real capture not available: %v", err)
+	}
+	var reply struct{ Offers []vastapi.Offer }
+	if err := json.Unmarshal(raw, &reply.Offers); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := os.ReadFile("../../../shared/testdata/vast-real/match-counts.jsonl")
+	if err != nil {
+		t.Skipf("counts not available: %v", err)
+	}
+	now := time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)
+	for _, line := range bytes.Split(bytes.TrimSpace(counts), []byte("\n")) {
+		var c struct {
+			Args    []string `json:"args"`
+			Matches int      `json:"matches"`
+		}
+		if err := json.Unmarshal(line, &c); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(strings.Join(c.Args, " "), func(t *testing.T) {
+			text, opts := cliArgs(t, c.Args)
+			q, err := ParseQuery(text, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := q.Compile(now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := 0
+			for i := range reply.Offers {
+				if m.Match(&reply.Offers[i]) {
+					got++
+				}
+			}
+			if q.Limit > 0 && got > q.Limit {
+				got = q.Limit
+			}
+			if got != c.Matches {
+				t.Fatalf("matched %d, want %d (body %s)", got, c.Matches, q.Key())
+			}
+		})
+	}
 }
