@@ -301,11 +301,23 @@ func (v *validator) market(i int, fm *fileMarket, firstLine map[string]int) *Mar
 		Order: fm.Order, Limit: fm.Limit, Type: string(typ), StorageGB: fm.StorageGB, NoDefaults: fm.NoDefaults,
 	})
 	for _, w := range warns {
-		v.warn(p+".query", "%s; it is still sent, as the vast CLI does", strings.TrimPrefix(w, "Warning: "))
+		w = strings.TrimSuffix(strings.TrimPrefix(w, "Warning: "), ", see list of recognized fields.")
+		v.warn(p+".query", "%s; it is still sent, as the vast CLI does", w)
 	}
 	if err != nil {
 		v.bad(p+".query", "%s; allowed: the vast CLI search offers syntax, e.g. \"gpu_name=RTX_4090 num_gpus>=1\"", strings.TrimSuffix(err.Error(), "."))
 		return nil
+	}
+	// The daemon re-checks every reply against this same value; make sure it can.
+	matcher, err := q.Compile(time.Unix(0, 0))
+	if err != nil {
+		v.bad(p+".query", "%v; allowed: values the offer fields can be compared with", err)
+		return nil
+	}
+	for _, f := range matcher.Unknown {
+		if offerFields[f] {
+			v.warn(p+".query", "field %s is sent to the API but vastwatch cannot re-check it in replies", f)
+		}
 	}
 	return &Market{
 		Name:      fm.Name,

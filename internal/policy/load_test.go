@@ -304,3 +304,17 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestQueryWarningsBecomeConfigWarnings(t *testing.T) {
+	cfg, err := Parse([]byte(edit(t, `query: "num_gpus=1"`, `query: "num_gpu=1 cluster_id=7"`)), "", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"markets[0].query (line 4): Unrecognized field: num_gpu; it is still sent, as the vast CLI does",
+		"markets[0].query (line 4): field cluster_id is sent to the API but vastwatch cannot re-check it in replies",
+	}
+	if strings.Join(cfg.Warnings, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("warnings\n%s", strings.Join(cfg.Warnings, "\n"))
+	}
+}
