@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/metrics"
+	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/scaler"
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+)
+
+// cycleState is what the loop keeps between cycles for the HTTP surface.
+type cycleState struct {
+	ready     atomic.Bool
+	simulated bool
+	dryRun    bool
+	history   *priceHistory
+
+	mu          sync.Mutex
+	lastPoll    time.Time
+	lastSuccess time.Time
+	lastErr     string
+	lastReport  *scaler.CycleReport // last successful cycle
+	lastPlan    []scaler.Decision   // last cycle's decisions, failed ones included
+	lastActions []scaler.ActionOutcome
+}
+
+func newCycleState(simulated, dryRun bool) *cycleState {
+	return &cycleState{simulated: simulated, dryRun: dryRun, history: newPriceHistory(6*time.Hour, 720)}
+}
+
+// cycle runs one observe → plan → execute round and publishes what it saw.
+func (d *daemon) cycle(ctx context.Context) {
+	cfg := d.cfg.current()
+	start := d.clk.Now()
+	rep, err := d.scaler.Cycle(ctx, cfg)
+	st := d.state
+	st.mu.Lock()
+	st.lastPoll = start
+	st.lastPlan = rep.Plan.Decisions
+	st.lastActions = rep.Outcomes
+	if err != nil {
+		st.lastErr = err.Error()
+		st.mu.Unlock()
+		d.exporter.SetPoll(false, start)
+		d.logger.Warn("poll failed; keeping the previous snapshot, no action this cycle", "err", err)
+		return
+	}
+	st.lastErr = ""
+	st.lastSuccess = start
+	st.lastReport = &rep
+	st.mu.Unlock()
+
+	snap := buildSnapshot(cfg, &rep, len(d.scaler.Avoided()))
+	if err := d.exporter.Publish(snap); err != nil {
+		d.logger.Error("publish metrics snapshot", "err", err)
+	}
+	for fleet, dollars := range rep.Cost {
+		d.exporter.AddFleetCost(fleet, dollars)
+	}
+	d.exporter.SetPoll(true, start)
+	keep := map[string]bool{}
+	for _, m := range snap.Markets {
+		keep[m.Name] = true
+		if best, median, ok := bestAndMedian(rep.Observation.Offers[m.Name]); ok {
+			st.history.add(m.Name, pricePoint{At: start, Best: best, Median: median})
+		}
+	}
+	st.history.retain(keep)
+	st.ready.Store(true)
+	d.logger.Debug("cycle done", "took", d.clk.Now().Sub(start), "actions", len(rep.Outcomes),
+		"instances", len(rep.Observation.Instances), "credit", rep.Observation.User.Credit)
+}
+
+// bestAndMedian are the lowest and the nearest-rank median dph_total of a market's offers.
+func bestAndMedian(offers []vastapi.Offer) (best, median float64, ok bool) {
+	if len(offers) == 0 {
+		return 0, 0, false
+	}
+	p := make([]float64, len(offers))
+	for i := range offers {
+		p[i] = offers[i].DphTotal
+	}
+	sort.Float64s(p)
+	return p[0], p[(len(p)+1)/2-1], true
+}
+
+// buildSnapshot turns a cycle's observation and plan into the metrics snapshot.
+// avoided is the number of machines being avoided; avoidance is account-wide (a machine that
+// failed is skipped by every fleet), so each fleet reports the same count.
+func buildSnapshot(cfg *policy.Config, rep *scaler.CycleReport, avoided int) *metrics.Snapshot {
+	obs := &rep.Observation
+	s := &metrics.Snapshot{At: rep.At, Orphans: rep.Plan.Orphans}
+	for _, m := range cfg.Markets {
+		s.Markets = append(s.Markets, metrics.NewMarketSnapshot(m, obs.Offers[m.Name], metrics.DefaultMaxGroups))
+	}
+	burn := 0.0
+	managed := map[int64]*scaler.Managed{}
+	for i := range rep.Plan.Managed {
+		managed[rep.Plan.Managed[i].Instance.ID] = &rep.Plan.Managed[i]
+	}
+	for i := range obs.Instances {
+		in := &obs.Instances[i]
+		burn += scaler.Burn(in)
+		row := metrics.InstanceRow{ID: in.ID, MachineID: in.MachineID, GPUName: in.GPUName, NumGPUs: in.NumGPUs,
+			Price: in.DphTotal}
+		if in.StartDate > 0 {
+			row.StartTime = time.Unix(0, int64(in.StartDate*1e9))
+		}
+		if m, ok := managed[in.ID]; ok {
+			row.Fleet, row.State, row.Price = m.Fleet, string(m.Phase), m.Price
+		} else {
+			p, _ := scaler.Classify(in, rep.At, time.Time{}, 0, false)
+			row.State = string(p)
+		}
+		s.Instances = append(s.Instances, row)
+	}
+	s.Account = &metrics.AccountSnapshot{Credit: obs.User.Credit, Burn: burn}
+	for _, f := range rep.Plan.Fleets {
+		s.Fleets = append(s.Fleets, metrics.FleetRow{
+			Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore, Budget: f.Budget,
+			Blocked: f.Blocked, AvoidedMachines: avoided,
+		})
+	}
+	return s
+}
+
+// statusView builds the status page's view from the last cycle; it is cheap and lock-bounded.
+func (d *daemon) statusView() *statusView {
+	st := d.state
+	cfg := d.cfg.current()
+	now := d.clk.Now()
+	v := &statusView{
+		Version: version, Now: now, DryRun: st.dryRun || cfg.DryRun, Leader: true, Simulated: st.simulated,
+		Ready: st.ready.Load(), ConfigSource: cfgSource(cfg), ReloadErr: d.cfg.lastError(),
+	}
+	v.ReloadOK = v.ReloadErr == ""
+	st.mu.Lock()
+	v.LastPoll, v.LastSuccess, v.LastPollErr = st.lastPoll, st.lastSuccess, st.lastErr
+	rep := st.lastReport
+	for _, dec := range st.lastPlan {
+		v.Decisions = append(v.Decisions, statusDecision{Fleet: dec.Fleet, Decision: dec.Decision, Reason: dec.Reason, Detail: dec.Detail})
+	}
+	for _, a := range st.lastActions {
+		sa := statusAction{Text: a.Action.String(), Result: a.Result, Error: a.Why}
+		if a.Err != nil && sa.Error == "" {
+			sa.Error = a.Err.Error()
+		}
+		v.Actions = append(v.Actions, sa)
+	}
+	st.mu.Unlock()
+	if rep == nil {
+		for _, m := range cfg.Markets {
+			v.Markets = append(v.Markets, statusMarket{Name: m.Name, Type: string(m.Type)})
+		}
+		return v
+	}
+	obs := &rep.Observation
+	burn := 0.0
+	for i := range obs.Instances {
+		burn += scaler.Burn(&obs.Instances[i])
+	}
+	acc := &statusAccount{Credit: obs.User.Credit, Burn: burn, Floor: cfg.Account.CreditFloor,
+		Cap: cfg.Account.MaxSpendPerHour, Committed: rep.Plan.CommittedBefore}
+	if burn > 0 {
+		acc.HasRunway = true
+		acc.Runway = time.Duration(max(0, obs.User.Credit) / burn * float64(time.Hour))
+	}
+	v.Account = acc
+	for _, m := range cfg.Markets {
+		sm := statusMarket{Name: m.Name, Type: string(m.Type), Offers: len(obs.Offers[m.Name])}
+		sm.Best, sm.Median, sm.HasPrices = bestAndMedian(obs.Offers[m.Name])
+		sm.Chart = st.history.svg(m.Name, 320, 60)
+		v.Markets = append(v.Markets, sm)
+	}
+	for _, f := range rep.Plan.Fleets {
+		sf := statusFleet{Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore,
+			Budget: f.Budget, Blocked: f.Blocked, Counts: phaseCounts(f)}
+		for _, pf := range cfg.Fleets {
+			if pf.Name == f.Name && pf.Market != nil {
+				sf.Market = pf.Market.Name
+			}
+		}
+		v.Fleets = append(v.Fleets, sf)
+	}
+	managed := map[int64]*scaler.Managed{}
+	for i := range rep.Plan.Managed {
+		managed[rep.Plan.Managed[i].Instance.ID] = &rep.Plan.Managed[i]
+	}
+	for i := range obs.Instances {
+		in := &obs.Instances[i]
+		si := statusInstance{ID: in.ID, MachineID: in.MachineID, GPU: in.GPUName, NumGPUs: in.NumGPUs,
+			Price: in.DphTotal, SSH: sshEndpoint(in)}
+		if in.StartDate > 0 {
+			si.Age = now.Sub(time.Unix(0, int64(in.StartDate*1e9)))
+		}
+		if m, ok := managed[in.ID]; ok {
+			si.Fleet, si.State, si.Price = m.Fleet, string(m.Phase), m.Price
+			if m.Orphan {
+				v.Orphans++
+			}
+		} else {
+			p, _ := scaler.Classify(in, now, time.Time{}, 0, false)
+			si.State = string(p)
+		}
+		v.Instances = append(v.Instances, si)
+	}
+	for machine, until := range d.scaler.Avoided() {
+		v.Avoided = append(v.Avoided, statusAvoided{MachineID: machine, Until: until, Reason: "instance failed or was outbid"})
+	}
+	sort.Slice(v.Avoided, func(i, j int) bool { return v.Avoided[i].MachineID < v.Avoided[j].MachineID })
+	return v
+}
+
+func phaseCounts(f scaler.FleetStatus) string {
+	var parts []string
+	for _, p := range []scaler.Phase{scaler.PhaseRunning, scaler.PhasePending, scaler.PhaseStopped, scaler.PhaseOutbid, scaler.PhaseFailed} {
+		if n := f.Counts[p]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, p))
+		}
+	}
+	if f.PendingCreates > 0 {
+		parts = append(parts, fmt.Sprintf("%d creating", f.PendingCreates))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sshEndpoint is direct SSH (public address + mapped 22/tcp) when the instance has one, else
+// the proxy (vast-api.md §4).
+func sshEndpoint(in *vastapi.Instance) string {
+	if b := in.Ports["22/tcp"]; len(b) > 0 && in.PublicIPAddr != "" && b[0].HostPort != "" {
+		return in.PublicIPAddr + ":" + b[0].HostPort
+	}
+	if in.SSHHost != "" && in.SSHPort > 0 {
+		return fmt.Sprintf("%s:%d", in.SSHHost, in.SSHPort)
+	}
+	return ""
+}
