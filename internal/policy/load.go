@@ -329,6 +329,15 @@ func (v *validator) market(i int, fm *fileMarket, firstLine map[string]int) *Mar
 	}
 }
 
+func (fc *fileConfig) hasMarket(name string) bool {
+	for _, m := range fc.Markets {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func isGroupByLabel(s string) bool {
 	for _, g := range GroupByLabels {
 		if g == s {
@@ -371,6 +380,8 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, firs
 	switch {
 	case ff.Market == "":
 		fail(p+".market", "required; allowed: the name of a market under markets")
+	case markets[ff.Market] == nil && v.fc.hasMarket(ff.Market):
+		fail(p+".market", "market %s has problems of its own (listed with it); allowed: a valid market", strconv.Quote(ff.Market))
 	case markets[ff.Market] == nil:
 		if len(markets) == 0 {
 			fail(p+".market", "no market named %s; allowed: the name of a market under markets", strconv.Quote(ff.Market))
