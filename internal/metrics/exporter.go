@@ -55,13 +55,13 @@ func New(reg *prometheus.Registry, build BuildInfo) *Exporter {
 		self: &selfGatherer{reg: reg},
 		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vastwatch_api_requests_total",
-			Help: "HTTP attempts to the Vast.ai API by method, endpoint template and status code (0 = no response).",
-		}, []string{"method", "endpoint", "code"}),
+			Help: "HTTP attempts to the Vast.ai API by endpoint template and status code (0 = no response).",
+		}, []string{"endpoint", "code"}),
 		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "vastwatch_api_request_duration_seconds",
-			Help:    "Duration of HTTP attempts to the Vast.ai API by method and endpoint template.",
+			Help:    "Duration of HTTP attempts to the Vast.ai API by endpoint template.",
 			Buckets: APIDurationBuckets,
-		}, []string{"method", "endpoint"}),
+		}, []string{"endpoint"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vastwatch_scaler_actions_total",
 			Help: "Scaler actions by fleet, action (create, destroy, stop, rebid…) and result (ok, error, dry_run).",
@@ -132,10 +132,13 @@ func (e *Exporter) Publish(s *Snapshot) error {
 // Snapshot returns the last published snapshot, nil before the first Publish.
 func (e *Exporter) Snapshot() *Snapshot { return e.snapshot.Load() }
 
-// ObserveRequest records one HTTP attempt of the API client; pass it as the client's observer.
+// ObserveRequest records one HTTP attempt of the API client; pass it as the client's
+// Config.Observe. The labels are those of spec.md §4: the endpoint template (never an id) and
+// the status code, "0" when no response arrived. The method is not a label: GET, PUT and DELETE
+// of /api/v0/instances/{id}/ share one series.
 func (e *Exporter) ObserveRequest(ri vastapi.RequestInfo) {
-	e.apiRequests.WithLabelValues(ri.Method, ri.Endpoint, strconv.Itoa(ri.Code)).Inc()
-	e.apiDuration.WithLabelValues(ri.Method, ri.Endpoint).Observe(ri.Duration.Seconds())
+	e.apiRequests.WithLabelValues(ri.Endpoint, strconv.Itoa(ri.Code)).Inc()
+	e.apiDuration.WithLabelValues(ri.Endpoint).Observe(ri.Duration.Seconds())
 }
 
 // CountAction counts one executed (or dry-run) action.

@@ -392,6 +392,6 @@ func TestScrapesNeverCallTheAPI(t *testing.T) {
 	assert.Equal(t, observed, api.requests.Load(), "100 scrapes made no request upstream")
 
 	s := series(t, plainBody(t, e.Handler()))
-	assert.Equal(t, 1.0, s[`vastwatch_api_requests_total{code="200",endpoint="/api/v0/bundles/",method="POST"}`])
-	assert.Equal(t, 1.0, s[`vastwatch_api_requests_total{code="200",endpoint="/api/v0/users/current/",method="GET"}`])
+	assert.Equal(t, 1.0, s[`vastwatch_api_requests_total{code="200",endpoint="/api/v0/bundles/"}`])
+	assert.Equal(t, 1.0, s[`vastwatch_api_requests_total{code="200",endpoint="/api/v0/users/current/"}`])
 }
