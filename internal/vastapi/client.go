@@ -282,12 +282,11 @@ func (c *Client) bodyFailure(ctx context.Context, rq *request, err error) outcom
 // statusFailure turns a non-2xx reply into an APIError and decides whether to retry it.
 func (c *Client) statusFailure(rq *request, resp *http.Response, body []byte) outcome {
 	ae := c.apiError(rq, resp.StatusCode, body)
-	out := outcome{err: ae}
+	out := outcome{err: ae, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())}
 	switch st := resp.StatusCode; {
 	case st == http.StatusTooManyRequests:
 		// Refused before processing: safe to retry for every kind, creates included.
 		out.retry = true
-		out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 		out.floor = thresholdWait(ae.Msg)
 	case st >= 500:
 		switch rq.kind {

@@ -217,13 +217,15 @@ func TestRetriesAreBoundedAndJittered(t *testing.T) {
 func TestServerRequestedWaitsAreHonoured(t *testing.T) {
 	cases := []struct {
 		name    string
+		status  int
 		header  string
 		body    string
 		minWait time.Duration
 	}{
-		{"Retry-After seconds", "9", `{"detail":"slow"}`, 9 * time.Second},
-		{"Retry-After date", epoch.Add(20 * time.Second).Format(http.TimeFormat), `{"detail":"slow"}`, 19 * time.Second},
-		{"a 429 threshold without Retry-After", "", "API requests too frequent endpoint threshold=4.5", 4500 * time.Millisecond},
+		{"Retry-After seconds on a 429", 429, "9", `{"detail":"slow"}`, 9 * time.Second},
+		{"Retry-After date on a 429", 429, epoch.Add(20 * time.Second).Format(http.TimeFormat), `{"detail":"slow"}`, 19 * time.Second},
+		{"a 429 threshold without Retry-After", 429, "", "API requests too frequent endpoint threshold=4.5", 4500 * time.Millisecond},
+		{"Retry-After on a 503 to a read", 503, "12", `{"detail":"maintenance"}`, 12 * time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,14 +241,20 @@ func TestServerRequestedWaitsAreHonoured(t *testing.T) {
 					if tc.header != "" {
 						w.Header().Set("Retry-After", tc.header)
 					}
-					w.WriteHeader(429)
+					w.WriteHeader(tc.status)
 					_, _ = w.Write([]byte(tc.body))
 					return
 				}
 				okReply(w, r, body)
 			})
 			c = newClient(t, srv.URL, func(cfg *vastapi.Config) { cfg.Pacing = map[string]time.Duration{} })
-			if _, err := c.CreateInstance(context.Background(), 1, vastapi.CreateRequest{Image: "x"}); err != nil {
+			var err error
+			if tc.status == 429 {
+				_, err = c.CreateInstance(context.Background(), 1, vastapi.CreateRequest{Image: "x"})
+			} else {
+				_, err = c.CurrentUser(context.Background())
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			if gap := times[1].Sub(times[0]); gap < tc.minWait {
