@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -394,4 +395,45 @@ func TestScrapesNeverCallTheAPI(t *testing.T) {
 	s := series(t, plainBody(t, e.Handler()))
 	assert.Equal(t, 1.0, s[`vastwatch_api_requests_total{code="200",endpoint="/api/v0/bundles/"}`])
 	assert.Equal(t, 1.0, s[`vastwatch_api_requests_total{code="200",endpoint="/api/v0/users/current/"}`])
+}
+
+// Concurrent scrapes share self-metrics gathers, but a scrape must still see every event that
+// happened before it arrived.
+func TestConcurrentScrapesSeeEveryEarlierEvent(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := metrics.New(reg, metrics.BuildInfo{})
+	require.NoError(t, e.Publish(fixedSnapshot()))
+	h := e.Handler()
+	var counted atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 30 {
+				e.CountAction("inference", "create", "ok")
+				before := counted.Add(1)
+				req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				var seen float64
+				for line := range strings.Lines(rec.Body.String()) {
+					if v, ok := strings.CutPrefix(line, `vastwatch_scaler_actions_total{action="create",fleet="inference",result="ok"} `); ok {
+						seen = atof(t, strings.TrimSpace(v))
+					}
+				}
+				if seen < float64(before) {
+					t.Errorf("scrape saw %v actions, %d had been counted before it", seen, before)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func atof(t *testing.T, s string) float64 {
+	t.Helper()
+	var f float64
+	_, err := fmt.Sscan(s, &f)
+	require.NoError(t, err)
+	return f
 }
