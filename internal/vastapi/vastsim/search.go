@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
@@ -24,6 +25,7 @@ type pricedCat struct {
 	version uint64
 	offers  []vastapi.Offer
 	enc     []encOffer
+	results map[string]cachedSearch
 }
 
 type encOffer struct {
@@ -134,35 +136,155 @@ func (s *Sim) handleSearch(r *http.Request, body []byte, _ route) reply {
 		p.storage = q.AllocatedStorage.V
 	}
 	c := s.pricedFor(p)
-	idx := make([]int, 0, 256)
-	for i := range c.offers {
-		if m.Match(&c.offers[i]) {
-			idx = append(idx, i)
-		}
-	}
-	less := q.Less()
-	slices.SortFunc(idx, func(a, b int) int { return less(&c.offers[a], &c.offers[b]) })
-	if q.Limit > 0 && len(idx) > q.Limit {
-		idx = idx[:q.Limit]
-	}
-	var buf bytes.Buffer
-	buf.Grow(len(idx)*2800 + 16)
+	idx := s.searchIndex(c, &q, m, now)
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
 	buf.WriteString(`{"offers": [`)
 	nowSec := float64(now.UnixNano()) / 1e9
 	for k, i := range idx {
 		if k > 0 {
 			buf.WriteString(", ")
 		}
-		if err := c.encode(&buf, i, nowSec); err != nil {
+		if err := c.encode(buf, i, nowSec); err != nil {
 			return apiErr(500, "server_error", err.Error())
 		}
 	}
 	buf.WriteString("]}")
-	return reply{status: 200, body: buf.Bytes(), ctype: "application/json"}
+	return reply{status: 200, body: bytes.Clone(buf.Bytes()), ctype: "application/json"}
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// cachedSearch is the ordered, limited result of one query against one catalogue version.
+type cachedSearch struct {
+	idx []int
+}
+
+// searchIndex returns the offers (indices into c) a query selects, in order and limited. Results
+// are cached per priced catalogue by the query's canonical key, so a repeated query (the
+// daemon's polls, a pinned benchmark) costs only its encoding; any change to the market makes a
+// new priced catalogue and so a fresh cache. A query on `duration` depends on now and is
+// matched every time.
+func (s *Sim) searchIndex(c *pricedCat, q *vastapi.Query, m *vastapi.Matcher, now time.Time) []int {
+	timed := q.Filter("duration") != nil
+	for _, o := range q.Order {
+		timed = timed || o.Field == "duration"
+	}
+	key := q.Key()
+	if !timed {
+		if r, ok := c.results[key]; ok {
+			return r.idx
+		}
+	}
+	idx := make([]int, 0, 256)
+	for i := range c.offers {
+		if m.Match(&c.offers[i]) {
+			idx = append(idx, i)
+		}
+	}
+	idx = topK(c.offers, idx, q, q.Limit, now)
+	if !timed {
+		if c.results == nil || len(c.results) >= 256 {
+			c.results = map[string]cachedSearch{}
+		}
+		c.results[key] = cachedSearch{idx: slices.Clip(idx)}
+	}
+	return idx
 }
 
 func (s *Sim) handleGPUNames(_ *http.Request, _ []byte, _ route) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return jsonReply(200, map[string]any{"success": true, "gpu_names": s.gpuNames})
+}
+
+// topK orders the matched offers idx by q's order and keeps the first limit (all when limit is
+// 0). The first order key is read once per offer, and with a limit only a bounded heap is kept,
+// so a search costs O(n log limit) comparisons rather than a full sort.
+func topK(offers []vastapi.Offer, idx []int, q *vastapi.Query, limit int, now time.Time) []int {
+	less := q.Less()
+	type item struct {
+		i     int
+		key   float64
+		known bool
+	}
+	items := make([]item, len(idx))
+	var first *vastapi.OrderBy
+	if len(q.Order) > 0 {
+		first = &q.Order[0]
+	}
+	for n, i := range idx {
+		items[n].i = i
+		if first != nil {
+			if v, ok := vastapi.OfferFieldAt(&offers[i], first.Field, now); ok && v.Kind == vastapi.KindNumber {
+				items[n].key, items[n].known = v.Num, true
+			}
+		}
+	}
+	numeric := first != nil
+	for _, it := range items {
+		if !it.known {
+			numeric = false
+			break
+		}
+	}
+	cmpItems := func(a, b item) int {
+		if numeric && a.key != b.key {
+			if (a.key < b.key) != first.Desc {
+				return -1
+			}
+			return 1
+		}
+		return less(&offers[a.i], &offers[b.i])
+	}
+	if limit <= 0 || limit >= len(items) {
+		slices.SortFunc(items, cmpItems)
+	} else {
+		// Max-heap (by cmpItems) of the best `limit` items seen so far.
+		h := items[:0:0]
+		h = make([]item, 0, limit)
+		up := func(j int) {
+			for j > 0 {
+				p := (j - 1) / 2
+				if cmpItems(h[j], h[p]) <= 0 {
+					break
+				}
+				h[j], h[p] = h[p], h[j]
+				j = p
+			}
+		}
+		down := func(j int) {
+			for {
+				l, r, m := 2*j+1, 2*j+2, j
+				if l < len(h) && cmpItems(h[l], h[m]) > 0 {
+					m = l
+				}
+				if r < len(h) && cmpItems(h[r], h[m]) > 0 {
+					m = r
+				}
+				if m == j {
+					return
+				}
+				h[j], h[m] = h[m], h[j]
+				j = m
+			}
+		}
+		for _, it := range items {
+			if len(h) < limit {
+				h = append(h, it)
+				up(len(h) - 1)
+			} else if cmpItems(it, h[0]) < 0 {
+				h[0] = it
+				down(0)
+			}
+		}
+		slices.SortFunc(h, cmpItems)
+		items = h
+	}
+	out := idx[:len(items)]
+	for n, it := range items {
+		out[n] = it.i
+	}
+	return out
 }
