@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -33,9 +34,17 @@ type instruction struct {
 
 func parseDockerfile(t *testing.T) []instruction {
 	t.Helper()
-	f, err := os.Open(dockerfile)
+	ins, err := readDockerfile()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return ins
+}
+
+func readDockerfile() ([]instruction, error) {
+	f, err := os.Open(dockerfile)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	var out []instruction
@@ -64,12 +73,12 @@ func parseDockerfile(t *testing.T) []instruction {
 		cur.Reset()
 	}
 	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if cur.Len() > 0 {
-		t.Fatalf("Dockerfile ends inside a continued instruction")
+		return nil, fmt.Errorf("Dockerfile ends inside a continued instruction")
 	}
-	return out
+	return out, nil
 }
 
 // shellWords splits a shell command line into words, honouring single and double quotes; it
@@ -144,13 +153,21 @@ func parseGoBuild(words []string) (goBuild, error) {
 // dockerBuild finds the RUN instruction that builds the binary.
 func dockerBuild(t *testing.T, ins []instruction) goBuild {
 	t.Helper()
+	b, err := dockerBuildOf(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func dockerBuildOf(ins []instruction) (goBuild, error) {
 	for _, in := range ins {
 		if in.cmd != "RUN" || !strings.Contains(in.args, "go build") {
 			continue
 		}
 		words, err := shellWords(in.args)
 		if err != nil {
-			t.Fatalf("Dockerfile line %d: %v", in.line, err)
+			return goBuild{}, fmt.Errorf("Dockerfile line %d: %w", in.line, err)
 		}
 		for len(words) > 0 && strings.HasPrefix(words[0], "--mount=") {
 			words = words[1:]
@@ -160,12 +177,11 @@ func dockerBuild(t *testing.T, ins []instruction) goBuild {
 		}
 		b, err := parseGoBuild(words)
 		if err != nil {
-			t.Fatalf("Dockerfile line %d: %v", in.line, err)
+			return goBuild{}, fmt.Errorf("Dockerfile line %d: %w", in.line, err)
 		}
-		return b
+		return b, nil
 	}
-	t.Fatal("no RUN … go build in the Dockerfile")
-	return goBuild{}
+	return goBuild{}, fmt.Errorf("no RUN … go build in the Dockerfile")
 }
 
 // makeBuild parses the Makefile's build recipe, with $(LDFLAGS) substituted.
@@ -315,42 +331,72 @@ func TestDockerfileFinalStage(t *testing.T) {
 	}
 }
 
-// TestDockerfileBinaryIsStatic builds the binary with the Dockerfile's own command line (no
-// container engine needed) and checks it is static, stripped, trimmed and stamped.
-func TestDockerfileBinaryIsStatic(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	gobin, err := exec.LookPath("go")
+// buildFromDockerfile builds vastwatch once per test binary with the Dockerfile's own command
+// line (no container engine needed), stamping testVersion and testRevision.
+var buildFromDockerfile = sync.OnceValues(func() (string, error) {
+	ins, err := readDockerfile()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	build := dockerBuild(t, parseDockerfile(t))
+	build, err := dockerBuildOf(ins)
+	if err != nil {
+		return "", err
+	}
 	values := map[string]string{
-		"VERSION": "9.8.7-test", "REVISION": "abc1234",
+		"VERSION": testVersion, "REVISION": testRevision,
 		"TARGETOS": runtime.GOOS, "TARGETARCH": runtime.GOARCH,
 	}
+	var missing []string
 	subst := func(s string) string {
 		return regexp.MustCompile(`\{([A-Za-z_]+)\}`).ReplaceAllStringFunc(s, func(m string) string {
 			v, ok := values[m[1:len(m)-1]]
 			if !ok {
-				t.Fatalf("the build uses %s, which this test does not set", m)
+				missing = append(missing, m)
 			}
 			return v
 		})
 	}
-	bin := filepath.Join(t.TempDir(), "vastwatch")
-	args := []string{"build"}
+	bin := filepath.Join(scratchDir, "vastwatch")
+	args := []string{"build", "-o", bin}
 	for _, f := range build.flags {
 		args = append(args, subst(f))
 	}
-	args = append(args[:1], append([]string{"-o", bin}, args[1:]...)...)
-	var env []string
+	cmd := exec.Command("go", args...)
+	cmd.Dir = repoRoot
+	cmd.Env = os.Environ()
 	for k, v := range build.env {
-		env = append(env, k+"="+subst(v))
+		cmd.Env = append(cmd.Env, k+"="+subst(v))
 	}
-	run(t, repoRoot, env, gobin, args...)
+	if len(missing) > 0 {
+		return "", fmt.Errorf("the Dockerfile's build uses %q, which this test does not set", missing)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go %v: %w\n%s", args, err, out)
+	}
+	return bin, nil
+})
 
+const (
+	testVersion  = "9.8.7-test"
+	testRevision = "abc1234"
+)
+
+func vastwatchBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	bin, err := buildFromDockerfile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// TestDockerfileBinaryIsStatic checks the binary built with the Dockerfile's flags is static,
+// stripped, trimmed and stamped.
+func TestDockerfileBinaryIsStatic(t *testing.T) {
+	bin := vastwatchBinary(t)
 	f, err := elf.Open(bin)
 	if err != nil {
 		t.Fatal(err)
@@ -381,8 +427,8 @@ func TestDockerfileBinaryIsStatic(t *testing.T) {
 	}
 
 	out := run(t, "", nil, bin, "version")
-	if !bytes.Contains(out, []byte(values["VERSION"])) || !bytes.Contains(out, []byte(values["REVISION"])) {
-		t.Errorf("vastwatch version printed %q; want the stamped %s and %s", out, values["VERSION"], values["REVISION"])
+	if !bytes.Contains(out, []byte(testVersion)) || !bytes.Contains(out, []byte(testRevision)) {
+		t.Errorf("vastwatch version printed %q; want the stamped %s and %s", out, testVersion, testRevision)
 	}
 }
 

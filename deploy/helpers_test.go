@@ -12,6 +12,22 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// scratchDir holds files shared by the tests of one run (the binary built from the Dockerfile).
+var scratchDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "vastwatch-deploy-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	scratchDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 var update = flag.Bool("update", false, "rewrite generated files (deploy/kubernetes/prometheusrule.yaml)")
 
 // decodeStrict decodes one YAML (or JSON) document into v the way the API server does: YAML to
