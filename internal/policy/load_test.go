@@ -2,6 +2,8 @@ package policy
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,5 +318,20 @@ func TestQueryWarningsBecomeConfigWarnings(t *testing.T) {
 	}
 	if strings.Join(cfg.Warnings, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("warnings\n%s", strings.Join(cfg.Warnings, "\n"))
+	}
+}
+
+func TestValueRedactsEveryForm(t *testing.T) {
+	v := SecretValue("hunter2")
+	var lb strings.Builder
+	logger := slog.New(slog.NewTextHandler(&lb, nil))
+	logger.Info("x", "v", v)
+	for _, s := range []string{fmt.Sprint(v), fmt.Sprintf("%v %s %q %#v %+v %x", v, v, v, v, v, v), fmt.Sprintf("%#v", InstanceTemplate{ImageLogin: v}), lb.String()} {
+		if strings.Contains(s, "hunter2") {
+			t.Fatalf("leaked: %s", s)
+		}
+	}
+	if v.Reveal() != "hunter2" || PlainValue("x").String() != "x" {
+		t.Fatal("Reveal/plain")
 	}
 }

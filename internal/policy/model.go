@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
@@ -150,6 +152,12 @@ func (v Value) String() string {
 	}
 	return v.v
 }
+
+// GoString redacts %#v too.
+func (v Value) GoString() string { return strconv.Quote(v.String()) }
+
+// LogValue redacts the value in slog.
+func (v Value) LogValue() slog.Value { return slog.StringValue(v.String()) }
 
 // MarshalJSON writes the printable form.
 func (v Value) MarshalJSON() ([]byte, error) { return vastapi.NewSecretOrPlain(v.v, v.secret) }

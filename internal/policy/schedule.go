@@ -184,15 +184,33 @@ func lastFiring(s cronSchedule, now time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// schedule is e's parsed schedule. Entries built by ParseScheduleEntry (and so every entry of a
+// loaded config) carry it; one written as a literal is parsed from Spec here, and ignored if
+// Spec does not parse.
+func (e ScheduleEntry) schedule() cronSchedule {
+	if e.sched != nil {
+		return e.sched
+	}
+	if e.Spec == "" {
+		return nil
+	}
+	s, err := parseCron(e.Spec)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
 // TargetAt returns the target of the entry that fired most recently at or before now, and when
 // it fired. ok is false when no entry has fired within the lookback. When entries fire at the
 // same instant, the one listed later wins. It is a pure function of now.
 func (s Schedule) TargetAt(now time.Time) (target int, firedAt time.Time, ok bool) {
 	for _, e := range s.Entries {
-		if e.sched == nil {
+		sched := e.schedule()
+		if sched == nil {
 			continue
 		}
-		t, found := lastFiring(e.sched, now)
+		t, found := lastFiring(sched, now)
 		if !found {
 			continue
 		}
@@ -207,10 +225,11 @@ func (s Schedule) TargetAt(now time.Time) (target int, firedAt time.Time, ok boo
 // at the same instant, the one listed later wins, as in TargetAt.
 func (s Schedule) Next(now time.Time) (target int, at time.Time, ok bool) {
 	for _, e := range s.Entries {
-		if e.sched == nil {
+		sched := e.schedule()
+		if sched == nil {
 			continue
 		}
-		t := e.sched.Next(now)
+		t := sched.Next(now)
 		if t.IsZero() {
 			continue
 		}

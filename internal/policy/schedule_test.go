@@ -215,3 +215,11 @@ func TestParseScheduleEntryErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestScheduleEntryLiteralIsParsedFromSpec(t *testing.T) {
+	s := Schedule{Entries: []ScheduleEntry{{Spec: "0 9 * * *", Target: 5}, {Spec: "not a spec", Target: 7}}}
+	got, _, ok := s.TargetAt(time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC))
+	if !ok || got != 5 {
+		t.Fatalf("TargetAt = %d %v", got, ok)
+	}
+}
