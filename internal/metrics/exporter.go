@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,8 +28,9 @@ var APIDurationBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 type Exporter struct {
 	self *selfGatherer
 
-	current  atomic.Pointer[exposition]
-	snapshot atomic.Pointer[Snapshot]
+	publishMu sync.Mutex // keeps current and snapshot from the same Publish
+	current   atomic.Pointer[exposition]
+	snapshot  atomic.Pointer[Snapshot]
 
 	apiRequests  *prometheus.CounterVec
 	apiDuration  *prometheus.HistogramVec
@@ -116,6 +118,8 @@ func New(reg *prometheus.Registry, build BuildInfo) *Exporter {
 // afterwards. A render error (a label value the exposition cannot carry) is returned and
 // counted; the series that rendered are still published, so nothing stale stays behind.
 func (e *Exporter) Publish(s *Snapshot) error {
+	e.publishMu.Lock()
+	defer e.publishMu.Unlock()
 	x, err := render(s)
 	if x == nil {
 		e.renderErrors.Inc()
