@@ -188,3 +188,15 @@ type countingCollector struct{ n atomic.Int64 }
 
 func (c *countingCollector) Describe(chan<- *prometheus.Desc) {}
 func (c *countingCollector) Collect(chan<- prometheus.Metric) { c.n.Add(1) }
+
+// BenchmarkPublish is the once-per-poll cost: grouping and percentiles of the search, then
+// rendering and compressing the ~5,000-series exposition.
+func BenchmarkPublish(b *testing.B) {
+	e := metrics.New(prometheus.NewRegistry(), metrics.BuildInfo{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.Publish(benchSnapshot()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
