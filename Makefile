@@ -13,7 +13,7 @@ build:
 
 # The whole suite: vet, unit and integration tests with the race detector, the example config,
 # and the end-to-end suite (which installs Debian's prometheus package when missing).
-test: lint unit
+test: lint unit check-config e2e
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
