@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -318,5 +319,38 @@ func TestDashboardFilesAreEmbedded(t *testing.T) {
 	}
 	if !slices.Equal(onDisk, embedded) {
 		t.Errorf("on disk %q, embedded %q", onDisk, embedded)
+	}
+}
+
+// TestDashboardQueriesParseWithPromtool hands every dashboard query, variables expanded, to
+// Prometheus's own parser: each becomes a recording rule that `promtool check rules` loads.
+func TestDashboardQueriesParseWithPromtool(t *testing.T) {
+	promtool := needTool(t, "promtool", "prometheus")
+	qs, err := deploy.DashboardQueries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"market": ".*", "gpu": ".*", "fleet": ".*"}
+	var rules ruleFileSpec
+	g := ruleGroup{Name: "dashboards"}
+	for i, q := range qs {
+		expr, err := deploy.ExpandVariables(q.Expr, vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Rules = append(g.Rules, rule{Record: fmt.Sprintf("dashboard:query_%d", i), Expr: expr})
+	}
+	rules.Groups = []ruleGroup{g}
+	b, err := json.Marshal(rules) // JSON is YAML
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "dashboards.rules.yml")
+	if err := os.WriteFile(f, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := run(t, "", nil, promtool, "check", "rules", "--lint=none", f)
+	if want := fmt.Sprintf("SUCCESS: %d rules found", len(qs)); !strings.Contains(string(out), want) {
+		t.Fatalf("promtool check rules: want %q\n%s", want, out)
 	}
 }
