@@ -153,11 +153,12 @@ func fromWall(wall time.Time, loc *time.Location) time.Time {
 }
 
 // lookback are the windows searched backwards for the latest firing. Cron only looks forward,
-// so we step back by growing windows and walk forward inside each; the last one spans more
+// so we step back by growing windows and walk forward inside each (a dense schedule is found
+// in the first, small window, so the walk stays short); the last one spans more
 // than eight years, so a yearly schedule and a Feb-29 schedule (which can skip a century year
 // and so wait eight years) are always found.
 var lookback = []time.Duration{
-	2 * time.Hour, 49 * time.Hour, 8 * 24 * time.Hour, 32 * 24 * time.Hour,
+	2 * time.Minute, 2 * time.Hour, 49 * time.Hour, 8 * 24 * time.Hour, 32 * 24 * time.Hour,
 	367 * 24 * time.Hour, (4*366 + 2) * 24 * time.Hour, (8*366 + 2) * 24 * time.Hour,
 }
 

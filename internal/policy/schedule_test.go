@@ -223,3 +223,21 @@ func TestScheduleEntryLiteralIsParsedFromSpec(t *testing.T) {
 		t.Fatalf("TargetAt = %d %v", got, ok)
 	}
 }
+
+func BenchmarkScheduleTargetAt(b *testing.B) {
+	for _, spec := range []string{"0 9 * * 1-5", "* * * * *", "CRON_TZ=America/New_York 30 2 * * *", "0 12 29 2 *"} {
+		e, err := ParseScheduleEntry(spec, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := Schedule{Entries: []ScheduleEntry{e}}
+		now := time.Date(2027, 2, 28, 10, 0, 0, 0, time.UTC)
+		b.Run(spec, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, ok := s.TargetAt(now); !ok {
+					b.Fatal("no firing")
+				}
+			}
+		})
+	}
+}
