@@ -49,7 +49,7 @@ func TestCheckReportsEveryProblemAndExitsOne(t *testing.T) {
 	want := p + ": 3 problems:\n" +
 		"  owner (line 1): \"X\" is not a valid owner tag; allowed: 1-32 characters of a-z, 0-9 and -, starting and ending with a letter or digit\n" +
 		"  markets[0].query (line 4): Wildcard only makes sense with equals; allowed: the vast CLI search offers syntax, e.g. \"gpu_name=RTX_4090 num_gpus>=1\"\n" +
-		"  markets[0].typo (line 5): unknown field \"typo\"; allowed: name, query, type, order, limit, storage_gb, no_defaults, group_by\n"
+		"  markets[0].typo (line 5): unknown field \"typo\" (did you mean \"type\"?); allowed: name, query, type, order, limit, storage_gb, no_defaults, group_by\n"
 	if errs != want {
 		t.Fatalf("stderr\n%s\nwant\n%s", errs, want)
 	}

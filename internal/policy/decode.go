@@ -389,7 +389,11 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 			}
 			fi, ok := byName[k.Value]
 			if !ok {
-				d.problem(p, k.Line, fmt.Sprintf("unknown field %s; allowed: %s", strconv.Quote(k.Value), strings.Join(yamlFields(t), ", ")))
+				hint := ""
+				if near := nearest(k.Value, yamlFields(t)); near != "" {
+					hint = fmt.Sprintf(" (did you mean %s?)", strconv.Quote(near))
+				}
+				d.problem(p, k.Line, fmt.Sprintf("unknown field %s%s; allowed: %s", strconv.Quote(k.Value), hint, strings.Join(yamlFields(t), ", ")))
 				continue
 			}
 			if first, dup := seen[k.Value]; dup {
@@ -482,4 +486,42 @@ func scalarText(n *yaml.Node) string {
 		return "a list"
 	}
 	return "this value"
+}
+
+// nearest is the candidate closest to s by edit distance, if it is close enough to be a typo:
+// at most 2 edits, or 3 for names of 10 characters or more.
+func nearest(s string, candidates []string) string {
+	if len(s) > 64 {
+		return ""
+	}
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD <= 2 || bestD <= 3 && len(s) >= 10 {
+		return best
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

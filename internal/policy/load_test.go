@@ -71,11 +71,11 @@ func TestBadConfigs(t *testing.T) {
 		want []string
 	}{
 		{"unknown top-level key", edit(t, "owner: t\n", "owner: t\npoll_intervall: 30s\n"),
-			[]string{`poll_intervall (line 2): unknown field "poll_intervall"; allowed: poll_interval, dry_run, owner, account, markets, fleets, orphans`}},
+			[]string{`poll_intervall (line 2): unknown field "poll_intervall" (did you mean "poll_interval"?); allowed: poll_interval, dry_run, owner, account, markets, fleets, orphans`}},
 		{"unknown nested key", edit(t, "    max_price_dollars_per_hour: 0.5\n", "    max_price_dollar_per_hour: 0.5\n"),
 			[]string{
 				`fleets[0].max_price_dollars_per_hour (line 6): required; allowed: the most one instance may cost in whole-instance $/h (dph_total), e.g. 0.60`,
-				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour"; allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid`,
+				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid`,
 			}},
 		{"duplicate key", edit(t, "    market: m\n", "    market: m\n    market: m\n"),
 			[]string{`fleets[0].market (line 8): duplicate key (first at line 7); allowed: each key once`}},
