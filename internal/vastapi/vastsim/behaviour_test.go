@@ -630,3 +630,101 @@ func TestCharges(t *testing.T) {
 		t.Fatalf("charge %v does not add up to the credit spent", r0)
 	}
 }
+
+func TestScopedKeys(t *testing.T) {
+	h := newHarness(t, Options{Seed: 11, DriftInterval: -1, Keys: map[string][]string{
+		"reader": {ScopeMisc, ScopeUserRead, ScopeInstanceRead},
+	}})
+	cases := []struct {
+		name, method, path string
+		status             int
+	}{
+		{"read scope lists instances", "GET", "/api/v1/instances/", 200},
+		{"read scope reads the user", "GET", "/api/v0/users/current/", 200},
+		{"misc scope searches", "POST", "/api/v0/bundles/", 200},
+		{"no instance_write: create refused", "PUT", "/api/v0/asks/1/", 403},
+		{"no instance_write: destroy refused", "DELETE", "/api/v0/instances/1/", 403},
+		{"no billing_read: charges refused", "GET", "/api/v0/charges/", 403},
+		{"control needs the full key", "GET", "/_sim/state", 403},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if r := h.doKey(c.method, c.path, `{}`, "reader"); r.status != c.status {
+				t.Fatalf("%d, want %d: %s", r.status, c.status, r.body)
+			}
+		})
+	}
+}
+
+func TestRateLimitOnTheClock(t *testing.T) {
+	h := newHarness(t, Options{Seed: 11, DriftInterval: -1, RateLimit: vastapi.DefaultPacing})
+	if r := h.do("GET", "/api/v0/users/current/", nil); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	r := h.do("GET", "/api/v0/users/current/", nil)
+	if r.status != 429 || r.header.Get("Retry-After") != "" || !strings.Contains(string(r.body), "threshold=1") {
+		t.Fatalf("immediate repeat: %d %s", r.status, r.body)
+	}
+	if r := h.do("GET", "/api/v1/instances/", nil); r.status != 200 {
+		t.Fatalf("another endpoint is limited separately: %d", r.status)
+	}
+	h.clk.Advance(time.Second)
+	if r := h.do("GET", "/api/v0/users/current/", nil); r.status != 200 {
+		t.Fatalf("after the threshold: %d", r.status)
+	}
+}
+
+func TestControlOverHTTP(t *testing.T) {
+	h := newHarness(t, quiet)
+	o := h.rentable(func(o vastapi.Offer) bool { return o.MinBid > 0.05 })
+	post := func(path string, body any) int {
+		t.Helper()
+		return h.do("POST", path, body).status
+	}
+	if st := post("/_sim/credit", map[string]any{"credit": 7.5}); st != 200 || h.sim.Credit() != 7.5 {
+		t.Fatalf("credit: %d %v", st, h.sim.Credit())
+	}
+	if st := post("/_sim/advance", map[string]any{"seconds": 90}); st != 200 || !h.clk.Now().Equal(t0.Add(90*time.Second)) {
+		t.Fatalf("advance: %d %v", st, h.clk.Now())
+	}
+	if st := post("/_sim/offers/"+itoa(o.ID)+"/price", map[string]any{"dph_base": 9.0}); st != 200 || h.offer(o.ID).DphBase != 9 {
+		t.Fatalf("price: %d", st)
+	}
+	if st := post("/_sim/offers/"+itoa(o.ID)+"/min_bid", map[string]any{"value": 3.0}); st != 200 || h.offer(o.ID).MinBid != 3 {
+		t.Fatalf("min_bid: %d", st)
+	}
+	id := h.mustCreate(o.ID, 10, 0)
+	if st := post("/_sim/instances/"+itoa(id)+"/fail", map[string]any{"status": "offline"}); st != 200 {
+		t.Fatalf("fail: %d", st)
+	}
+	if in := h.show(id); in["actual_status"] != "offline" {
+		t.Fatalf("after fail: %v", in["actual_status"])
+	}
+	if st := post("/_sim/instances/999/fail", map[string]any{"status": "offline"}); st != 404 {
+		t.Fatalf("fail unknown id: %d", st)
+	}
+	other := h.rentable(nil)
+	if st := post("/_sim/offers/"+itoa(other.ID)+"/vanish", nil); st != 200 || h.offer(other.ID).Rentable {
+		t.Fatalf("vanish: %d", st)
+	}
+	if st := post("/_sim/faults", map[string]any{"endpoint": vastapi.EPCurrentUser, "kind": "503", "next": 1}); st != 200 {
+		t.Fatalf("fault: %d", st)
+	}
+	if r := h.do("GET", "/api/v0/users/current/", nil); r.status != 503 {
+		t.Fatalf("injected fault: %d", r.status)
+	}
+	if st := h.do("DELETE", "/_sim/faults", nil).status; st != 200 {
+		t.Fatal(st)
+	}
+	m := h.do("GET", "/_sim/requests", nil).json(t)
+	if reqs := m["requests"].([]any); len(reqs) < 3 {
+		t.Fatalf("request log over HTTP: %d entries", len(reqs))
+	}
+	st := h.do("GET", "/_sim/state", nil).json(t)
+	if st["instances"] != float64(1) || st["credit"] == nil {
+		t.Fatalf("state %v", st)
+	}
+	if r := h.doKey("GET", "/_sim/state", nil, "wrong"); r.status != 401 {
+		t.Fatalf("control with a wrong key: %d", r.status)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -46,6 +47,9 @@ type Request struct {
 	Fault    string // the injected fault kind, if any
 }
 
+// MaxLoggedRequests bounds the request log; past it the oldest half is dropped.
+const MaxLoggedRequests = 100_000
+
 // Requests returns the request log, oldest first. Control requests (/_sim/) are not logged.
 func (s *Sim) Requests() []Request {
 	s.mu.Lock()
@@ -57,7 +61,8 @@ func (s *Sim) Requests() []Request {
 type route struct {
 	endpoint  string
 	mutating  bool
-	anonymous bool // works without a key
+	anonymous bool   // works without a key
+	scope     string // the scoped-key permission it needs (vast-api.md §6)
 	id        int64
 	handle    func(s *Sim, r *http.Request, body []byte, rt route) reply
 }
@@ -75,26 +80,26 @@ func resolve(method, path string) (route, bool) {
 	}
 	switch {
 	case p == "/api/v0/users/current" && method == http.MethodGet:
-		return route{endpoint: vastapi.EPCurrentUser, handle: (*Sim).handleUser}, true
+		return route{endpoint: vastapi.EPCurrentUser, scope: ScopeUserRead, handle: (*Sim).handleUser}, true
 	case p == "/api/v0/bundles" && (method == http.MethodPost || method == http.MethodGet):
-		return route{endpoint: vastapi.EPSearch, anonymous: true, handle: (*Sim).handleSearch}, true
+		return route{endpoint: vastapi.EPSearch, anonymous: true, scope: ScopeMisc, handle: (*Sim).handleSearch}, true
 	case p == "/api/v0/search/asks" && method == http.MethodPut:
-		return route{endpoint: "/api/v0/search/asks/", anonymous: true, handle: (*Sim).handleSearch}, true
+		return route{endpoint: "/api/v0/search/asks/", anonymous: true, scope: ScopeMisc, handle: (*Sim).handleSearch}, true
 	case p == "/api/v0/gpu_names/unique" && method == http.MethodGet:
-		return route{endpoint: vastapi.EPGPUNames, anonymous: true, handle: (*Sim).handleGPUNames}, true
+		return route{endpoint: vastapi.EPGPUNames, anonymous: true, scope: ScopeMisc, handle: (*Sim).handleGPUNames}, true
 	case p == "/api/v1/instances" && method == http.MethodGet:
-		return route{endpoint: vastapi.EPListV1, handle: (*Sim).handleListV1}, true
+		return route{endpoint: vastapi.EPListV1, scope: ScopeInstanceRead, handle: (*Sim).handleListV1}, true
 	case p == "/api/v0/instances" && method == http.MethodGet:
-		return route{endpoint: vastapi.EPListV0, handle: (*Sim).handleListV0}, true
+		return route{endpoint: vastapi.EPListV0, scope: ScopeInstanceRead, handle: (*Sim).handleListV0}, true
 	case p == "/api/v0/charges" && method == http.MethodGet:
-		return route{endpoint: vastapi.EPCharges, handle: (*Sim).handleCharges}, true
+		return route{endpoint: vastapi.EPCharges, scope: ScopeBillingRead, handle: (*Sim).handleCharges}, true
 	case strings.HasPrefix(p, "/api/v0/asks/") && method == http.MethodPut:
 		if id, ok := idAt(3); ok {
-			return route{endpoint: vastapi.EPCreate, mutating: true, id: id, handle: (*Sim).handleCreate}, true
+			return route{endpoint: vastapi.EPCreate, mutating: true, scope: ScopeInstanceWrite, id: id, handle: (*Sim).handleCreate}, true
 		}
 	case strings.HasPrefix(p, "/api/v0/instances/bid_price/") && method == http.MethodPut:
 		if id, ok := idAt(4); ok {
-			return route{endpoint: vastapi.EPChangeBid, mutating: true, id: id, handle: (*Sim).handleChangeBid}, true
+			return route{endpoint: vastapi.EPChangeBid, mutating: true, scope: ScopeInstanceWrite, id: id, handle: (*Sim).handleChangeBid}, true
 		}
 	case strings.HasPrefix(p, "/api/v0/instances/"):
 		id, ok := idAt(3)
@@ -103,11 +108,11 @@ func resolve(method, path string) (route, bool) {
 		}
 		switch method {
 		case http.MethodGet:
-			return route{endpoint: vastapi.EPShowInstance, id: id, handle: (*Sim).handleShow}, true
+			return route{endpoint: vastapi.EPShowInstance, scope: ScopeInstanceRead, id: id, handle: (*Sim).handleShow}, true
 		case http.MethodDelete:
-			return route{endpoint: vastapi.EPDestroy, mutating: true, id: id, handle: (*Sim).handleDestroy}, true
+			return route{endpoint: vastapi.EPDestroy, mutating: true, scope: ScopeInstanceWrite, id: id, handle: (*Sim).handleDestroy}, true
 		case http.MethodPut:
-			return route{endpoint: vastapi.EPManage, mutating: true, id: id, handle: (*Sim).handleManage}, true
+			return route{endpoint: vastapi.EPManage, mutating: true, scope: ScopeInstanceWrite, id: id, handle: (*Sim).handleManage}, true
 		}
 	}
 	return route{}, false
@@ -171,6 +176,10 @@ func (s *Sim) serve(r *http.Request) reply {
 		s.logRequest(r, rt, rep.status, "")
 		return rep
 	}
+	if rep, limited := s.rateLimited(r, rt); limited {
+		s.logRequest(r, rt, rep.status, "rate_limit")
+		return rep
+	}
 	rep := rt.handle(s, r, body, rt)
 	if f != nil && f.Kind == FaultLostReply {
 		s.logRequest(r, rt, 0, string(f.Kind))
@@ -187,6 +196,10 @@ func (s *Sim) serve(r *http.Request) reply {
 func (s *Sim) logRequest(r *http.Request, rt route, status int, fault string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.reqs) >= MaxLoggedRequests {
+		// Keep the newest half: a long-running `vastwatch sim` must not grow without bound.
+		s.reqs = append(s.reqs[:0], s.reqs[len(s.reqs)/2:]...)
+	}
 	s.reqs = append(s.reqs, Request{
 		Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Endpoint: rt.endpoint,
 		Status: status, Mutating: rt.mutating, Fault: fault,
@@ -226,8 +239,18 @@ func presentedKey(r *http.Request) (string, bool) {
 	return "", false
 }
 
+// Scopes of a scoped API key (vast-api.md §6, api_scopes.json).
+const (
+	ScopeMisc          = "misc"           // search, gpu names
+	ScopeUserRead      = "user_read"      // users/current
+	ScopeInstanceRead  = "instance_read"  // instance lists and show
+	ScopeInstanceWrite = "instance_write" // create, start/stop/label, destroy, bid
+	ScopeBillingRead   = "billing_read"   // charges
+)
+
 // authorize applies vast-api.md §1: a wrong key gets 401 Invalid user key everywhere, no key
-// gets 403 except on the anonymous endpoints (search, gpu names).
+// gets 403 except on the anonymous endpoints (search, gpu names); a scoped key lacking the
+// endpoint's permission gets 403. Control routes (no scope) need the full key.
 func (s *Sim) authorize(r *http.Request, rt route) (reply, bool) {
 	k, present := presentedKey(r)
 	if !present {
@@ -236,10 +259,42 @@ func (s *Sim) authorize(r *http.Request, rt route) (reply, bool) {
 		}
 		return apiErr(403, "auth_error", "This action requires login."), false
 	}
-	if k == "" || (s.opts.APIKey != "" && k != s.opts.APIKey) {
+	if k != "" && (k == s.opts.APIKey || s.opts.APIKey == "" && s.opts.Keys[k] == nil) {
+		return reply{}, true
+	}
+	scopes, ok := s.opts.Keys[k]
+	if !ok || k == "" {
 		return apiErr(401, "auth_error", "Invalid user key"), false
 	}
-	return reply{}, true
+	for _, sc := range scopes {
+		if sc == rt.scope && rt.scope != "" {
+			return reply{}, true
+		}
+	}
+	return apiErr(403, "auth_error", "This API key lacks the permission for this action."), false
+}
+
+// rateLimited enforces Options.RateLimit: a minimum spacing per identity and "METHOD template",
+// on the simulator's clock. A refused request does not count as the last call.
+func (s *Sim) rateLimited(r *http.Request, rt route) (reply, bool) {
+	gap, ok := s.opts.RateLimit[r.Method+" "+rt.endpoint]
+	if !ok || gap <= 0 {
+		return reply{}, false
+	}
+	k, _ := presentedKey(r)
+	id := fmt.Sprintf("%08x %s %s", hash32(k), r.Method, rt.endpoint)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	if last, seen := s.lastCall[id]; seen && now.Sub(last) < gap {
+		return textReply(429, "application/json", fmt.Sprintf(`{"detail": "API requests too frequent endpoint threshold=%s"}`,
+			strconv.FormatFloat(gap.Seconds(), 'f', -1, 64))), true
+	}
+	if s.lastCall == nil {
+		s.lastCall = map[string]time.Time{}
+	}
+	s.lastCall[id] = now
+	return reply{}, false
 }
 
 var errAbort = errors.New("vastsim: connection reset by peer")

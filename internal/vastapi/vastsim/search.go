@@ -40,8 +40,12 @@ func (s *Sim) pricedFor(p pricing) *pricedCat {
 	if c, ok := s.priced[p]; ok && c.version == s.version {
 		return c
 	}
-	if len(s.priced) > 16 {
-		clear(s.priced)
+	// Catalogues of older versions are never served again: drop them so memory stays at one
+	// copy per pricing in use.
+	for k, old := range s.priced {
+		if old.version != s.version || len(s.priced) > 8 {
+			delete(s.priced, k)
+		}
 	}
 	q := vastapi.Query{Type: p.typ}
 	if p.storage >= 0 {

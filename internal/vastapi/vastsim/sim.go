@@ -25,6 +25,8 @@ type Options struct {
 	// APIKey is the configured key, echoed in users/current's api_key as the real API does.
 	// Empty: any non-empty key is accepted.
 	APIKey string
+	// Keys are scoped keys besides APIKey (which has every scope): key → Scope* permissions.
+	Keys   map[string][]string
 	Credit float64 // starting credit in $, default 100
 	// Speed ≥ 1 divides the simulator's own delays (provisioning, boot, drift, grace) and
 	// multiplies billing. It never shifts timestamps. Default 1.
@@ -40,6 +42,10 @@ type Options struct {
 	// DriftInterval is the spacing of the seeded price/availability drift steps (default 10m,
 	// ÷ Speed); negative disables drift.
 	DriftInterval time.Duration
+	// RateLimit, when set, enforces a minimum spacing per key and "METHOD template" on the clock,
+	// answering 429 {"detail": "… threshold=X"} without Retry-After as the real API does
+	// (vastapi.DefaultPacing is the published table). nil: no limits.
+	RateLimit map[string]time.Duration
 	// Grace is how long instances survive, stopped, after credit reaches zero before they are
 	// deleted (default 24h, ÷ Speed).
 	Grace time.Duration
@@ -77,6 +83,7 @@ type Sim struct {
 	faults   []*faultState
 	faultRng *rand.Rand
 	reqs     []Request
+	lastCall map[string]time.Time // rate limiting: identity+endpoint → last accepted call
 }
 
 // New builds a simulator. The same options (seed, machines, catalogue) give the same market.
