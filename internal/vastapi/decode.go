@@ -347,7 +347,7 @@ func (s *scanner) number() ([]byte, error) {
 			}
 			s.scratch = append(s.scratch, c)
 			s.pos++
-			if len(s.scratch) > 1<<10 {
+			if len(s.scratch) > 1<<16 {
 				return nil, s.syntax("number too long")
 			}
 		}
@@ -644,6 +644,10 @@ func (s *scanner) float(dst *float64) error {
 		if err != nil {
 			return err
 		}
+		if f, ok := fastFloat(b); ok {
+			*dst = f
+			return nil
+		}
 		f, err := strconv.ParseFloat(string(b), 64)
 		if err != nil {
 			return errType{"a number in range"}
@@ -670,7 +674,7 @@ func parseQuotedFloat(b []byte) (float64, error) {
 	return f, nil
 }
 
-// integer parses b as an integer; an integral float ("2.0", "1e3") is accepted.
+// parseInt parses b as an integer; an integral float ("2.0", "1e3") is accepted.
 func parseInt(b []byte, bits int) (int64, error) {
 	if n, err := strconv.ParseInt(string(b), 10, bits); err == nil {
 		return n, nil
@@ -1042,4 +1046,86 @@ func (s *scanner) trailing() error {
 		return s.syntax("data after the value")
 	}
 	return nil
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat converts a valid JSON number without an exponent when its significant digits fit
+// a float64 mantissa exactly and its power of ten is exact: one IEEE multiply or divide of two
+// exact values is then the correctly rounded result, the same value strconv.ParseFloat returns
+// (Clinger's fast path, which strconv also tries first). ok is false otherwise.
+func fastFloat(b []byte) (float64, bool) {
+	i, neg := 0, false
+	if len(b) > 0 && b[0] == '-' {
+		i, neg = 1, true
+	}
+	var mant uint64
+	digits, exp := 0, 0
+	for ; i < len(b) && b[i] != '.'; i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if mant == 0 && c == '0' {
+			continue
+		}
+		if digits == 19 {
+			return 0, false
+		}
+		mant = mant*10 + uint64(c-'0')
+		digits++
+	}
+	if i < len(b) { // the fraction after '.'
+		for i++; i < len(b); i++ {
+			c := b[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			exp--
+			if mant == 0 && c == '0' {
+				continue
+			}
+			if digits == 19 {
+				return 0, false
+			}
+			mant = mant*10 + uint64(c-'0')
+			digits++
+		}
+	}
+	if mant>>53 != 0 || -exp >= len(pow10) {
+		return 0, false
+	}
+	f := float64(mant)
+	if exp < 0 {
+		f /= pow10[-exp]
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// fastInt converts up to 18 decimal digits with an optional minus sign.
+func fastInt(b []byte) (int64, bool) {
+	i, neg := 0, false
+	if len(b) > 0 && b[0] == '-' {
+		i, neg = 1, true
+	}
+	if i == len(b) || len(b)-i > 18 {
+		return 0, false
+	}
+	var n int64
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }

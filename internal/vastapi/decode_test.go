@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -328,4 +330,41 @@ func TestUserDropsAPIKey(t *testing.T) {
 	if u.Credit != 2.5 || strings.Contains(fmt.Sprintf("%#v", u), "secret-key-value") {
 		t.Fatalf("user %#v", u)
 	}
+}
+
+// The float fast path returns exactly what strconv.ParseFloat returns.
+func TestFastFloatMatchesStrconv(t *testing.T) {
+	cases := []string{"0", "-0", "1", "-1", "0.5", "0.16666666666666666", "0.9985116", "24564", "-0.0", "123456789012345678",
+		"9007199254740993", "0.1", "3.14159", "1.0000000000000002", "0.000001", "0.00000000000000000000001", "1e5", "12.5e-3",
+		"4503599627370497.5", "0.30000000000000004", "99999999999999999999", "785.55", "0.0013888888888888889"}
+	for _, c := range cases {
+		want, err := strconv.ParseFloat(c, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := fastFloat([]byte(c)); ok && (got != want || math.Signbit(got) != math.Signbit(want)) {
+			t.Errorf("fastFloat(%s) = %v, strconv says %v", c, got, want)
+		}
+	}
+	for _, c := range []string{"0", "-0", "7", "-12", "123456789012345678"} {
+		want, _ := strconv.ParseInt(c, 10, 64)
+		if got, ok := fastInt([]byte(c)); !ok || got != want {
+			t.Errorf("fastInt(%s) = %v, %v", c, got, ok)
+		}
+	}
+}
+
+func FuzzFastFloat(f *testing.F) {
+	for _, s := range []string{"0.16666666666666666", "24564", "-0.5", "1.5e3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !validNumber([]byte(s)) {
+			return
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		if got, ok := fastFloat([]byte(s)); ok && (err != nil || got != want || math.Signbit(got) != math.Signbit(want)) {
+			t.Fatalf("fastFloat(%s) = %v, strconv %v (%v)", s, got, want, err)
+		}
+	})
 }
