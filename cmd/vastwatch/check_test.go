@@ -67,3 +67,23 @@ func TestCheckUsage(t *testing.T) {
 		t.Fatalf("file from the environment, dry run override: exit %d\n%s", code, out)
 	}
 }
+
+func TestCheckPrintsWarningsButExitsZero(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "busy.yaml")
+	yml := "poll_interval: 5s\nmarkets:\n  - {name: a, query: \"num_gpus=1\"}\n  - {name: b, query: \"num_gpus=2\"}\n"
+	if err := os.WriteFile(p, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runMain(t, nil, "check", "--config.file", p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"warning: poll_interval (line 1): 2 distinct searches need 12s per poll",
+		"searches per poll: 2 distinct (of 2 markets), 12s at one search every 6s; does NOT fit the poll interval 5s",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -202,6 +202,8 @@ func (v *validator) validate() *Config {
 	switch {
 	case fc.Owner == "" && len(fc.Fleets) > 0:
 		v.bad("owner", "required when fleets are configured; allowed: %s (it goes into instance labels vastwatch:<owner>:<fleet>:<nonce>)", nameRule)
+	case fc.Owner == "" && fc.Orphans == string(OrphansDestroy):
+		v.bad("owner", "required with orphans: destroy (only instances carrying the owner tag are ever destroyed); allowed: %s", nameRule)
 	case fc.Owner != "" && !nameRe.MatchString(fc.Owner):
 		v.bad("owner", "%s is not a valid owner tag; allowed: %s", strconv.Quote(fc.Owner), nameRule)
 	}

@@ -116,6 +116,8 @@ func TestBadConfigs(t *testing.T) {
 			[]string{`owner (line 1): "Prod" is not a valid owner tag; allowed: 1-32 characters of a-z, 0-9 and -, starting and ending with a letter or digit`}},
 		{"owner missing with fleets", strings.Replace(base, "owner: t\n", "dry_run: true\n", 1),
 			[]string{`owner: required when fleets are configured; allowed: 1-32 characters of a-z, 0-9 and -, starting and ending with a letter or digit (it goes into instance labels vastwatch:<owner>:<fleet>:<nonce>)`}},
+		{"orphans destroy without an owner", "orphans: destroy\nmarkets: []\n",
+			[]string{`owner: required with orphans: destroy (only instances carrying the owner tag are ever destroyed); allowed: 1-32 characters of a-z, 0-9 and -, starting and ending with a letter or digit`}},
 		{"fleet name with a colon", edit(t, "  - name: f\n", "  - name: \"a:b\"\n"),
 			[]string{`fleets[0].name (line 6): "a:b" is not a valid fleet name; allowed: 1-32 characters of a-z, 0-9 and -, starting and ending with a letter or digit`}},
 		{"rebalance savings as a percentage", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    rebalance: {min_savings: 25}\n"),
