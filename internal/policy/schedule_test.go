@@ -109,6 +109,33 @@ func TestScheduleDST(t *testing.T) {
 			want: []time.Time{time.Date(2026, 10, 25, 0, 15, 0, 0, time.UTC)}, // 02:15 CEST
 		},
 		{
+			name: "Havana springs forward at midnight: a midnight schedule fires at 01:00 CDT that day",
+			spec: "CRON_TZ=America/Havana 0 0 * * *",
+			from: time.Date(2026, 3, 7, 12, 0, 0, 0, time.UTC), to: time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC),
+			want: []time.Time{
+				time.Date(2026, 3, 8, 5, 0, 0, 0, time.UTC), // 01:00 CDT
+				time.Date(2026, 3, 9, 4, 0, 0, 0, time.UTC), // 00:00 CDT
+			},
+		},
+		{
+			name: "Lord Howe's half-hour spring shift: 01:15 fires as usual, 02:15 in the gap fires at 02:30",
+			spec: "CRON_TZ=Australia/Lord_Howe 15 2,1 * * *",
+			from: time.Date(2026, 10, 3, 14, 0, 0, 0, time.UTC), to: time.Date(2026, 10, 4, 13, 0, 0, 0, time.UTC),
+			want: []time.Time{
+				time.Date(2026, 10, 3, 14, 45, 0, 0, time.UTC), // 01:15 +1030 on Oct 4
+				time.Date(2026, 10, 3, 15, 30, 0, 0, time.UTC), // 02:30 +11 = end of the gap (02:15 does not exist)
+			},
+		},
+		{
+			name: "Lord Howe's half-hour autumn shift: the repeated 01:45 fires once, at +11",
+			spec: "CRON_TZ=Australia/Lord_Howe 45 1 * * *",
+			from: time.Date(2027, 4, 3, 0, 0, 0, 0, time.UTC), to: time.Date(2027, 4, 5, 0, 0, 0, 0, time.UTC),
+			want: []time.Time{
+				time.Date(2027, 4, 3, 14, 45, 0, 0, time.UTC), // 01:45 +11 on Apr 4
+				time.Date(2027, 4, 4, 15, 15, 0, 0, time.UTC), // 01:45 +1030 on Apr 5
+			},
+		},
+		{
 			name: "no zone means UTC, whatever the location of now",
 			spec: "0 9 * * *",
 			from: time.Date(2026, 3, 8, 0, 0, 0, 0, ny), to: time.Date(2026, 3, 9, 0, 0, 0, 0, ny),
