@@ -268,3 +268,27 @@ func BenchmarkScheduleTargetAt(b *testing.B) {
 		})
 	}
 }
+
+func FuzzScheduleEntry(f *testing.F) {
+	for _, s := range []string{"0 9 * * 1-5", "CRON_TZ=America/New_York 30 2 * * *", "@yearly", "0 12 29 2 *", "TZ=Europe/Berlin */20 2 * * *", "@every 1h"} {
+		f.Add(s, int64(1_790_000_000))
+	}
+	f.Fuzz(func(t *testing.T, spec string, unix int64) {
+		e, err := ParseScheduleEntry(spec, 1)
+		if err != nil {
+			return
+		}
+		now := time.Unix(unix%(200*365*86400), 0).UTC()
+		next := e.sched.Next(now)
+		if next.IsZero() {
+			return
+		}
+		if !next.After(now) {
+			t.Fatalf("Next(%v) = %v, not after", now, next)
+		}
+		s := Schedule{Entries: []ScheduleEntry{e}}
+		if _, fired, ok := s.TargetAt(next); !ok || !fired.Equal(next) {
+			t.Fatalf("TargetAt(%v) fired %v ok %v; want the firing itself", next, fired, ok)
+		}
+	})
+}
