@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
@@ -391,5 +392,49 @@ func TestNewRejectsUnsafeConfig(t *testing.T) {
 				t.Fatalf("error carries the key: %v", err)
 			}
 		})
+	}
+}
+
+func TestRepliesAreSizeCapped(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		writeJSON(w, 200, `{"instances":[`+strings.Repeat(`{"id":1},`, 1000)+`{"id":2}]}`)
+	})
+	c := newClient(t, srv.URL, func(cfg *vastapi.Config) { cfg.MaxBodyBytes = 1000 })
+	_, err := c.ListInstancesV0(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "larger than 1000 bytes") || len(srv.requests()) != 1 {
+		t.Fatalf("err %v after %d requests", err, len(srv.requests()))
+	}
+}
+
+func TestDefaultUserAgentAndNoKey(t *testing.T) {
+	srv := newServer(t, okReply)
+	c, err := vastapi.New(vastapi.Config{BaseURL: srv.URL + "/api/v0/", Pacing: map[string]time.Duration{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SearchOffers(context.Background(), vastapi.Query{}); err != nil {
+		t.Fatal(err)
+	}
+	r := srv.requests()[0]
+	if ua := r.Header.Get("User-Agent"); ua != vastapi.DefaultUserAgent {
+		t.Errorf("User-Agent %q", ua)
+	}
+	if _, ok := r.Header["Authorization"]; ok {
+		t.Errorf("an Authorization header without a key")
+	}
+	if r.Path != "/api/v0/bundles/" {
+		t.Errorf("a base URL ending in /api/v0 doubled the prefix: %s", r.Path)
+	}
+}
+
+func TestObserverSeesTransportFailuresAsCodeZero(t *testing.T) {
+	srv := newServer(t, flaky(1, func(w http.ResponseWriter, _ *http.Request) { reset(w) }))
+	c := newClient(t, srv.URL)
+	if _, err := c.ListInstancesV0(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := *c.infos
+	if len(got) != 2 || got[0].Code != 0 || got[0].Attempt != 1 || got[1].Code != 200 || got[1].Attempt != 2 || got[1].Endpoint != vastapi.EPListV0 {
+		t.Fatalf("observations %+v", got)
 	}
 }

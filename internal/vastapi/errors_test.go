@@ -72,6 +72,8 @@ func TestErrorShapes(t *testing.T) {
 			want{status: 400, msg: "label_too_long"}},
 		{"200 with success false", callState, 200, "", `{"success":false,"error":"missing_billing","msg":"add a card"}`,
 			want{status: 200, code: "missing_billing", msg: "add a card"}},
+		{"search 200 with success false", callSearch, 200, "", `{"success":false,"error":"invalid_request","msg":"bad column"}`,
+			want{status: 200, code: "invalid_request", msg: "bad column"}},
 		{"404 no_such_ask with ask_id", callCreate, 404, "", `{"success":false,"error":"invalid_args","msg":"error 404/3603: no_such_ask Instance type by id 456 is not available.","ask_id":456}`,
 			want{status: 404, code: "invalid_args", msg: "error 404/3603: no_such_ask Instance type by id 456 is not available.", askID: 456, taken: true}},
 		{"410 no_such_ask", callCreate, 410, "", `{"success":false,"error":"no_such_ask","msg":"Instance type by id 456 is no longer available."}`,
