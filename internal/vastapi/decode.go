@@ -49,7 +49,7 @@ func newBytesScanner(b []byte) *scanner {
 	return &scanner{buf: b, end: len(b), rerr: io.EOF}
 }
 
-// ReadErr returns the error the underlying reader reported, if it was not a clean EOF: it tells
+// readErr returns the error the underlying reader reported, if it was not a clean EOF: it tells
 // a broken connection apart from a malformed reply.
 func (s *scanner) readErr() error {
 	if s.rerr == nil || s.rerr == io.EOF {
@@ -584,7 +584,7 @@ func (s *scanner) rawValue() ([]byte, error) {
 // internMax bounds the intern table so a hostile reply cannot grow it without limit.
 const internMax = 8192
 
-// str returns the string s holds, sharing repeated short values (GPU names, regions, CPU
+// toString returns b as a string, sharing repeated short values (GPU names, regions, CPU
 // models) across offers.
 func (s *scanner) toString(b []byte) string {
 	if s.intern == nil || len(b) > 48 {

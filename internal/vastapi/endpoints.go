@@ -148,7 +148,7 @@ func (c *Client) CreateInstance(ctx context.Context, offerID int64, req CreateRe
 	return res, err
 }
 
-// createBody is the create request as the official CLI sends it (key order included).
+// createBodyJSON is the create request as the official CLI sends it (key order included).
 type createBodyJSON struct {
 	ClientID       string            `json:"client_id"`
 	Image          *string           `json:"image"`
