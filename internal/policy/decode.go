@@ -233,7 +233,7 @@ func (s *secretString) decodeNode(d *decoder, n *yaml.Node, path string) {
 			}
 		}
 	}
-	d.problem(path, n.Line, "want a string, {file: PATH} or {env: NAME}")
+	d.problem(path, n.Line, fmt.Sprintf("%s is not a string; allowed: a string, {file: PATH} or {env: NAME}", scalarText(n)))
 }
 
 // errReason is the last part of an OS error, without the path it repeats.
@@ -277,7 +277,7 @@ func (e *envList) decodeNode(d *decoder, n *yaml.Node, path string) {
 		if isNull(v) {
 			s = secretString{Value: PlainValue(""), set: true}
 		} else if v.Kind == yaml.ScalarNode && v.Tag != "!!str" && v.Tag != "!!int" && v.Tag != "!!float" && v.Tag != "!!bool" {
-			d.problem(p, v.Line, "want a string, {file: PATH} or {env: NAME}")
+			d.problem(p, v.Line, fmt.Sprintf("%s is not a string; allowed: a string, {file: PATH} or {env: NAME}", scalarText(v)))
 			continue
 		} else {
 			s.decodeNode(d, v, p)
@@ -343,7 +343,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	}
 	n = resolveAlias(n)
 	if n.Kind == yaml.AliasNode {
-		d.problem(path, n.Line, "unresolvable alias")
+		d.problem(path, n.Line, "unresolvable alias; allowed: an alias to an anchor defined earlier")
 		return
 	}
 	if isNull(n) {
@@ -409,7 +409,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.problem(path, n.Line, "want a list")
+			d.problem(path, n.Line, fmt.Sprintf("%s is not a list; allowed: a YAML list such as [a, b]", scalarText(n)))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), 0, len(n.Content))
@@ -421,7 +421,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 				df.setDefaults()
 			}
 			if isNull(resolveAlias(item)) {
-				d.problem(p, item.Line, "empty list item")
+				d.problem(p, item.Line, "empty list item; allowed: a value")
 				continue
 			}
 			d.decode(item, p, e.Elem())
@@ -430,7 +430,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		v.Set(s)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			d.problem(path, n.Line, "want a string")
+			d.problem(path, n.Line, fmt.Sprintf("%s is not a string; allowed: a plain string", scalarText(n)))
 			return
 		}
 		v.SetString(n.Value)

@@ -165,8 +165,13 @@ func (v *validator) line(path string) int {
 	return 0
 }
 
+// bad records a validation problem, unless the value at path already failed to decode (that
+// problem says it better).
 func (v *validator) bad(path, format string, a ...any) {
-	v.d.problem(path, v.line(path), fmt.Sprintf(format, a...))
+	if v.d.failed[path] {
+		return
+	}
+	v.d.problems = append(v.d.problems, Problem{Path: path, Line: v.line(path), Msg: fmt.Sprintf(format, a...)})
 }
 
 func (v *validator) warn(path, format string, a ...any) {
