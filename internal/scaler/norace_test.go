@@ -1,0 +1,5 @@
+//go:build !race
+
+package scaler_test
+
+const raceEnabled = false
