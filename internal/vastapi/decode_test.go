@@ -2,9 +2,11 @@ package vastapi
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,7 +17,13 @@ import (
 	"testing"
 )
 
-const realDir = "../../../shared/testdata/vast-real/"
+// Real replies (../shared/testdata/vast-real) travel with the repository: the search capture
+// as the gzipped copy the matcher's tests also read, the instance and create replies under
+// testdata/real.
+const (
+	realSearchGz = "testdata/match/search.json.gz"
+	realDir      = "testdata/real/"
+)
 
 // plainOffer has Offer's fields and none of its methods: encoding/json decodes it by reflection,
 // the reference the hand-written decoder is held to.
@@ -27,6 +35,22 @@ type plainUser User
 
 func readReal(t testing.TB, name string) []byte {
 	t.Helper()
+	if name == "search.json" {
+		f, err := os.Open(realSearchGz)
+		if err != nil {
+			t.Fatalf("read real data: %v", err)
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatalf("read real data: %v", err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("read real data: %v", err)
+		}
+		return b
+	}
 	b, err := os.ReadFile(realDir + name)
 	if err != nil {
 		t.Fatalf("read real data: %v", err)

@@ -26,7 +26,7 @@ type cliRequest struct {
 
 func loadCLIRequests(t *testing.T) map[string]cliRequest {
 	t.Helper()
-	f, err := os.Open("../../../shared/testdata/vast-cli/requests.jsonl")
+	f, err := os.Open("testdata/match/requests.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestCreateInstance(t *testing.T) {
 		}
 	})
 	t.Run("the real create reply decodes", func(t *testing.T) {
-		b, err := os.ReadFile("../../../shared/testdata/vast-real/create.json")
+		b, err := os.ReadFile("testdata/real/create.json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +294,7 @@ func TestListInstancesV0(t *testing.T) {
 }
 
 func TestShowInstance(t *testing.T) {
-	show, err := os.ReadFile("../../../shared/testdata/vast-real/show.json")
+	show, err := os.ReadFile("testdata/real/show.json")
 	if err != nil {
 		t.Fatal(err)
 	}
