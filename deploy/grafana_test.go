@@ -126,10 +126,16 @@ func checkVariables(t *testing.T, d deploy.Dashboard) []string {
 			if v.Datasource == nil || v.Datasource.UID != dsUID {
 				t.Errorf("variable %s: datasource %+v, want uid %s", v.Name, v.Datasource, dsUID)
 			}
-			if v.IncludeAll && v.AllValue != ".*" {
-				// Grafana's default All value is a list of the current values, which drops
-				// series with the label missing (a market without gpu_name in group_by).
-				t.Errorf("variable %s: allValue %q, want .*", v.Name, v.AllValue)
+			// Grafana's default All value is a list of the current values, which drops
+			// series with the label missing (a market without gpu_name in group_by): All is
+			// .* there. For fleets it is .+, leaving out unmanaged instances (fleet="") so
+			// that running and target count the same instances.
+			want := ".*"
+			if v.Name == "fleet" {
+				want = ".+"
+			}
+			if v.IncludeAll && v.AllValue != want {
+				t.Errorf("variable %s: allValue %q, want %s", v.Name, v.AllValue, want)
 			}
 		default:
 			t.Errorf("variable %s has type %q; only datasource and query variables are expected", v.Name, v.Type)
@@ -237,7 +243,7 @@ func TestDashboardQueriesExpandForPrometheus(t *testing.T) {
 	if len(qs) != want || want == 0 {
 		t.Fatalf("DashboardQueries returned %d queries, the dashboards hold %d", len(qs), want)
 	}
-	vars := map[string]string{"market": ".*", "gpu": ".*", "fleet": ".*"}
+	vars := map[string]string{"market": ".*", "gpu": ".*", "fleet": ".+"}
 	for _, q := range qs {
 		got, err := deploy.ExpandVariables(q.Expr, vars)
 		if err != nil {
@@ -330,7 +336,7 @@ func TestDashboardQueriesParseWithPromtool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"market": ".*", "gpu": ".*", "fleet": ".*"}
+	vars := map[string]string{"market": ".*", "gpu": ".*", "fleet": ".+"}
 	var rules ruleFileSpec
 	g := ruleGroup{Name: "dashboards"}
 	for i, q := range qs {
