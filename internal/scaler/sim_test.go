@@ -48,7 +48,7 @@ func newWorld(t *testing.T, seed int64, cfg *policy.Config, mut ...func(*vastsim
 		t.Fatal(err)
 	}
 	api, err := vastapi.New(vastapi.Config{BaseURL: "http://sim", Key: vastapi.NewSecret(simKey),
-		HTTPClient: &http.Client{Transport: patchRT{sim.Transport()}}, Clock: clk, Pacing: map[string]time.Duration{}})
+		HTTPClient: &http.Client{Transport: sim.Transport()}, Clock: clk, Pacing: map[string]time.Duration{}})
 	if err != nil {
 		t.Fatal(err)
 	}
