@@ -734,3 +734,25 @@ func TestPlanScheduleDrivesTheTarget(t *testing.T) {
 		t.Fatalf("09:00: target %d actions %v", r.Fleet("f").Target, kinds(r))
 	}
 }
+
+func TestBurn(t *testing.T) {
+	running := testInstance(1, "f", "a", "running", 0.5) // dph_total 0.51
+	stopped := testInstance(2, "f", "b", "stopped", 0.5)
+	stopped.StorageTotalCost = 0.01
+	loading := testInstance(3, "f", "c", "loading", 0.5) // storage 0.36 × 20 / 720
+	for _, c := range []struct {
+		name string
+		in   vastapi.Instance
+		want float64
+	}{
+		{"running bills dph_total", running, 0.51},
+		{"stopped bills storage", stopped, 0.01},
+		{"loading bills storage", loading, 0.01},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := scaler.Burn(&c.in); !near(got, c.want) {
+				t.Errorf("burn %v, want %v", got, c.want)
+			}
+		})
+	}
+}
