@@ -1,14 +1,20 @@
 package deploy_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/vastwatch/vastwatch/deploy"
 )
 
 // goldenExpositions are the metrics package's golden files: what the exporter really writes
@@ -66,5 +72,130 @@ func TestContractMatchesTheExporter(t *testing.T) {
 				t.Errorf("%s: the exporter writes label %q, which the contract does not list (%v)", name, l, c.labels)
 			}
 		}
+	}
+}
+
+// goldenSeries turns the golden expositions into promtool input series over an hour: gauges
+// hold their value, counters (and histogram series) grow by one a minute so rate() sees them.
+func goldenSeries(t *testing.T) []map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(goldenExpositions)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden expositions match %s (%v)", goldenExpositions, err)
+	}
+	var out []map[string]string
+	add := func(name string, labels []*dto.LabelPair, extra [2]string, v float64, counter bool) {
+		var sel strings.Builder
+		sel.WriteString(name + "{")
+		first := true
+		for _, lp := range labels {
+			if !first {
+				sel.WriteString(",")
+			}
+			first = false
+			sel.WriteString(lp.GetName() + "=" + strconv.Quote(lp.GetValue()))
+		}
+		if extra[0] != "" {
+			if !first {
+				sel.WriteString(",")
+			}
+			sel.WriteString(extra[0] + "=" + strconv.Quote(extra[1]))
+		}
+		sel.WriteString("}")
+		step := "0"
+		if counter {
+			step = "1"
+		}
+		out = append(out, map[string]string{
+			"series": sel.String(),
+			"values": fmt.Sprintf("%s+%sx60", strconv.FormatFloat(v, 'g', -1, 64), step),
+		})
+	}
+	for _, f := range files {
+		r, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := expfmt.NewTextParser(model.LegacyValidation)
+		fams, err := p.TextToMetricFamilies(r)
+		r.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for name, fam := range fams {
+			for _, m := range fam.GetMetric() {
+				switch fam.GetType() {
+				case dto.MetricType_GAUGE:
+					add(name, m.GetLabel(), [2]string{}, m.GetGauge().GetValue(), false)
+				case dto.MetricType_COUNTER:
+					add(name, m.GetLabel(), [2]string{}, m.GetCounter().GetValue(), true)
+				case dto.MetricType_HISTOGRAM:
+					h := m.GetHistogram()
+					for _, b := range h.GetBucket() {
+						add(name+"_bucket", m.GetLabel(), [2]string{"le", strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64)}, float64(b.GetCumulativeCount()), true)
+					}
+					add(name+"_bucket", m.GetLabel(), [2]string{"le", "+Inf"}, float64(h.GetSampleCount()), true)
+					add(name+"_sum", m.GetLabel(), [2]string{}, h.GetSampleSum(), true)
+					add(name+"_count", m.GetLabel(), [2]string{}, float64(h.GetSampleCount()), true)
+				default:
+					t.Fatalf("%s: %s has type %v, which the contract does not use", f, name, fam.GetType())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestDashboardQueriesReturnDataOnExporterOutput evaluates every dashboard query, variables at
+// All, over the exporter's golden output with promtool: each query becomes an alert that fires
+// when the query is empty, and the test expects none to fire. A query that parses and names
+// contract metrics but filters on a label value the exporter never writes fails here.
+func TestDashboardQueriesReturnDataOnExporterOutput(t *testing.T) {
+	promtool := needTool(t, "promtool", "prometheus")
+	qs, err := deploy.DashboardQueries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"market": ".*", "gpu": ".*", "fleet": ".+"}
+	type alertRule struct {
+		Alert  string            `json:"alert"`
+		Expr   string            `json:"expr"`
+		Labels map[string]string `json:"labels"`
+	}
+	var rules []alertRule
+	var checks []map[string]any
+	for i, q := range qs {
+		expr, err := deploy.ExpandVariables(q.Expr, vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("DashboardQuery%dEmpty", i)
+		rules = append(rules, alertRule{Alert: name, Expr: "absent(" + expr + ")",
+			Labels: map[string]string{"dashboard": q.Dashboard, "panel": q.Panel, "ref": q.RefID}})
+		checks = append(checks, map[string]any{"eval_time": "60m", "alertname": name, "exp_alerts": []any{}})
+	}
+	dir := t.TempDir()
+	write := func(name string, v any) {
+		b, err := json.Marshal(v) // JSON is YAML
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("dashboards.rules.yml", map[string]any{"groups": []any{map[string]any{"name": "dashboards", "rules": rules}}})
+	write("dashboards_test.yml", map[string]any{
+		"rule_files":          []string{"dashboards.rules.yml"},
+		"evaluation_interval": "1m",
+		"tests": []any{map[string]any{
+			"interval":        "1m",
+			"input_series":    goldenSeries(t),
+			"alert_rule_test": checks,
+		}},
+	})
+	out := run(t, dir, nil, promtool, "test", "rules", "dashboards_test.yml")
+	if !strings.Contains(string(out), "SUCCESS") {
+		t.Fatalf("promtool test rules:\n%s", out)
 	}
 }
