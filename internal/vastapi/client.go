@@ -195,11 +195,11 @@ func (c *Client) do(ctx context.Context, rq *request, ok onOK) error {
 			return c.gaveUp(rq, ctx.Err(), out.err)
 		}
 		if attempt >= c.maxAttempts {
-			return fmt.Errorf("vast api %s: giving up after %d attempts: %w", rq.name(), attempt, out.err)
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, out.err)
 		}
-		wait, ok := c.backoff(attempt, out)
-		if !ok {
-			return fmt.Errorf("vast api %s: server asked to wait %s, more than this client waits: %w", rq.name(), out.retryAfter, out.err)
+		wait, willWait := c.backoff(attempt, out)
+		if !willWait {
+			return fmt.Errorf("server asked to wait %s, longer than this client waits: %w", out.retryAfter, out.err)
 		}
 		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return c.gaveUp(rq, err, out.err)
@@ -212,7 +212,7 @@ func (c *Client) gaveUp(rq *request, ctxErr, last error) error {
 	if last == nil {
 		return fmt.Errorf("vast api %s: %w", rq.name(), ctxErr)
 	}
-	return fmt.Errorf("vast api %s: %w (last attempt: %w)", rq.name(), ctxErr, last)
+	return fmt.Errorf("%w; last attempt: %w", ctxErr, last)
 }
 
 // attempt sends rq once and classifies what came back.
