@@ -54,7 +54,12 @@ func optF[T int | int64 | float64](f func(o *Offer) Opt[T]) field {
 }
 
 func boolF(f func(o *Offer) bool) field {
-	return numF(func(o *Offer) float64 { return b2f(f(o)) })
+	return field{kind: fkNum, num: func(o *Offer, _ float64) (float64, bool) {
+		if f(o) {
+			return 1, true
+		}
+		return 0, true
+	}}
 }
 
 func strF(f func(o *Offer) string) field {
@@ -447,12 +452,26 @@ func (c *cond) match(o *Offer, now float64) bool {
 			}
 			return in == (c.op == OpIn)
 		}
-		return cmpOp(c.op, c.one, func(o *operand) (int, bool) {
-			if !o.isNum {
-				return 0, false
-			}
-			return cmp.Compare(x, o.num), true
-		})
+		if !c.one.isNum {
+			// eq null against a known value is false; neq null is true.
+			return c.op == OpNeq
+		}
+		y := c.one.num
+		switch c.op {
+		case OpEq:
+			return x == y
+		case OpNeq:
+			return x != y
+		case OpGt:
+			return x > y
+		case OpGte:
+			return x >= y
+		case OpLt:
+			return x < y
+		case OpLte:
+			return x <= y
+		}
+		return false
 	}
 	s, ok := c.f.str(o)
 	if !ok {
@@ -584,6 +603,17 @@ func (q *Query) sortKeys() []sortKey {
 		keys = append(keys, sortKey{f: f, desc: o.Desc})
 	}
 	return keys
+}
+
+// NumericColumn returns a reader of a numeric column (aliases and virtual columns included; now
+// is the reference time of `duration`), or nil when name is not a numeric column. It lets a
+// caller read one column of many offers without a lookup per offer.
+func NumericColumn(name string) func(o *Offer, now time.Time) (float64, bool) {
+	f, ok := fields[name]
+	if !ok || f.kind != fkNum {
+		return nil
+	}
+	return func(o *Offer, now time.Time) (float64, bool) { return f.num(o, epoch(now)) }
 }
 
 // Less returns a comparison for offers under q's order: negative when a sorts first.

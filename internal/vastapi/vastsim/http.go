@@ -1,6 +1,7 @@
 package vastsim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,16 @@ type reply struct {
 	ctype  string
 	// abort: no reply at all (connection reset / reply lost).
 	abort bool
+	// pooled, when set, backs body and goes back to bufPool once the reply is written.
+	pooled *bytes.Buffer
+}
+
+// release returns a pooled body's buffer; the body must not be used afterwards.
+func (r *reply) release() {
+	if r.pooled != nil {
+		bufPool.Put(r.pooled)
+		r.pooled, r.body = nil, nil
+	}
 }
 
 func jsonReply(status int, v any) reply {
@@ -124,6 +135,7 @@ const maxBody = 1 << 20
 // ServeHTTP serves the simulated API (and the /_sim/ control surface).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rep := s.serve(r)
+	defer rep.release()
 	if rep.abort {
 		// Closes the connection without a reply: the client sees a reset / EOF.
 		panic(http.ErrAbortHandler)
@@ -182,6 +194,7 @@ func (s *Sim) serve(r *http.Request) reply {
 	}
 	rep := rt.handle(s, r, body, rt)
 	if f != nil && f.Kind == FaultLostReply {
+		rep.release()
 		s.logRequest(r, rt, 0, string(f.Kind))
 		return reply{abort: true}
 	}

@@ -120,30 +120,55 @@ func parseSearch(r *http.Request, body []byte) (vastapi.Query, error) {
 	return q, err
 }
 
+// parsedQuery is a search request's query, parsed once per distinct request.
+type parsedQuery struct {
+	q     vastapi.Query
+	key   string // canonical key (vastapi.Query.Key)
+	timed bool   // depends on now (duration), so never served from the result cache
+}
+
+func newParsed(q vastapi.Query) *parsedQuery {
+	timed := q.Filter("duration") != nil
+	for _, o := range q.Order {
+		timed = timed || o.Field == "duration"
+	}
+	return &parsedQuery{q: q, key: q.Key(), timed: timed}
+}
+
 func (s *Sim) handleSearch(r *http.Request, body []byte, _ route) reply {
-	q, err := parseSearch(r, body)
-	if err != nil {
-		return apiErr(400, "invalid_args", "Invalid query: "+err.Error())
+	reqKey := r.Method + "\x00" + r.URL.RawQuery + "\x00" + string(body)
+	s.mu.Lock()
+	pq := s.parsed[reqKey]
+	s.mu.Unlock()
+	if pq == nil {
+		q, err := parseSearch(r, body)
+		if err != nil {
+			return apiErr(400, "invalid_args", "Invalid query: "+err.Error())
+		}
+		pq = newParsed(q)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	m, err := q.Compile(now)
+	m, err := pq.q.Compile(now)
 	if err != nil {
 		return apiErr(400, "invalid_args", "Invalid query: "+err.Error())
 	}
-	p := pricing{typ: q.Type, storage: -1}
+	if s.parsed == nil || len(s.parsed) >= 256 {
+		s.parsed = map[string]*parsedQuery{}
+	}
+	s.parsed[reqKey] = pq
+	p := pricing{typ: pq.q.Type, storage: -1}
 	if p.typ == "" {
 		p.typ = vastapi.OnDemand
 	}
-	if q.AllocatedStorage.Valid {
-		p.storage = q.AllocatedStorage.V
+	if pq.q.AllocatedStorage.Valid {
+		p.storage = pq.q.AllocatedStorage.V
 	}
 	c := s.pricedFor(p)
-	idx := s.searchIndex(c, &q, m, now)
+	idx := s.searchIndex(c, pq, m, now)
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	defer bufPool.Put(buf)
 	buf.WriteString(`{"offers": [`)
 	nowSec := float64(now.UnixNano()) / 1e9
 	for k, i := range idx {
@@ -151,11 +176,12 @@ func (s *Sim) handleSearch(r *http.Request, body []byte, _ route) reply {
 			buf.WriteString(", ")
 		}
 		if err := c.encode(buf, i, nowSec); err != nil {
+			bufPool.Put(buf)
 			return apiErr(500, "server_error", err.Error())
 		}
 	}
 	buf.WriteString("]}")
-	return reply{status: 200, body: bytes.Clone(buf.Bytes()), ctype: "application/json"}
+	return reply{status: 200, body: buf.Bytes(), ctype: "application/json", pooled: buf}
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -170,12 +196,8 @@ type cachedSearch struct {
 // daemon's polls, a pinned benchmark) costs only its encoding; any change to the market makes a
 // new priced catalogue and so a fresh cache. A query on `duration` depends on now and is
 // matched every time.
-func (s *Sim) searchIndex(c *pricedCat, q *vastapi.Query, m *vastapi.Matcher, now time.Time) []int {
-	timed := q.Filter("duration") != nil
-	for _, o := range q.Order {
-		timed = timed || o.Field == "duration"
-	}
-	key := q.Key()
+func (s *Sim) searchIndex(c *pricedCat, pq *parsedQuery, m *vastapi.Matcher, now time.Time) []int {
+	q, key, timed := &pq.q, pq.key, pq.timed
 	if !timed {
 		if r, ok := c.results[key]; ok {
 			return r.idx
@@ -215,18 +237,18 @@ func topK(offers []vastapi.Offer, idx []int, q *vastapi.Query, limit int, now ti
 	}
 	items := make([]item, len(idx))
 	var first *vastapi.OrderBy
+	var read func(*vastapi.Offer, time.Time) (float64, bool)
 	if len(q.Order) > 0 {
 		first = &q.Order[0]
+		read = vastapi.NumericColumn(first.Field)
 	}
 	for n, i := range idx {
 		items[n].i = i
-		if first != nil {
-			if v, ok := vastapi.OfferFieldAt(&offers[i], first.Field, now); ok && v.Kind == vastapi.KindNumber {
-				items[n].key, items[n].known = v.Num, true
-			}
+		if read != nil {
+			items[n].key, items[n].known = read(&offers[i], now)
 		}
 	}
-	numeric := first != nil
+	numeric := read != nil
 	for _, it := range items {
 		if !it.known {
 			numeric = false

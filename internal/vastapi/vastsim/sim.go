@@ -79,6 +79,7 @@ type Sim struct {
 
 	version uint64 // catalogue version: bumps on any change visible in search results
 	priced  map[pricing]*pricedCat
+	parsed  map[string]*parsedQuery // search request → its parsed query
 
 	faults   []*faultState
 	faultRng *rand.Rand

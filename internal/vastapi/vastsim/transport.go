@@ -25,6 +25,8 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	defer req.Body.Close()
 	rep := t.s.serve(req)
+	body := bytes.Clone(rep.body)
+	rep.release()
 	if rep.abort {
 		if err := req.Context().Err(); err != nil {
 			return nil, err
@@ -35,7 +37,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rep.ctype != "" {
 		h.Set("Content-Type", rep.ctype)
 	}
-	h.Set("Content-Length", strconv.Itoa(len(rep.body)))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	return &http.Response{
 		Status:        fmt.Sprintf("%d %s", rep.status, http.StatusText(rep.status)),
 		StatusCode:    rep.status,
@@ -43,8 +45,8 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(rep.body)),
-		ContentLength: int64(len(rep.body)),
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
 		Request:       req,
 	}, nil
 }
