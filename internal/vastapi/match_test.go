@@ -345,3 +345,43 @@ func BenchmarkMatch5000(b *testing.B) {
 		_ = n
 	}
 }
+
+// FuzzQueryMatch feeds arbitrary query bodies through decode, Compile, Match and Sort: none may
+// panic, and Sort must keep the offers (a permutation, ordered by its own comparison).
+func FuzzQueryMatch(f *testing.F) {
+	for _, s := range []string{
+		`{"gpu_name":{"eq":"RTX 4090"},"num_gpus":{"gte":"2","lt":8},"order":[["dph_total","desc"]]}`,
+		`{"geolocation":{"in":["US","CA"]},"driver_version":{"gte":"535.129.3"},"allocated_storage":20}`,
+		`{"duration":{"gt":86400},"verified":{"eq":true},"datacenter":{"neq":null},"target_reliability":0.99}`,
+		`{"cpu_cores":{"notin":[1,"2",true,null]},"os_version":"22.04","order":[["cpu_cores","asc"],["id","desc"]]}`,
+	} {
+		f.Add(s)
+	}
+	offers := []Offer{testOffer(), {ID: 1, GPUName: "RTX 3090", NumGPUs: 1}, {ID: 2, DriverVersion: "550.76", CPUCores: Some(8.0)}}
+	f.Fuzz(func(t *testing.T, body string) {
+		var q Query
+		if err := json.Unmarshal([]byte(body), &q); err != nil {
+			return
+		}
+		m, err := q.Compile(time.Unix(1_000_000, 0))
+		if err != nil {
+			return
+		}
+		for i := range offers {
+			m.Match(&offers[i])
+			o := offers[i]
+			m.Reprice(&o)
+		}
+		got := slices.Clone(offers)
+		q.Sort(got)
+		if len(got) != len(offers) {
+			t.Fatal("Sort lost offers")
+		}
+		less := q.Less()
+		for i := 1; i < len(got); i++ {
+			if less(&got[i-1], &got[i]) > 0 {
+				t.Fatalf("Sort left %d before %d", got[i-1].ID, got[i].ID)
+			}
+		}
+	})
+}
