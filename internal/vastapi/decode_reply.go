@@ -83,8 +83,8 @@ func (s *scanner) looseBool(dst *Opt[bool]) error {
 // maxMsg caps a message taken from a reply.
 const maxMsg = 512
 
-// text reads a message: a string, or any other value as its compact JSON (FastAPI's detail can
-// be a list). Only a bytes scanner sees error bodies, so raw capture is available.
+// text reads a message: a string, or any other value as its JSON text (FastAPI's detail can be
+// a list). A streaming scanner (the search reply) cannot capture a value and notes its kind.
 func (s *scanner) text(dst *string) error {
 	c, err := s.peek()
 	if err != nil {
@@ -92,6 +92,10 @@ func (s *scanner) text(dst *string) error {
 	}
 	if c == '"' || c == 'n' || c == '-' || (c >= '0' && c <= '9') {
 		return s.str(dst)
+	}
+	if s.r != nil {
+		*dst = "(a non-text value)"
+		return s.skip()
 	}
 	raw, err := s.rawValue()
 	if err != nil {

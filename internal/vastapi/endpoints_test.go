@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -436,5 +437,16 @@ func TestObserverSeesTransportFailuresAsCodeZero(t *testing.T) {
 	got := *c.infos
 	if len(got) != 2 || got[0].Code != 0 || got[0].Attempt != 1 || got[1].Code != 200 || got[1].Attempt != 2 || got[1].Endpoint != vastapi.EPListV0 {
 		t.Fatalf("observations %+v", got)
+	}
+}
+
+func TestSearchReplyWithStructuredErrorFields(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		writeJSON(w, 200, `{"detail":[{"msg":"x"}],"success":false,"error":{"code":1}}`)
+	})
+	_, err := newClient(t, srv.URL).SearchOffers(context.Background(), vastapi.Query{})
+	var ae *vastapi.APIError
+	if !errors.As(err, &ae) || ae.Status != 200 {
+		t.Fatalf("err %v, want an APIError for success:false", err)
 	}
 }
