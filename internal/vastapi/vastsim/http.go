@@ -29,7 +29,9 @@ type reply struct {
 // release returns a pooled body's buffer; the body must not be used afterwards.
 func (r *reply) release() {
 	if r.pooled != nil {
-		bufPool.Put(r.pooled)
+		if r.pooled.Cap() <= 1<<20 {
+			bufPool.Put(r.pooled) // a full-market reply's buffer is not worth keeping
+		}
 		r.pooled, r.body = nil, nil
 	}
 }

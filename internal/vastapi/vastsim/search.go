@@ -23,10 +23,19 @@ type pricing struct {
 // around its time-dependent `duration`.
 type pricedCat struct {
 	version uint64
-	offers  []vastapi.Offer
+	offers  []*vastapi.Offer // the stored offers themselves for the base pricing, else copies
 	enc     []encOffer
+	encoded int // entries of enc filled, bounded by maxEncoded
 	results map[string]cachedSearch
 }
+
+// maxEncoded bounds the cached offer encodings of one priced catalogue (about 2.7 kB each), so
+// a simulator of 5,000 offers stays small inside a daemon's memory budget; offers past it are
+// encoded on every reply.
+const maxEncoded = 1024
+
+// maxPriced bounds the repriced copies kept besides the base pricing.
+const maxPriced = 1
 
 type encOffer struct {
 	pre, post []byte // JSON before and after the duration value; nil until first used
@@ -36,26 +45,40 @@ type encOffer struct {
 // durationMark is a sentinel whose encoding locates `duration` in an offer's JSON.
 const durationMark = -987654321.125
 
+// basePricing is how the stored catalogue is priced (the CLI's default search).
+var basePricing = pricing{typ: vastapi.OnDemand, storage: baseStorageGB}
+
 func (s *Sim) pricedFor(p pricing) *pricedCat {
+	if p.typ == vastapi.OnDemand && p.storage < 0 {
+		p = basePricing // no allocated_storage: the offers as listed
+	}
 	if c, ok := s.priced[p]; ok && c.version == s.version {
 		return c
 	}
-	// Catalogues of older versions are never served again: drop them so memory stays at one
-	// copy per pricing in use.
+	// Catalogues of older versions are never served again; beyond maxPriced repriced copies the
+	// others go too, so memory stays bounded whatever sizes clients ask for.
 	for k, old := range s.priced {
-		if old.version != s.version || len(s.priced) > 8 {
+		if old.version != s.version || (k != basePricing && len(s.priced) > maxPriced) {
 			delete(s.priced, k)
 		}
 	}
-	q := vastapi.Query{Type: p.typ}
-	if p.storage >= 0 {
-		q.AllocatedStorage = vastapi.Some(p.storage)
-	}
-	m, _ := q.Compile(time.Unix(0, 0))
-	c := &pricedCat{version: s.version, offers: make([]vastapi.Offer, len(s.offers)), enc: make([]encOffer, len(s.offers))}
-	for i, o := range s.offers {
-		c.offers[i] = o.o
-		m.Reprice(&c.offers[i])
+	c := &pricedCat{version: s.version, offers: make([]*vastapi.Offer, len(s.offers)), enc: make([]encOffer, len(s.offers))}
+	if p == basePricing {
+		for i, o := range s.offers {
+			c.offers[i] = &o.o
+		}
+	} else {
+		q := vastapi.Query{Type: p.typ}
+		if p.storage >= 0 {
+			q.AllocatedStorage = vastapi.Some(p.storage)
+		}
+		m, _ := q.Compile(time.Unix(0, 0))
+		copies := make([]vastapi.Offer, len(s.offers))
+		for i, o := range s.offers {
+			copies[i] = o.o
+			m.Reprice(&copies[i])
+			c.offers[i] = &copies[i]
+		}
 	}
 	s.priced[p] = c
 	return c
@@ -65,7 +88,13 @@ func (s *Sim) pricedFor(p pricing) *pricedCat {
 func (c *pricedCat) encode(buf *bytes.Buffer, i int, now float64) error {
 	e := &c.enc[i]
 	if e.pre == nil {
-		o := c.offers[i]
+		o := *c.offers[i]
+		var tmp encOffer
+		if c.encoded >= maxEncoded {
+			e = &tmp
+		} else {
+			c.encoded++
+		}
 		e.endDate = o.EndDate
 		o.Duration = vastapi.Some(durationMark)
 		b, err := json.Marshal(o)
@@ -205,7 +234,7 @@ func (s *Sim) searchIndex(c *pricedCat, pq *parsedQuery, m *vastapi.Matcher, now
 	}
 	idx := make([]int, 0, 256)
 	for i := range c.offers {
-		if m.Match(&c.offers[i]) {
+		if m.Match(c.offers[i]) {
 			idx = append(idx, i)
 		}
 	}
@@ -228,7 +257,7 @@ func (s *Sim) handleGPUNames(_ *http.Request, _ []byte, _ route) reply {
 // topK orders the matched offers idx by q's order and keeps the first limit (all when limit is
 // 0). The first order key is read once per offer, and with a limit only a bounded heap is kept,
 // so a search costs O(n log limit) comparisons rather than a full sort.
-func topK(offers []vastapi.Offer, idx []int, q *vastapi.Query, limit int, now time.Time) []int {
+func topK(offers []*vastapi.Offer, idx []int, q *vastapi.Query, limit int, now time.Time) []int {
 	less := q.Less()
 	type item struct {
 		i     int
@@ -245,7 +274,7 @@ func topK(offers []vastapi.Offer, idx []int, q *vastapi.Query, limit int, now ti
 	for n, i := range idx {
 		items[n].i = i
 		if read != nil {
-			items[n].key, items[n].known = read(&offers[i], now)
+			items[n].key, items[n].known = read(offers[i], now)
 		}
 	}
 	numeric := read != nil
@@ -262,7 +291,7 @@ func topK(offers []vastapi.Offer, idx []int, q *vastapi.Query, limit int, now ti
 			}
 			return 1
 		}
-		return less(&offers[a.i], &offers[b.i])
+		return less(offers[a.i], offers[b.i])
 	}
 	if limit <= 0 || limit >= len(items) {
 		slices.SortFunc(items, cmpItems)
