@@ -16,4 +16,24 @@
 // multiplied by it. State advances lazily: every request and every control call first brings
 // the market up to the clock's now, processing boots, drift steps and the zero-credit stop in
 // time order, so the result does not depend on how often it is polled.
+//
+// Choices where the real API is silent or unknown (vast-api.md §8), so tests can rely on them:
+//   - Search: no `limit` returns every match; `rented` never filters; unknown columns are
+//     ignored; repriced per query (allocated_storage, type bid → min_bid, reserved → discount).
+//     Offers overlapping a contract read rentable=false (rented=true when the contract is ours).
+//   - Lifecycle: null for ProvisionDelay, loading for BootDelay, then running. GPU time is billed
+//     only while running; storage from creation to destroy in every state.
+//   - A stop (by the user or at zero credit) releases the GPUs: the offers return to the market,
+//     and a later start waits in `scheduling` while another contract holds them. An outbid
+//     instance keeps its GPUs out of the market (the winning bidder has them).
+//   - Zero credit: everything stops at the exact crossing; after Grace, if credit is still not
+//     positive, every instance is destroyed. Create then fails with 402 insufficient_credit and
+//     a start with 200 success:false missing_billing.
+//   - A bid below min_bid: 200 {"success":false,"error":"bid_too_low","new_contract":id} and a
+//     stopped (outbid) instance that bills storage.
+//   - v1 list: instances_found is the page's count, total_instances the match count; a token is
+//     bound to its query's filters and order; stored columns only in select_filters.
+//   - Auth: a wrong key is 401 everywhere (search included); no key is 403 except search and
+//     gpu names; a scoped key (Options.Keys) lacking the endpoint's scope is 403.
+//   - Instances() shows live instances only, as the API does; Destroyed() lists the others.
 package vastsim
