@@ -185,6 +185,12 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 func (snapshotCollector) collectMarket(emit func(*prometheus.Desc, float64, ...string), m *MarketSnapshot) {
 	d := newMarketDescs(m.GroupBy)
 	emit(descMarketDropped, float64(m.DroppedGroups), m.Name)
+	if len(m.Groups) == 0 {
+		// A search that returned nothing is 0 offers, not missing data: one series with the
+		// group labels empty (which Prometheus stores as {market="…"}).
+		emit(d.offers, 0, append([]string{m.Name}, make([]string, len(m.GroupBy))...)...)
+		return
+	}
 	seen := map[string]bool{}
 	for i := range m.Groups {
 		g := &m.Groups[i]

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vastwatch/vastwatch/internal/metrics"
+	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
@@ -144,6 +145,14 @@ func TestSnapshotRows(t *testing.T) {
 		assert.NotContains(t, s, `vast_instances{fleet="",state="failed"}`)
 		assert.Equal(t, 1.0, s[`vastwatch_fleet_target_instances{fleet="a"}`])
 		assert.Equal(t, 0.0, s[`vastwatch_market_dropped_groups{market="m"}`])
+	})
+	t.Run("a market whose search returned nothing has 0 offers and no prices", func(t *testing.T) {
+		m := &policy.Market{Name: "empty", GroupBy: []string{"gpu_name", "num_gpus"}}
+		s := collect(&metrics.Snapshot{Markets: []metrics.MarketSnapshot{metrics.NewMarketSnapshot(m, nil, 10)}})
+		assert.Equal(t, map[string]float64{
+			`vast_offers{gpu_name="",market="empty",num_gpus=""}`: 0,
+			`vastwatch_market_dropped_groups{market="empty"}`:     0,
+		}, s)
 	})
 	t.Run("a blocked fleet has one series per reason, an unblocked one none", func(t *testing.T) {
 		s := collect(fixedSnapshot())
