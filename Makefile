@@ -15,7 +15,7 @@ build:
 # and the end-to-end suite (which installs Debian's prometheus package when missing).
 test: lint unit check-config e2e
 
-unit:
+unit: deps-e2e
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 check-config:

@@ -103,9 +103,9 @@ func (h *configHolder) lastError() string {
 	return ""
 }
 
-// changed reports whether the file's content differs from the running config's (a failed
-// reload keeps the old hash, so a still-broken file is not retried every tick, but any new
-// edit is).
+// changed reports whether the file's content is new: different from the running config's
+// (or equal to it after a failed reload) and not the content last seen. A still-broken file is
+// therefore not retried every tick, but any new edit is.
 func (h *configHolder) changed(lastSeen *[32]byte) bool {
 	if h.path == "" {
 		return false
@@ -118,7 +118,12 @@ func (h *configHolder) changed(lastSeen *[32]byte) bool {
 	h.mu.Lock()
 	running := h.sum
 	h.mu.Unlock()
-	if sum == running || bytes.Equal(sum[:], lastSeen[:]) {
+	if bytes.Equal(sum[:], lastSeen[:]) {
+		return false
+	}
+	// Content back to the running config's after a failed reload is a change too: reloading it
+	// succeeds and clears the failure.
+	if sum == running && h.lastError() == "" {
 		return false
 	}
 	*lastSeen = sum

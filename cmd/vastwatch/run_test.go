@@ -91,8 +91,14 @@ func TestBadReloadKeepsTheRunningConfig(t *testing.T) {
 	if err := os.WriteFile(path, vastwatch.ExampleConfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if !h.changed(&seen) {
+		t.Fatal("content back to the running config's after a failed reload is a change (it clears the failure)")
+	}
+	if err := h.reload("file changed"); err != nil || h.lastError() != "" {
+		t.Fatalf("restoring the running content: %v %q", err, h.lastError())
+	}
 	if h.changed(&seen) {
-		t.Fatal("content equal to the running config is not a change")
+		t.Fatal("content equal to the running config, after a good reload, is not a change")
 	}
 	edited := bytes.Replace(vastwatch.ExampleConfig, []byte("poll_interval: 15s"), []byte("poll_interval: 20s"), 1)
 	if err := os.WriteFile(path, edited, 0o600); err != nil {
@@ -104,7 +110,7 @@ func TestBadReloadKeepsTheRunningConfig(t *testing.T) {
 	if err := h.reload("file changed"); err != nil {
 		t.Fatal(err)
 	}
-	if h.current().PollInterval != 20*time.Second || h.lastError() != "" || !(*results)[1] {
+	if h.current().PollInterval != 20*time.Second || h.lastError() != "" || !(*results)[2] {
 		t.Fatalf("good reload not applied: %v %q %v", h.current().PollInterval, h.lastError(), *results)
 	}
 }
