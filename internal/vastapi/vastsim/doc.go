@@ -29,6 +29,8 @@
 //   - Zero credit: everything stops at the exact crossing; after Grace, if credit is still not
 //     positive, every instance is destroyed. Create then fails with 402 insufficient_credit and
 //     a start with 200 success:false missing_billing.
+//   - Outbid instances do not resume by themselves when min_bid falls again: a rebid at or above
+//     min_bid (bid_price) or a start restores them.
 //   - A bid below min_bid: 200 {"success":false,"error":"bid_too_low","new_contract":id} and a
 //     stopped (outbid) instance that bills storage.
 //   - v1 list: instances_found is the page's count, total_instances the match count; a token is

@@ -164,6 +164,9 @@ func (s *Sim) releaseGPUs(in *instance) {
 
 // wakeScheduled starts instances waiting in scheduling for GPUs of m that are free again.
 func (s *Sim) wakeScheduled(m *machine) {
+	if !s.zeroAt.IsZero() {
+		return // the account ran dry: nothing starts until credit returns and a start is asked
+	}
 	for _, in := range s.instList {
 		if in.destroyed || in.ph != phScheduling || in.fail != "" || in.off.m != m {
 			continue
