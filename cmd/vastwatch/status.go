@@ -124,7 +124,7 @@ th{color:#57606a;font-weight:600}
 .pill{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;background:#eaeef2}
 .pill.bad{background:#ffebe9}.pill.ok{background:#dafbe1}.pill.warn{background:#fff8c5}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:8px}
-.card{border:1px solid #eaeef2;border-radius:6px;padding:6px 8px}
+.card{border:1px solid #eaeef2;border-radius:6px;padding:6px 8px;overflow-wrap:anywhere}
 .card b{display:block;font-size:18px}
 .chart{display:block;max-width:320px}
 </style></head><body>
