@@ -216,6 +216,9 @@ func init() {
 	fields["gpu_ram_GB"] = gb(func(o *Offer) float64 { return o.GPURAM })
 	fields["gpu_totalram_GB"] = gb(func(o *Offer) float64 { return o.GPUTotalRAM })
 	fields["gpu_total_ram_GB"] = fields["gpu_totalram_GB"]
+	// target_reliability is a top-level key of the query (expected_reliability >= value); as a
+	// column name it reads expected_reliability.
+	fields["target_reliability"] = fields["expected_reliability"]
 }
 
 // ignoredColumns are accepted and never filter: `rented` because the server ignores it

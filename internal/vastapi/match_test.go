@@ -219,6 +219,7 @@ func TestCompileRejectsListForScalarOperator(t *testing.T) {
 func TestOfferField(t *testing.T) {
 	o := testOffer()
 	o.Duration = Some(123.0)
+	o.ExpectedReliability = Some(0.97)
 	cases := []struct {
 		name  string
 		want  Value
@@ -233,6 +234,9 @@ func TestOfferField(t *testing.T) {
 		{"external", NullValue(), false},
 		{"duration", NumberValue(123), true},
 		{"gpu_totalram", NumberValue(49128), true},
+		{"target_reliability", NumberValue(0.97), true},
+		{"cpu_ram_GB", NumberValue(128), true},
+		{"dlperf_usd", NumberValue(0), true},
 		{"nonexistent", NullValue(), false},
 	}
 	for _, c := range cases {
