@@ -439,3 +439,60 @@ func (s *Sim) handleCharges(r *http.Request, _ []byte, _ route) reply {
 	}
 	return jsonReply(200, map[string]any{"success": true, "count": len(results), "total": total, "next_token": nil, "results": results})
 }
+
+// handleBulk is the newer CLI's multi-instance form: DELETE /api/v0/instances/
+// {"instance_ids":[…]} destroys, PUT /api/v0/instances/ {"ids":[…],"state":…} starts or stops.
+// The reply shape is not documented; each id gets its own result.
+func (s *Sim) handleBulk(r *http.Request, body []byte, _ route) reply {
+	var b struct {
+		InstanceIDs []int64 `json:"instance_ids"`
+		IDs         []int64 `json:"ids"`
+		State       string  `json:"state"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return apiErr(400, "invalid_args", "Invalid request body: "+err.Error())
+	}
+	ids := b.InstanceIDs
+	if r.Method == http.MethodPut {
+		ids = b.IDs
+		if b.State != "running" && b.State != "stopped" {
+			return apiErr(400, "invalid_args", "state must be running or stopped")
+		}
+	}
+	if len(ids) == 0 {
+		return apiErr(400, "invalid_args", "no instance ids given")
+	}
+	results := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		var rep reply
+		if r.Method == http.MethodDelete {
+			rep = s.handleDestroy(r, nil, route{id: id})
+		} else {
+			sb, _ := json.Marshal(map[string]string{"state": b.State})
+			rep = s.handleManage(r, sb, route{id: id})
+		}
+		var m map[string]any
+		_ = json.Unmarshal(rep.body, &m)
+		m["id"] = id
+		results = append(results, m)
+	}
+	return jsonReply(200, map[string]any{"success": true, "results": results})
+}
+
+// handleReboot restarts a running instance's container (reboot) or recreates it from its image
+// (recycle): it loads again for the boot delay; GPU billing pauses meanwhile.
+func (s *Sim) handleReboot(_ *http.Request, _ []byte, rt route) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	in := s.live(rt.id)
+	if in == nil {
+		return noSuchInstance(rt.id)
+	}
+	if in.ph == phStopped || in.ph == phScheduling || in.fail == FailOffline {
+		return apiErr(200, "invalid_state", fmt.Sprintf("Instance %d is not running.", in.id))
+	}
+	in.fail = ""
+	in.setPhase(phLoading, now, now.Add(s.scaled(s.opts.BootDelay)))
+	return jsonReply(200, map[string]any{"success": true})
+}

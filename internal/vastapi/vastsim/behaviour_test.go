@@ -728,3 +728,33 @@ func TestControlOverHTTP(t *testing.T) {
 		t.Fatalf("control with a wrong key: %d", r.status)
 	}
 }
+
+func TestBulkAndReboot(t *testing.T) {
+	h := newHarness(t, quiet)
+	a := h.mustCreate(h.rentable(nil).ID, 10, 0)
+	b := h.mustCreate(h.rentable(nil).ID, 10, 0)
+	h.clk.Advance(2 * time.Minute)
+	if r := h.do("PUT", "/api/v0/instances/reboot/"+itoa(a)+"/", `{}`).json(t); r["success"] != true {
+		t.Fatalf("reboot: %v", r)
+	}
+	if in := h.show(a); in["actual_status"] != "loading" {
+		t.Fatalf("after reboot: %v", in["actual_status"])
+	}
+	r := h.do("PUT", "/api/v0/instances/", map[string]any{"ids": []int64{a, b}, "state": "stopped"}).json(t)
+	if r["success"] != true || len(r["results"].([]any)) != 2 {
+		t.Fatalf("bulk stop: %v", r)
+	}
+	for _, id := range []int64{a, b} {
+		if in := h.show(id); in["intended_status"] != "stopped" {
+			t.Fatalf("instance %d after bulk stop: %v", id, in["intended_status"])
+		}
+	}
+	r = h.do("DELETE", "/api/v0/instances/", map[string]any{"instance_ids": []int64{a, b, 1}}).json(t)
+	res := r["results"].([]any)
+	if len(res) != 3 || res[0].(map[string]any)["success"] != true || res[2].(map[string]any)["error"] != "no_such_instance" {
+		t.Fatalf("bulk destroy: %v", r)
+	}
+	if len(h.sim.Instances()) != 0 {
+		t.Fatal("instances left after bulk destroy")
+	}
+}

@@ -104,6 +104,12 @@ func resolve(method, path string) (route, bool) {
 		return route{endpoint: vastapi.EPListV1, scope: ScopeInstanceRead, handle: (*Sim).handleListV1}, true
 	case p == "/api/v0/instances" && method == http.MethodGet:
 		return route{endpoint: vastapi.EPListV0, scope: ScopeInstanceRead, handle: (*Sim).handleListV0}, true
+	case p == "/api/v0/instances" && (method == http.MethodDelete || method == http.MethodPut):
+		return route{endpoint: "/api/v0/instances/", mutating: true, scope: ScopeInstanceWrite, handle: (*Sim).handleBulk}, true
+	case (strings.HasPrefix(p, "/api/v0/instances/reboot/") || strings.HasPrefix(p, "/api/v0/instances/recycle/")) && method == http.MethodPut:
+		if id, ok := idAt(4); ok {
+			return route{endpoint: "/api/v0/instances/" + seg[3] + "/{id}/", mutating: true, scope: ScopeInstanceWrite, id: id, handle: (*Sim).handleReboot}, true
+		}
 	case p == "/api/v0/charges" && method == http.MethodGet:
 		return route{endpoint: vastapi.EPCharges, scope: ScopeBillingRead, handle: (*Sim).handleCharges}, true
 	case strings.HasPrefix(p, "/api/v0/asks/") && method == http.MethodPut:
