@@ -412,5 +412,12 @@ func (s *Sim) driftStep(step int64, now time.Time) {
 		}
 		s.refreshMachine(m)
 	}
+	// Hosts relist before their listing ends, so a long-running market keeps its offers.
+	nowSec := float64(now.Unix())
+	for _, o := range s.offers {
+		if o.o.EndDate.Valid && o.o.EndDate.V < nowSec+86400 {
+			o.o.EndDate.V += 90 * 86400
+		}
+	}
 	s.changed()
 }

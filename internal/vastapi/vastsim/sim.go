@@ -205,15 +205,18 @@ func (s *Sim) SetCredit(v float64) {
 }
 
 // Offers returns a copy of the current catalogue, rentable and not, ordered by id, priced as
-// the generator listed them (5 GB of storage, on-demand).
+// the generator listed them (5 GB of storage, on-demand), with duration as of the clock's now.
 func (s *Sim) Offers() []vastapi.Offer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.now()
+	now := float64(s.now().UnixNano()) / 1e9
 	out := make([]vastapi.Offer, len(s.offers))
 	for i, o := range s.offers {
 		out[i] = o.o
 		out[i].GPUIDs = append([]int64(nil), o.o.GPUIDs...)
+		if o.o.EndDate.Valid {
+			out[i].Duration = vastapi.Some(o.o.EndDate.V - now)
+		}
 	}
 	return out
 }
