@@ -263,7 +263,7 @@ func (s *Sim) generate(r *rand.Rand, now time.Time, n int) {
 		ver := r.Float64()
 		verification, vericode := "unverified", 0
 		switch {
-		case ver < 0.5 || dc && ver < 0.8:
+		case ver < 0.38 || dc && ver < 0.7:
 			verification, vericode = "verified", 1
 		case ver > 0.88:
 			verification, vericode = "deverified", []int{2, 4, 8, 10, 12}[r.IntN(5)]

@@ -2,11 +2,13 @@ package vastsim
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -223,4 +225,121 @@ func TestSearchOrderLimitAndPricing(t *testing.T) {
 			t.Fatalf("Content-Type %q", r.ctype)
 		}
 	})
+}
+
+// TestGeneratedMarketIsCalibratedOnTheRealCapture compares a generated market with the 1,396
+// real offers: the same field set with the same JSON types, and distributions in the same range.
+func TestGeneratedMarketIsCalibratedOnTheRealCapture(t *testing.T) {
+	real := rawReal(t)
+	h := newHarness(t, Options{Seed: 17, Machines: 400})
+	r := h.do("POST", "/api/v0/bundles/", `{"allocated_storage":5.0}`)
+	var gen struct {
+		Offers []map[string]any `json:"offers"`
+	}
+	if err := json.Unmarshal(r.body, &gen); err != nil {
+		t.Fatal(err)
+	}
+	kind := func(v any) string {
+		switch v.(type) {
+		case nil:
+			return "null"
+		case float64:
+			return "number"
+		case string:
+			return "string"
+		case bool:
+			return "bool"
+		case []any:
+			return "array"
+		}
+		return "object"
+	}
+	realKinds := map[string]map[string]bool{}
+	for _, o := range real {
+		for k, v := range o {
+			if realKinds[k] == nil {
+				realKinds[k] = map[string]bool{}
+			}
+			realKinds[k][kind(v)] = true
+		}
+	}
+	t.Run("same field set", func(t *testing.T) {
+		for k := range realKinds {
+			if _, ok := gen.Offers[0][k]; !ok {
+				t.Errorf("generated offers lack %q", k)
+			}
+		}
+		for k := range gen.Offers[0] {
+			if realKinds[k] == nil && k != "expected_reliability" {
+				t.Errorf("generated offers carry %q, which real offers do not", k)
+			}
+		}
+	})
+	t.Run("same JSON types", func(t *testing.T) {
+		for _, o := range gen.Offers {
+			for k, v := range o {
+				if kinds := realKinds[k]; kinds != nil && !kinds[kind(v)] && !(kind(v) == "null" && k == "cpu_cores") {
+					t.Fatalf("offer %v: %s is %s, real offers have %v", o["id"], k, kind(v), kinds)
+				}
+			}
+		}
+	})
+	median := func(offers []map[string]any, f func(map[string]any) float64) float64 {
+		var xs []float64
+		for _, o := range offers {
+			xs = append(xs, f(o))
+		}
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	num := func(k string) func(map[string]any) float64 {
+		return func(o map[string]any) float64 { x, _ := o[k].(float64); return x }
+	}
+	ratio := func(o map[string]any) float64 { return o["min_bid"].(float64) / o["dph_base"].(float64) }
+	verified := func(offers []map[string]any) float64 {
+		n := 0
+		for _, o := range offers {
+			if o["verification"] == "verified" {
+				n++
+			}
+		}
+		return float64(n) / float64(len(offers))
+	}
+	cases := []struct {
+		name     string
+		gen, rel float64
+		tol      float64 // allowed ratio between the two
+	}{
+		{"median reliability", median(gen.Offers, num("reliability")), median(real, num("reliability")), 1.01},
+		{"median min_bid/dph_base", median(gen.Offers, ratio), median(real, ratio), 1.15},
+		{"median storage_cost", median(gen.Offers, num("storage_cost")), median(real, num("storage_cost")), 1.3},
+		{"median inet_down", median(gen.Offers, num("inet_down")), median(real, num("inet_down")), 1.6},
+		{"median disk_space", median(gen.Offers, num("disk_space")), median(real, num("disk_space")), 2},
+		{"share verified", verified(gen.Offers), verified(real), 1.3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if r := c.gen / c.rel; r > c.tol || r < 1/c.tol {
+				t.Errorf("generated %v, real %v: ratio %.2f beyond %.2f", c.gen, c.rel, r, c.tol)
+			}
+		})
+	}
+}
+
+func rawReal(t *testing.T) []map[string]any {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "testdata", "match", "search.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	if err := json.NewDecoder(zr).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
