@@ -26,8 +26,9 @@ type cycleState struct {
 	lastPoll    time.Time
 	lastSuccess time.Time
 	lastErr     string
-	lastReport  *scaler.CycleReport // last successful cycle
-	lastPlan    []scaler.Decision   // last cycle's decisions, failed ones included
+	lastReport  *scaler.CycleReport // last successful cycle, without its offers (see cycle)
+	lastMarkets map[string]marketSummary
+	lastPlan    []scaler.Decision // last cycle's decisions, failed ones included
 	lastActions []scaler.ActionOutcome
 }
 
@@ -52,12 +53,24 @@ func (d *daemon) cycle(ctx context.Context) {
 		d.logger.Warn("poll failed; keeping the previous snapshot, no action this cycle", "err", err)
 		return
 	}
+	snap := buildSnapshot(cfg, &rep, len(d.scaler.Avoided()))
+	// The status page needs only each market's count and prices: keeping the offers themselves
+	// until the next cycle would double the daemon's peak memory on a large market.
+	markets := make(map[string]marketSummary, len(cfg.Markets))
+	for _, m := range cfg.Markets {
+		offers := rep.Observation.Offers[m.Name]
+		ms := marketSummary{offers: len(offers)}
+		ms.best, ms.median, ms.ok = bestAndMedian(offers)
+		markets[m.Name] = ms
+	}
+	kept := rep
+	kept.Observation.Offers = nil
 	st.lastErr = ""
 	st.lastSuccess = start
-	st.lastReport = &rep
+	st.lastReport = &kept
+	st.lastMarkets = markets
 	st.mu.Unlock()
 
-	snap := buildSnapshot(cfg, &rep, len(d.scaler.Avoided()))
 	if err := d.exporter.Publish(snap); err != nil {
 		d.logger.Error("publish metrics snapshot", "err", err)
 	}
@@ -66,16 +79,23 @@ func (d *daemon) cycle(ctx context.Context) {
 	}
 	d.exporter.SetPoll(true, start)
 	keep := map[string]bool{}
-	for _, m := range snap.Markets {
-		keep[m.Name] = true
-		if best, median, ok := bestAndMedian(rep.Observation.Offers[m.Name]); ok {
-			st.history.add(m.Name, pricePoint{At: start, Best: best, Median: median})
+	for name, ms := range markets {
+		keep[name] = true
+		if ms.ok {
+			st.history.add(name, pricePoint{At: start, Best: ms.best, Median: ms.median})
 		}
 	}
 	st.history.retain(keep)
 	st.ready.Store(true)
 	d.logger.Debug("cycle done", "took", d.clk.Now().Sub(start), "actions", len(rep.Outcomes),
 		"instances", len(rep.Observation.Instances), "credit", rep.Observation.User.Credit)
+}
+
+// marketSummary is what the status page shows of a market's last search.
+type marketSummary struct {
+	offers       int
+	best, median float64
+	ok           bool
 }
 
 // bestAndMedian are the lowest and the nearest-rank median dph_total of a market's offers.
@@ -144,6 +164,7 @@ func (d *daemon) statusView() *statusView {
 	st.mu.Lock()
 	v.LastPoll, v.LastSuccess, v.LastPollErr = st.lastPoll, st.lastSuccess, st.lastErr
 	rep := st.lastReport
+	markets := st.lastMarkets
 	for _, dec := range st.lastPlan {
 		v.Decisions = append(v.Decisions, statusDecision{Fleet: dec.Fleet, Decision: dec.Decision, Reason: dec.Reason, Detail: dec.Detail})
 	}
@@ -174,8 +195,8 @@ func (d *daemon) statusView() *statusView {
 	}
 	v.Account = acc
 	for _, m := range cfg.Markets {
-		sm := statusMarket{Name: m.Name, Type: string(m.Type), Offers: len(obs.Offers[m.Name])}
-		sm.Best, sm.Median, sm.HasPrices = bestAndMedian(obs.Offers[m.Name])
+		ms := markets[m.Name]
+		sm := statusMarket{Name: m.Name, Type: string(m.Type), Offers: ms.offers, Best: ms.best, Median: ms.median, HasPrices: ms.ok}
 		sm.Chart = st.history.svg(m.Name, 320, 60)
 		v.Markets = append(v.Markets, sm)
 	}
