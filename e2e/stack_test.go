@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,8 +21,12 @@ import (
 	"github.com/vastwatch/vastwatch/deploy"
 )
 
-// canary is the API key of the whole suite: it must never show up in any output.
-const canary = "CANARY-e2e-5b1f0c9d7a3e4f21"
+// canary is the API key of the whole suite, and secretCanary a secret of the instance template:
+// neither may show up in any output.
+const (
+	canary       = "CANARY-e2e-5b1f0c9d7a3e4f21"
+	secretCanary = "HFSECRET-e2e-93a1c07d"
+)
 
 // e2eConfig is a fast config: short poll, no cooldowns, a fleet of two on the simulated market.
 const e2eConfig = `poll_interval: 2s
@@ -57,6 +62,7 @@ fleets:
       onstart: "nvidia-smi"
       env:
         MODEL: "demo"
+        HF_TOKEN: {env: E2E_HF_TOKEN}
     boot_timeout: 5m
     cooldown: {scale_up: 0s, scale_down: 30s}
     max_actions_per_cycle: 2
@@ -96,7 +102,7 @@ func (s *stack) startSim(extra ...string) {
 }
 
 func (s *stack) startRun(extra ...string) *proc {
-	env := []string{"VAST_API_KEY=" + canary, "VASTWATCH_API_URL=http://" + s.simAddr}
+	env := []string{"VAST_API_KEY=" + canary, "VASTWATCH_API_URL=http://" + s.simAddr, "E2E_HF_TOKEN=" + secretCanary}
 	args := append([]string{"run", "--config.file", s.cfgPath, "--web.listen-address", s.runAddr,
 		"--state.dir", s.stateDir, "--log.level", "debug", "--api.pacing-factor", "0.02",
 		"--scaler.start-grace", "1s", "--config.watch-interval", "500ms"}, extra...)
@@ -321,9 +327,24 @@ func TestStack(t *testing.T) {
 		if len(metrics) < 1000 || len(status) < 1000 {
 			t.Fatalf("positive control: metrics %d bytes, status %d bytes", len(metrics), len(status))
 		}
+		// Positive control for the template secret: it did reach the rented instances.
+		req, _ := newRequest("GET", "http://"+s.simAddr+"/api/v0/instances/?owner=me", "")
+		req.Header.Set("Authorization", "Bearer "+canary)
+		resp, err := httpc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(raw), secretCanary) {
+			t.Fatal("positive control: the template secret should be in the instances' environment")
+		}
 		for what, text := range map[string]string{"log": logs, "metrics": metrics, "status page": status} {
 			if strings.Contains(text, canary) {
 				t.Errorf("the API key appears in the %s", what)
+			}
+			if strings.Contains(text, secretCanary) {
+				t.Errorf("the template secret appears in the %s", what)
 			}
 		}
 	})
