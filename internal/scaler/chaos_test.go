@@ -2,9 +2,11 @@ package scaler_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +15,10 @@ import (
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 	"github.com/vastwatch/vastwatch/internal/vastapi/vastsim"
 )
+
+const debugChaos = false
+
+var chaosSeed = flag.Uint64("chaos.seed", 20261130, "seed of TestChaos")
 
 // chaosFaults are the standing faults of the chaos phase, by rate.
 var chaosFaults = []vastsim.Fault{
@@ -31,8 +37,14 @@ var chaosFaults = []vastsim.Fault{
 
 type chaosStats struct {
 	cycles, failedCycles, restarts, vanished, failed, priceJumps, bidJumps, creditDrops, reloads int
+	orphanings                                                                                   int
 	violations                                                                                   []string
 	seenReqs                                                                                     int
+	tight                                                                                        *policy.Fleet
+	decisions                                                                                    map[string]int // by reason
+	created                                                                                      map[string]int // successful creates by fleet
+	lastBlocked                                                                                  map[string][]string
+	unsettled                                                                                    map[string]string // fleet: why it was not settled at the last check
 }
 
 func (s *chaosStats) violate(cycle int, format string, args ...any) {
@@ -51,24 +63,35 @@ func TestChaos(t *testing.T) {
 		cycles = 400
 	}
 	const quiet = 20 // fault-free cycles at the end
-	const seed = 20261130
+	seed := *chaosSeed
 	rng := rand.New(rand.NewPCG(seed, 99))
 	m := simMarket(t)
 	web := simFleet("web", m, 3)
-	web.Max, web.Budget, web.MaxPrice = 5, 2.5, 1.2
+	// Simulated single-GPU offers cost about $0.05-0.17/h: these budgets bind.
+	web.Max, web.Budget, web.MaxPrice = 5, 0.35, 0.2
 	web.BootTimeout = 4 * time.Minute
 	batch := simFleet("batch", m, 2)
-	batch.Max, batch.Budget, batch.MaxPrice = 4, 2.0, 1.0
+	batch.Max, batch.Budget, batch.MaxPrice = 4, 0.4, 0.2
 	batch.ScaleDown = policy.ScaleDownStop
 	batch.StoppedTTL = 10 * time.Minute
 	batch.CooldownDown = 2 * time.Minute
 	batch.BootTimeout = 4 * time.Minute
 	tight := simFleet("tight", m, 3)
-	tight.Max, tight.Budget, tight.MaxPrice = 4, 0.9, 0.6
+	tight.Max, tight.Budget, tight.MaxPrice = 4, 0.15, 0.1
 	tight.BootTimeout = 4 * time.Minute
-	cfg := simConfig(web, batch, tight)
-	cfg.Account.MaxSpendPerHour = 5.0
-	w := newWorld(t, seed, cfg)
+	bq, err := policy.ParseQuery("num_gpus=1 reliability>0.9", policy.SearchOptions{Order: "dph_total", Limit: 64, StorageGB: 20, Type: "bid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm := &policy.Market{Name: "gpu1-bid", Query: bq, Type: vastapi.Bid, StorageGB: 20}
+	spot := simFleet("spot", bm, 2)
+	spot.Max, spot.Budget, spot.MaxPrice = 3, 0.25, 0.15
+	spot.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 0.12}
+	spot.BootTimeout = 4 * time.Minute
+	cfg := simConfig(web, batch, tight, spot)
+	cfg.Account.MaxSpendPerHour = 0.9
+	full := cfg
+	w := newWorld(t, int64(seed), cfg)
 
 	// Foreign instances: someone else's fleet, an unlabelled box, another owner's fleet of the
 	// same name. They must never be touched.
@@ -94,7 +117,7 @@ func TestChaos(t *testing.T) {
 		w.sim.InjectFault(f)
 	}
 
-	st := &chaosStats{}
+	st := &chaosStats{tight: tight, decisions: map[string]int{}, created: map[string]int{}, lastBlocked: map[string][]string{}}
 	chaosEnd := cycles - quiet
 	for c := range cycles {
 		if c < chaosEnd {
@@ -103,9 +126,24 @@ func TestChaos(t *testing.T) {
 		if c == chaosEnd {
 			w.sim.ClearFaults()
 			w.sim.SetCredit(10_000)
+			w.cfg = full // every fleet back, at its original target
+			w.sim.SetCredit(10_000)
 		}
 		rep, err := w.step()
 		st.cycles++
+		for _, d := range rep.Plan.Decisions {
+			st.decisions[d.Reason]++
+		}
+		if err == nil {
+			for _, f := range rep.Plan.Fleets {
+				st.lastBlocked[f.Name] = f.Blocked
+			}
+		}
+		for _, o := range rep.Outcomes {
+			if o.Action.Kind == scaler.KindCreate && o.Result == scaler.ResultOK {
+				st.created[o.Action.Fleet]++
+			}
+		}
 		if err != nil {
 			st.failedCycles++
 			if len(rep.Outcomes) != 0 {
@@ -123,8 +161,15 @@ func TestChaos(t *testing.T) {
 			faults++
 		}
 	}
-	t.Logf("chaos seed %d: %d cycles (%d with a failed observation), %d faults injected, %d restarts, %d offers vanished, %d instances failed, %d price jumps, %d min_bid jumps, %d credit drops, %d config reloads; %d violations",
-		seed, st.cycles, st.failedCycles, faults, st.restarts, st.vanished, st.failed, st.priceJumps, st.bidJumps, st.creditDrops, st.reloads, len(st.violations))
+	t.Logf("chaos seed %d: %d cycles (%d with a failed observation), %d faults injected, %d restarts, %d offers vanished, %d instances failed, %d price jumps, %d min_bid jumps, %d credit drops, %d config reloads (%d dropping or restoring a fleet); %d violations",
+		seed, st.cycles, st.failedCycles, faults, st.restarts, st.vanished, st.failed, st.priceJumps, st.bidJumps, st.creditDrops, st.reloads, st.orphanings, len(st.violations))
+	t.Logf("decisions by reason: %v; creates by fleet: %v", st.decisions, st.created)
+	for _, f := range w.cfg.Fleets {
+		t.Logf("end: fleet %s target %d, %d instances, blocked %v", f.Name, f.TargetAt(w.clk.Now()), len(w.ours(f.Name)), st.lastBlocked[f.Name])
+	}
+	if !testing.Short() && (st.decisions[scaler.ReasonOutbid] == 0 || st.created["spot"] == 0 || st.decisions[scaler.ReasonBudget] == 0) {
+		t.Error("the chaos never rented bids, saw an outbid or hit a budget: it covers less than it claims")
+	}
 	for i, v := range st.violations {
 		if i == 20 {
 			t.Errorf("… and %d more", len(st.violations)-20)
@@ -179,12 +224,37 @@ func chaosEvents(t *testing.T, w *world, rng *rand.Rand, st *chaosStats) {
 			}
 		}
 	}
+	if rng.Float64() < 0.04 {
+		// Outbid one of our bid instances: its offer's min_bid jumps over the bid.
+		js, _ := scaler.ReadState(w.dir, time.Hour)
+		for _, in := range w.ours("spot") {
+			i := slices.IndexFunc(js.Creates, func(r scaler.CreateRecord) bool { return r.InstanceID == in.ID })
+			if i >= 0 && in.Status() == "running" {
+				if w.sim.SetMinBid(js.Creates[i].OfferID, in.DphBase*1.5) == nil {
+					st.bidJumps++
+				}
+				break
+			}
+		}
+	}
 	switch r := rng.Float64(); {
 	case r < 0.02:
 		w.sim.SetCredit(5 + rng.Float64()*25) // around the floor of 20
 		st.creditDrops++
 	case r < 0.05:
 		w.sim.SetCredit(10_000)
+	}
+	if rng.Float64() < 0.01 {
+		// A reload that drops a fleet (its instances become orphans, kept) or brings it back.
+		next := *w.cfg
+		if len(next.Fleets) == 4 {
+			next.Fleets = slices.DeleteFunc(slices.Clone(next.Fleets), func(f *policy.Fleet) bool { return f.Name == "tight" })
+		} else {
+			next.Fleets = append(slices.Clone(next.Fleets), st.tight)
+		}
+		w.cfg = &next
+		st.reloads++
+		st.orphanings++
 	}
 	if rng.Float64() < 0.03 {
 		// A reload: a new config with one fleet's target moved.
@@ -238,6 +308,9 @@ func checkInvariants(t *testing.T, w *world, c int, foreign map[int64]bool, reqs
 		spend := 0.0
 		for _, in := range ins {
 			spend += simCommitted(in)
+			if f.Market.Type == vastapi.Bid && !in.IsBid {
+				st.violate(c, "fleet %s rented instance %d on-demand: a bid without an explicit price", f.Name, in.ID)
+			}
 		}
 		if spend > f.Budget+1e-6 {
 			st.violate(c, "fleet %s committed $%.4f/h over its budget $%.4f/h", f.Name, spend, f.Budget)
@@ -264,39 +337,55 @@ func checkInvariants(t *testing.T, w *world, c int, foreign map[int64]bool, reqs
 }
 
 // checkSettled: after the faults stop, every fleet holds exactly its target (instances running
-// or still within their boot timeout), or is blocked with a reason that holds.
+// or still within their boot timeout), or is blocked with a reason that holds. The simulator is
+// read after the cycle's actions and the clock's advance, so a cycle's own destroys can free an
+// offer its plan could not see yet; a fleet therefore violates only when the check fails in two
+// consecutive cycles (the next plan sees the freed offer and must act on it).
 func checkSettled(t *testing.T, w *world, c int, rep scaler.CycleReport, err error, st *chaosStats) {
 	t.Helper()
+	if st.unsettled == nil {
+		st.unsettled = map[string]string{}
+	}
 	if err != nil {
 		st.violate(c, "observation failed after the faults stopped: %v", err)
 		return
 	}
 	now := w.clk.Now()
 	for _, f := range w.cfg.Fleets {
-		active := 0
-		for _, in := range w.ours(f.Name) {
-			p, _ := scaler.Classify(&in, now, time.Unix(int64(in.StartDate), 0), f.BootTimeout, false)
-			if p == scaler.PhaseRunning || p == scaler.PhasePending {
-				active++
-			}
+		why := settledWhy(w, f, rep, now)
+		if why != "" && st.unsettled[f.Name] != "" {
+			st.violate(c, "fleet %s: %s (and the cycle before: %s)", f.Name, why, st.unsettled[f.Name])
 		}
-		target := f.TargetAt(now)
-		if active == target {
-			continue
-		}
-		fs := rep.Plan.Fleet(f.Name)
-		if fs == nil || len(fs.Blocked) == 0 {
-			st.violate(c, "fleet %s has %d active, target %d, and is not blocked", f.Name, active, target)
-			continue
-		}
-		if why := blockedHolds(w, f, fs.Blocked, active, target); why != "" {
-			st.violate(c, "fleet %s blocked %v but %s", f.Name, fs.Blocked, why)
-		}
+		st.unsettled[f.Name] = why
 	}
 }
 
+// settledWhy is "" when fleet f holds its target or a blocked reason that holds.
+func settledWhy(w *world, f *policy.Fleet, rep scaler.CycleReport, now time.Time) string {
+	active := 0
+	for _, in := range w.ours(f.Name) {
+		p, _ := scaler.Classify(&in, now, time.Unix(int64(in.StartDate), 0), f.BootTimeout, false)
+		if p == scaler.PhaseRunning || p == scaler.PhasePending {
+			active++
+		}
+	}
+	target := f.TargetAt(now)
+	if active == target {
+		return ""
+	}
+	fs := rep.Plan.Fleet(f.Name)
+	if fs == nil || len(fs.Blocked) == 0 {
+		return fmt.Sprintf("%d active, target %d, and not blocked", active, target)
+	}
+	if why := blockedHolds(w, f, fs.Blocked, active, target, rep.At); why != "" {
+		return fmt.Sprintf("blocked %v but %s", fs.Blocked, why)
+	}
+	return ""
+}
+
 // blockedHolds checks a blocked reason against the simulator's own state; "" when it holds.
-func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target int) string {
+// planAt is when the plan was made: avoidances are judged at that instant.
+func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target int, planAt time.Time) string {
 	if active > target {
 		return fmt.Sprintf("%d active over target %d", active, target)
 	}
@@ -310,12 +399,18 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 			account += simCommitted(in)
 		}
 	}
-	cheapest := -1.0
+	js, _ := scaler.ReadState(w.dir, time.Hour)
+	cheapest, cheapestFree := -1.0, -1.0 // over all offers; over those not on avoided machines
 	for _, o := range w.sim.Offers() {
 		if !o.Rentable || !f.Market.Query.Match(&o, w.clk.Now()) {
 			continue
 		}
-		if p := o.PriceFor(f.Instance.DiskGB); cheapest < 0 || p < cheapest {
+		if until, ok := js.Avoided[o.MachineID]; !ok || !planAt.Before(until) {
+			if p, _, ok := scaler.OfferPrice(f, &o); ok && p <= f.MaxPrice && (cheapestFree < 0 || p < cheapestFree) {
+				cheapestFree = p
+			}
+		}
+		if p, _, ok := scaler.OfferPrice(f, &o); ok && (cheapest < 0 || p < cheapest) {
 			cheapest = p
 		}
 	}
@@ -337,9 +432,32 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 			if cheapest < 0 || cheapest > f.MaxPrice {
 				return ""
 			}
+		case scaler.ReasonAvoidedMachine:
+			// Every offer within the caps is on an avoided machine, or the free ones do not fit.
+			if cheapestFree < 0 || spend+cheapestFree > f.Budget || account+cheapestFree > w.cfg.Account.MaxSpendPerHour {
+				return ""
+			}
 		case scaler.ReasonMaxInstances:
 			if len(ins) >= f.Max {
 				return ""
+			}
+		}
+	}
+	if debugChaos {
+		for _, o := range w.sim.Offers() {
+			if o.Rentable && f.Market.Query.Match(&o, w.clk.Now()) {
+				if p, _, ok := scaler.OfferPrice(f, &o); ok && p <= cheapest+1e-9 {
+					fmt.Printf("DEBUG cheapest offer %d machine %d price %.4f dph_total %.4f verified %v rentable %v\n", o.ID, o.MachineID, p, o.DphTotal, o.Verification, o.Rentable)
+					offs, err := w.api.SearchOffers(context.Background(), f.Market.Query)
+					found := false
+					for _, x := range offs {
+						if x.ID == o.ID {
+							found = true
+							fmt.Printf("DEBUG in search: price %.4f\n", x.PriceFor(20))
+						}
+					}
+					fmt.Printf("DEBUG search %d offers err %v found %v; last %.4f\n", len(offs), err, found, offs[len(offs)-1].PriceFor(20))
+				}
 			}
 		}
 	}

@@ -488,12 +488,20 @@ func (p *planner) rows(market string) []offerRow {
 }
 
 // pickOffer walks the market's offers in the order the search returned them (the market's
-// `order`) and takes the first that passes every check. When none does it names the check that
-// stopped the best candidates.
+// `order`) and takes the first that passes every check. When none does, the reason is the last
+// check that the furthest-getting offer failed: an offer under the price cap that only an
+// avoided machine keeps out says avoided_machine, not price_cap.
 func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, string) {
 	f := fp.f
 	rows := p.rows(f.Market.Name)
-	var sawPrice, sawBudget, sawAccount, sawAvoided bool
+	const (
+		stageNone = iota
+		stagePrice
+		stageBudget
+		stageAccount
+		stageAvoided
+	)
+	stage := stageNone
 	disk := f.Instance.DiskGB
 	accountCap := p.cfg.Account.MaxSpendPerHour
 	minEnd := 0.0
@@ -508,37 +516,37 @@ func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, st
 		if minEnd > 0 && r.end > 0 && r.end < minEnd {
 			continue
 		}
-		price, bid, ok := rowPrice(f, r.base, r.storage, r.minBid)
-		if !ok || (f.MaxPrice > 0 && price > f.MaxPrice+eps) {
-			sawPrice = true
-			continue
-		}
-		if f.Budget > 0 && fp.committed+price > f.Budget+eps {
-			sawBudget = true
-			continue
-		}
-		if accountCap > 0 && p.account+price > accountCap+eps {
-			sawAccount = true
-			continue
-		}
 		if p.takenOff[r.id] || p.takenMac[r.machine] {
 			continue
 		}
+		price, bid, ok := rowPrice(f, r.base, r.storage, r.minBid)
+		if !ok || (f.MaxPrice > 0 && price > f.MaxPrice+eps) {
+			stage = max(stage, stagePrice)
+			continue
+		}
+		if f.Budget > 0 && fp.committed+price > f.Budget+eps {
+			stage = max(stage, stageBudget)
+			continue
+		}
+		if accountCap > 0 && p.account+price > accountCap+eps {
+			stage = max(stage, stageAccount)
+			continue
+		}
 		if until, ok := p.st.Avoided[r.machine]; ok && p.now.Before(until) {
-			sawAvoided = true
+			stage = stageAvoided
 			continue
 		}
 		return &p.obs.Offers[f.Market.Name][i], price, bid, ""
 	}
-	switch {
-	case sawBudget:
-		return nil, 0, 0, ReasonBudget
-	case sawAccount:
-		return nil, 0, 0, ReasonAccountCap
-	case sawPrice:
-		return nil, 0, 0, ReasonPriceCap
-	case sawAvoided:
+	switch stage {
+	case stageAvoided:
 		return nil, 0, 0, ReasonAvoidedMachine
+	case stageAccount:
+		return nil, 0, 0, ReasonAccountCap
+	case stageBudget:
+		return nil, 0, 0, ReasonBudget
+	case stagePrice:
+		return nil, 0, 0, ReasonPriceCap
 	}
 	return nil, 0, 0, ReasonNoOffers
 }
