@@ -308,12 +308,16 @@ func (p *planner) planFleet(f *policy.Fleet) {
 				blocked = append(blocked, reason)
 			}
 		}
+	case active > target && len(booting)+len(running) <= target:
+		// Over target only through creates not listed yet: nothing listed is removed to make
+		// room for an instance that may never appear; once it is listed, the surplus goes.
+		p.decide(name, DecisionHold, ReasonPendingCreate, fmt.Sprintf("%d/%d with %d pending", active, target, len(pend)))
 	case active > target:
 		if p.inCooldown(p.st.LastScaleDown, name, f.CooldownDown) {
 			p.decide(name, DecisionWait, ReasonCooldown, fmt.Sprintf("%d/%d", active, target))
 			break
 		}
-		excess := active - target
+		excess := min(active, len(booting)+len(running)) - target
 		// Removal order (spec.md §5.7): pending, stopped, then the most expensive running.
 		slices.SortStableFunc(booting, func(a, b *Managed) int {
 			return cmp.Compare(b.Instance.StartDate, a.Instance.StartDate)

@@ -306,6 +306,19 @@ func TestPlanRules(t *testing.T) {
 			},
 		},
 		{
+			name: "over target only through pending creates: nothing listed is removed",
+			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1 })),
+			obs:  obsOf(100, offers, testInstance(80, "f", "a", "running", 0.3)),
+			st: scaler.State{PendingGrace: 10 * time.Minute, Creates: []scaler.CreateRecord{
+				{Nonce: "b", Fleet: "f", Outcome: scaler.OutcomeUnknown, Price: 0.4, IntentAt: t0.Add(-2 * time.Minute)}}},
+			want: nil,
+			check: func(t *testing.T, r scaler.Result) {
+				if !hasDecision(r, "f", scaler.DecisionHold, scaler.ReasonPendingCreate) {
+					t.Errorf("decisions %v", r.Decisions)
+				}
+			},
+		},
+		{
 			name: "pending create no longer counts after the grace period",
 			cfg:  testConfig(testFleet("f", od)),
 			obs:  obsOf(100, offers, testInstance(80, "f", "a", "running", 0.3)),
