@@ -2,8 +2,10 @@ package scaler_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -396,4 +398,60 @@ func instanceIDOf(path string) int64 {
 		}
 	}
 	return 0
+}
+
+func TestSimCorruptJournalStopsCreatesWithAClearError(t *testing.T) {
+	f := simFleet("web", simMarket(t), 2)
+	w := newWorld(t, 9, simConfig(f))
+	w.mustStep()
+	w.mustStep()
+	if len(w.ours("web")) != 2 {
+		t.Fatal("fleet did not fill")
+	}
+	// The journal is damaged while the daemon is down; one instance dies meanwhile.
+	if err := os.WriteFile(filepath.Join(w.dir, scaler.JournalFile), []byte(`{"version":1,"creates":[{"nonce":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dead := w.ours("web")[0].ID
+	if err := w.sim.FailInstance(dead, vastsim.FailExited); err != nil {
+		t.Fatal(err)
+	}
+	w.restart()
+	before := w.creates()
+	var rep scaler.CycleReport
+	for range 4 {
+		rep = w.mustStep()
+	}
+	var je *scaler.JournalError
+	if !errors.As(rep.JournalErr, &je) || !strings.Contains(rep.JournalErr.Error(), "no creates") {
+		t.Fatalf("journal error %v", rep.JournalErr)
+	}
+	if w.creates() != before {
+		t.Fatal("a create was sent with an unreadable journal")
+	}
+	if fs := rep.Plan.Fleet("web"); !slices.Contains(fs.Blocked, scaler.ReasonJournal) {
+		t.Fatalf("blocked %v", fs.Blocked)
+	}
+	if !slices.Contains(w.sim.Destroyed(), dead) {
+		t.Fatal("the failed instance, ours by its label, was not cleaned up")
+	}
+}
+
+func TestSimCostIntegratesCommittedSpend(t *testing.T) {
+	f := simFleet("web", simMarket(t), 2)
+	w := newWorld(t, 10, simConfig(f))
+	var prev scaler.CycleReport
+	for i := range 5 {
+		rep := w.mustStep()
+		if i > 0 {
+			want := prev.Plan.Fleet("web").SpendAfter * poll.Hours()
+			if got := rep.Cost["web"]; !near(got, want) {
+				t.Fatalf("cycle %d: cost %v, want %v", i, got, want)
+			}
+		}
+		prev = rep
+	}
+	if prev.Plan.Fleet("web").SpendAfter <= 0 {
+		t.Fatal("nothing committed: the test proves nothing")
+	}
 }
