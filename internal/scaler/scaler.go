@@ -275,6 +275,25 @@ func (s *Scaler) outcome(o ActionOutcome) {
 	}
 }
 
+// Rearm makes the scaler behave as if freshly started: its memory is dropped, the journal is
+// read again (another replica may have written it), and creates are held until the journal has
+// been reconciled against the instance list and one start grace has passed (spec.md §5.3). Call
+// it on gaining leadership.
+func (s *Scaler) Rearm() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reconciled = false
+	s.notBefore = time.Time{}
+	clear(s.startedByUs)
+	clear(s.stoppedSince)
+	clear(s.lastUp)
+	clear(s.lastDown)
+	s.journal, s.journalErr = OpenJournal(s.o.StateDir)
+	if s.journalErr != nil {
+		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
+	}
+}
+
 // JournalErr reports why creates are blocked, or nil.
 func (s *Scaler) JournalErr() error {
 	s.mu.Lock()

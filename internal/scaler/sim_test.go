@@ -455,3 +455,34 @@ func TestSimCostIntegratesCommittedSpend(t *testing.T) {
 		t.Fatal("nothing committed: the test proves nothing")
 	}
 }
+
+func TestSimRearmHoldsCreatesForOneGrace(t *testing.T) {
+	f := simFleet("web", simMarket(t), 1)
+	w := newWorld(t, 11, simConfig(f), func(_ *vastsim.Options, o *scaler.Options) { o.StartGrace = 90 * time.Second })
+	rep := w.mustStep()
+	if !slices.ContainsFunc(rep.Plan.Decisions, func(d scaler.Decision) bool { return d.Reason == scaler.ReasonReconciling }) {
+		t.Fatalf("first cycle after start: %v", rep.Plan.Decisions)
+	}
+	w.mustStep() // +60s: still inside the 90s grace
+	if w.creates() != 0 {
+		t.Fatal("create inside the start grace")
+	}
+	w.mustStep() // +120s
+	if w.creates() != 1 {
+		t.Fatalf("%d creates after the grace, want 1", w.creates())
+	}
+	// Gaining leadership again: held once more.
+	w.sc.Rearm()
+	if err := w.sim.FailInstance(w.ours("web")[0].ID, vastsim.FailExited); err != nil {
+		t.Fatal(err)
+	}
+	w.mustStep()
+	if w.creates() != 1 {
+		t.Fatal("create right after Rearm")
+	}
+	w.mustStep()
+	w.mustStep()
+	if w.creates() != 2 || len(w.ours("web")) != 1 {
+		t.Fatalf("%d creates, %d instances after the grace", w.creates(), len(w.ours("web")))
+	}
+}
