@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +113,11 @@ func TestChaos(t *testing.T) {
 		t.Fatal("foreign instances not created")
 	}
 	w.sim.SetCredit(10_000)
+	// Offers also vanish inside a cycle: between the observation and the re-check, and between
+	// the re-check and the create.
+	capi := &chaosAPI{Client: w.api, sim: w.sim, rng: rand.New(rand.NewPCG(seed, 7)), on: true}
+	w.opts.API = capi
+	w.restart()
 	reqsBefore := len(w.sim.Requests())
 	for _, f := range chaosFaults {
 		w.sim.InjectFault(f)
@@ -124,6 +130,9 @@ func TestChaos(t *testing.T) {
 			chaosEvents(t, w, rng, st)
 		}
 		if c == chaosEnd {
+			capi.mu.Lock()
+			capi.on = false
+			capi.mu.Unlock()
 			w.sim.ClearFaults()
 			w.sim.SetCredit(10_000)
 			w.cfg = full // every fleet back, at its original target
@@ -155,6 +164,10 @@ func TestChaos(t *testing.T) {
 			checkSettled(t, w, c, rep, err, st)
 		}
 	}
+	capi.mu.Lock()
+	st.vanished += capi.vanished
+	capi.on = false
+	capi.mu.Unlock()
 	faults := 0
 	for _, r := range w.sim.Requests()[reqsBefore:] {
 		if r.Fault != "" {
@@ -180,6 +193,40 @@ func TestChaos(t *testing.T) {
 	if faults == 0 || st.restarts == 0 || st.failed == 0 {
 		t.Fatal("the chaos injected nothing: the test proves nothing")
 	}
+}
+
+// chaosAPI is the client with offers vanishing mid-cycle: before the executor's re-check search
+// and between that re-check and the create.
+type chaosAPI struct {
+	*vastapi.Client
+	sim *vastsim.Sim
+	mu  sync.Mutex
+	rng *rand.Rand
+	on  bool
+	// vanished counts the offers made to vanish mid-cycle.
+	vanished int
+}
+
+func (a *chaosAPI) roll(offerID int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.on && a.rng.Float64() < 0.1 && a.sim.VanishOffer(offerID) == nil {
+		a.vanished++
+	}
+}
+
+func (a *chaosAPI) SearchOffers(ctx context.Context, q vastapi.Query) ([]vastapi.Offer, error) {
+	if f := q.Filter("id"); f != nil && len(f.Conds) == 1 {
+		if v, ok := f.Conds[0].Value.Float(); ok {
+			a.roll(int64(v))
+		}
+	}
+	return a.Client.SearchOffers(ctx, q)
+}
+
+func (a *chaosAPI) CreateInstance(ctx context.Context, offerID int64, req vastapi.CreateRequest) (vastapi.CreateResult, error) {
+	a.roll(offerID)
+	return a.Client.CreateInstance(ctx, offerID, req)
 }
 
 // chaosEvents applies this cycle's random market moves and process events.
