@@ -1,0 +1,106 @@
+package leader
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	clientcmdlatest "k8s.io/client-go/tools/clientcmd/api/latest"
+)
+
+const userAgent = "vastwatch-leader-election"
+
+// NewClient returns a Kubernetes client from the pod's service account when kubeconfig is ""
+// or from the current context of the kubeconfig file otherwise.
+func NewClient(kubeconfig string) (kubernetes.Interface, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig == "" {
+		cfg, err = rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster kubernetes config: %w", err)
+		}
+	} else {
+		cfg, err = restConfigFromFile(kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+		}
+	}
+	cfg = rest.AddUserAgent(cfg, userAgent)
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return cs, nil
+}
+
+// restConfigFromFile reads the current context of a kubeconfig file. client-go's clientcmd
+// would do this, but it pulls in modules the build does not pin; this covers what a
+// kubeconfig for a controller holds: server, CA, client certificate, token and exec plugins.
+// Relative paths are taken from the file's directory, as kubectl does.
+func restConfigFromFile(path string) (*rest.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	obj, _, err := clientcmdlatest.Codec.Decode(data,
+		&schema.GroupVersionKind{Version: clientcmdlatest.Version, Kind: "Config"}, clientcmdapi.NewConfig())
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	kc, ok := obj.(*clientcmdapi.Config)
+	if !ok {
+		return nil, fmt.Errorf("decode: got %T, want a kubeconfig", obj)
+	}
+	kctx, ok := kc.Contexts[kc.CurrentContext]
+	if !ok {
+		return nil, fmt.Errorf("current context %q not found", kc.CurrentContext)
+	}
+	cluster, ok := kc.Clusters[kctx.Cluster]
+	if !ok || cluster.Server == "" {
+		return nil, fmt.Errorf("context %q: cluster %q not found or without server", kc.CurrentContext, kctx.Cluster)
+	}
+	auth := kc.AuthInfos[kctx.AuthInfo]
+	if auth == nil {
+		auth = clientcmdapi.NewAuthInfo()
+	}
+	if auth.AuthProvider != nil {
+		return nil, errors.New("auth-provider plugins are not supported; use a token, a client certificate or an exec plugin")
+	}
+	dir := filepath.Dir(path)
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	return &rest.Config{
+		Host: cluster.Server,
+		TLSClientConfig: rest.TLSClientConfig{
+			Insecure:   cluster.InsecureSkipTLSVerify,
+			ServerName: cluster.TLSServerName,
+			CAData:     cluster.CertificateAuthorityData,
+			CAFile:     rel(cluster.CertificateAuthority),
+			CertData:   auth.ClientCertificateData,
+			CertFile:   rel(auth.ClientCertificate),
+			KeyData:    auth.ClientKeyData,
+			KeyFile:    rel(auth.ClientKey),
+		},
+		BearerToken:     auth.Token,
+		BearerTokenFile: rel(auth.TokenFile),
+		Username:        auth.Username,
+		Password:        auth.Password,
+		Impersonate: rest.ImpersonationConfig{
+			UserName: auth.Impersonate,
+			UID:      auth.ImpersonateUID,
+			Groups:   auth.ImpersonateGroups,
+			Extra:    auth.ImpersonateUserExtra,
+		},
+		ExecProvider: auth.Exec,
+	}, nil
+}
