@@ -520,9 +520,6 @@ func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, st
 		if minEnd > 0 && r.end > 0 && r.end < minEnd {
 			continue
 		}
-		if p.takenOff[r.id] || p.takenMac[r.machine] {
-			continue
-		}
 		price, bid, ok := rowPrice(f, r.base, r.storage, r.minBid)
 		if !ok || (f.MaxPrice > 0 && price > f.MaxPrice+eps) {
 			stage = max(stage, stagePrice)
@@ -535,6 +532,9 @@ func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, st
 		if accountCap > 0 && p.account+price > accountCap+eps {
 			stage = max(stage, stageAccount)
 			continue
+		}
+		if p.takenOff[r.id] || p.takenMac[r.machine] {
+			continue // chosen by an earlier create of this plan
 		}
 		if until, ok := p.st.Avoided[r.machine]; ok && p.now.Before(until) {
 			stage = stageAvoided
