@@ -153,6 +153,11 @@ func (e *Executor) create(ctx context.Context, a Action) ActionOutcome {
 		out.Result, out.Why, out.Err = ResultError, "refused", errors.New("create price does not match the planned bid")
 		return out
 	}
+	if a.Query.Type == vastapi.Bid && a.Request.Price == nil {
+		// Without a price the API rents on-demand: a bid market never does that silently.
+		out.Result, out.Why, out.Err = ResultError, "refused", errors.New("bid market create without an explicit price")
+		return out
+	}
 	if e.Journal == nil {
 		out.Result, out.Why, out.Err = ResultError, "no journal", errors.New("creates need a readable journal")
 		return out

@@ -197,6 +197,15 @@ func TestExecutor(t *testing.T) {
 			t.Fatalf("outcome %+v journal %+v", outs[0], j.Creates())
 		}
 	})
+	t.Run("a bid-market create without an explicit price is refused", func(t *testing.T) {
+		m := &fakeMutator{t: t}
+		ex, _, _ := newExec(t, m)
+		a := planOne(t, o)
+		a.Query.Type = vastapi.Bid
+		if outs := ex.Execute(context.Background(), []scaler.Action{a}); outs[0].Result != scaler.ResultError || len(m.calls) != 0 {
+			t.Fatalf("outcome %+v calls %v", outs[0], m.calls)
+		}
+	})
 	t.Run("create without a journal is refused", func(t *testing.T) {
 		m := &fakeMutator{t: t}
 		ex := &scaler.Executor{API: m, Clock: clock.NewFake(t0)}
