@@ -368,6 +368,10 @@ func (p *planner) planFleet(f *policy.Fleet) {
 				continue
 			}
 			since, ok := p.st.StoppedSince[m.Instance.ID]
+			// Our own stop is journalled: its time survives a restart, unlike the memory.
+			if t, byUs := p.st.StoppedByUs[m.Instance.ID]; byUs && (!ok || t.Before(since)) {
+				since, ok = t, true
+			}
 			if !ok || p.now.Sub(since) <= f.StoppedTTL {
 				continue
 			}

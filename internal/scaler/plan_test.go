@@ -515,6 +515,15 @@ func TestPlanRules(t *testing.T) {
 			},
 		},
 		{
+			name: "stopped_ttl counts from our journalled stop, which survives a restart",
+			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1; f.ScaleDown = policy.ScaleDownStop })),
+			obs: obsOf(100, offers, testInstance(140, "f", "a", "running", 0.3),
+				testInstance(141, "f", "b", "stopped", 0.3)),
+			st: scaler.State{StoppedSince: map[int64]time.Time{141: t0.Add(-time.Minute)},
+				StoppedByUs: map[int64]time.Time{141: t0.Add(-25 * time.Hour)}},
+			want: []string{"destroy:f:141"},
+		},
+		{
 			name: "scale-down order: pending first, then the most expensive running",
 			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1 })),
 			obs: obsOf(100, offers, testInstance(150, "f", "a", "running", 0.3), testInstance(151, "f", "b", "running", 0.6),
