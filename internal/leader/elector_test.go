@@ -34,7 +34,8 @@ type candidate struct {
 	leaderAtStop []bool
 }
 
-func startCandidate(t *testing.T, s *leaseStore, cfg Config, id string) *candidate {
+// startCandidate starts Run once gate is closed (nil: at once).
+func startCandidate(t *testing.T, s *leaseStore, cfg Config, id string, gate <-chan struct{}) *candidate {
 	t.Helper()
 	cfg.Namespace, cfg.LeaseName, cfg.Identity = testNS, testLease, id
 	c := &candidate{faults: &faults{}, done: make(chan error, 1)}
@@ -46,6 +47,9 @@ func startCandidate(t *testing.T, s *leaseStore, cfg Config, id string) *candida
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	go func() {
+		if gate != nil {
+			<-gate
+		}
 		c.done <- e.Run(ctx, Callbacks{
 			OnStartedLeading: func(ctx context.Context) {
 				c.mu.Lock()
@@ -174,10 +178,19 @@ func startSampler(cands []*candidate, maxSweep time.Duration) *sampler {
 	return s
 }
 
+// end stops sampling; idempotent.
+func (s *sampler) end() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.done
+}
+
 func (s *sampler) finish(t *testing.T) {
 	t.Helper()
-	close(s.stop)
-	<-s.done
+	s.end()
 	t.Logf("%d samples (%d discarded as too slow), longest stretch without exactly one leader %v", s.samples, s.discarded, s.maxNoLeader)
 	if s.overlaps > 0 {
 		t.Errorf("two leaders at once in %d samples: %s", s.overlaps, strings.Join(s.overlapAt, "; "))
@@ -221,11 +234,14 @@ func TestExactlyOneLeads(t *testing.T) {
 	for _, n := range []int{2, 3} {
 		t.Run(fmt.Sprintf("%d candidates: one leads at a time and another takes over within twice the lease duration when it stops", n), func(t *testing.T) {
 			store := newLeaseStore()
+			store.readDelay = 20 * time.Millisecond
+			gate := make(chan struct{})
 			var cands []*candidate
 			for i := range n {
-				cands = append(cands, startCandidate(t, store, fast, fmt.Sprintf("replica-%d", i)))
+				cands = append(cands, startCandidate(t, store, fast, fmt.Sprintf("replica-%d", i), gate))
 			}
 			smp := startSampler(cands, fast.RetryPeriod/2)
+			close(gate) // all at once: each reads "no lease" and tries to create it
 			defer smp.finish(t)
 
 			live := cands
@@ -257,7 +273,9 @@ func TestExactlyOneLeads(t *testing.T) {
 			store.mu.Lock()
 			conflicts := store.conflicts
 			store.mu.Unlock()
-			t.Logf("%d writes refused as conflicts", conflicts)
+			if conflicts < n-1 {
+				t.Errorf("%d writes refused as conflicts, want at least %d: the candidates did not race for the lease", conflicts, n-1)
+			}
 			for _, c := range cands {
 				c.checkTerms(t)
 			}
@@ -268,11 +286,11 @@ func TestExactlyOneLeads(t *testing.T) {
 func TestFailingRenewalsStopLeadership(t *testing.T) {
 	cfg := Config{LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 250 * time.Millisecond}
 	store := newLeaseStore()
-	a := startCandidate(t, store, cfg, "replica-a")
+	a := startCandidate(t, store, cfg, "replica-a", nil)
 	if l, _ := waitLeader(t, []*candidate{a}, 2*cfg.LeaseDuration); l != a {
 		t.Fatal("replica-a did not lead alone")
 	}
-	b := startCandidate(t, store, cfg, "replica-b")
+	b := startCandidate(t, store, cfg, "replica-b", nil)
 	cands := []*candidate{a, b}
 	smp := startSampler(cands, cfg.RetryPeriod/2)
 	defer smp.finish(t)
@@ -323,4 +341,24 @@ func TestFailingRenewalsStopLeadership(t *testing.T) {
 	b.stop(t)
 	a.checkTerms(t)
 	b.checkTerms(t)
+}
+
+// Without the store's resourceVersion checks (the fake clientset alone) two candidates both
+// win; the sampler must see it, or the tests above prove nothing.
+func TestSamplerSeesTwoLeadersWithoutConflictChecks(t *testing.T) {
+	store := newLeaseStore()
+	store.readDelay = 20 * time.Millisecond
+	store.lax = true
+	gate := make(chan struct{})
+	cands := []*candidate{
+		startCandidate(t, store, fast, "replica-0", gate),
+		startCandidate(t, store, fast, "replica-1", gate),
+	}
+	smp := startSampler(cands, fast.RetryPeriod/2)
+	close(gate)
+	time.Sleep(fast.LeaseDuration)
+	smp.end()
+	if smp.overlaps == 0 {
+		t.Errorf("no overlap seen in %d samples although both candidates wrote the lease unchecked", smp.samples)
+	}
 }

@@ -27,6 +27,11 @@ type leaseStore struct {
 	rv        int
 	leases    map[string]*coordinationv1.Lease
 	conflicts int // writes refused for a stale resourceVersion or an existing Lease
+	// readDelay holds each Get's answer back, widening every candidate's read-then-write
+	// window so that concurrent candidates really race for the Lease.
+	readDelay time.Duration
+	// lax drops both checks, like the fake clientset alone; only to show the tests notice.
+	lax bool
 }
 
 // faults are one candidate's injected API failures.
@@ -44,6 +49,9 @@ func (s *leaseStore) client(f *faults) kubernetes.Interface {
 	cs := fake.NewClientset()
 	cs.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		obj, err := s.react(a, f)
+		if a.GetVerb() == "get" && s.readDelay > 0 {
+			time.Sleep(s.readDelay)
+		}
 		return true, obj, err
 	})
 	return cs
@@ -69,7 +77,7 @@ func (s *leaseStore) react(a k8stesting.Action, f *faults) (runtime.Object, erro
 		}
 		l := a.(k8stesting.CreateAction).GetObject().(*coordinationv1.Lease).DeepCopy()
 		key := a.GetNamespace() + "/" + l.Name
-		if _, ok := s.leases[key]; ok {
+		if _, ok := s.leases[key]; ok && !s.lax {
 			s.conflicts++
 			return nil, apierrors.NewAlreadyExists(leasesResource, l.Name)
 		}
@@ -84,7 +92,7 @@ func (s *leaseStore) react(a k8stesting.Action, f *faults) (runtime.Object, erro
 		if !ok {
 			return nil, apierrors.NewNotFound(leasesResource, l.Name)
 		}
-		if l.ResourceVersion != old.ResourceVersion {
+		if l.ResourceVersion != old.ResourceVersion && !s.lax {
 			s.conflicts++
 			return nil, apierrors.NewConflict(leasesResource, l.Name,
 				fmt.Errorf("resourceVersion %q, stored %q", l.ResourceVersion, old.ResourceVersion))
