@@ -134,6 +134,9 @@ func (e *Executor) one(ctx context.Context, a Action) ActionOutcome {
 		}
 		if e.Journal != nil {
 			_ = e.Journal.SetStopped(a.InstanceID, time.Time{})
+			if err := e.Journal.SetStarted(a.InstanceID, e.now()); err != nil {
+				out.Why = "start not journalled: " + err.Error()
+			}
 		}
 		return out
 	case KindCreate:

@@ -256,6 +256,18 @@ func TestExecutor(t *testing.T) {
 			t.Fatal("stop not journalled")
 		}
 	})
+	t.Run("a start is journalled so its boot timeout survives a restart", func(t *testing.T) {
+		m := &fakeMutator{t: t, state: func(int64, string) error { return nil }}
+		ex, j, _ := newExec(t, m)
+		_ = j.SetStopped(9, t0.Add(-time.Hour))
+		ex.Execute(context.Background(), []scaler.Action{{Kind: scaler.KindStart, Fleet: "f", InstanceID: 9, Reason: scaler.ReasonBelowTarget}})
+		if at, ok := j.StartedByUs()[9]; !ok || !at.Equal(t0) {
+			t.Fatalf("started %v", j.StartedByUs())
+		}
+		if _, ok := j.StoppedByUs()[9]; ok {
+			t.Fatal("still recorded as stopped by us")
+		}
+	})
 	t.Run("the refuser never mutates", func(t *testing.T) {
 		var r scaler.Refuser
 		ex := &scaler.Executor{API: r, Clock: clock.NewFake(t0)}

@@ -21,7 +21,7 @@ const JournalFile = "journal.json"
 const journalVersion = 1
 
 // Journal is the write-ahead record of creates (spec.md §5.3) and of what else must survive a
-// restart: the instances we stopped ourselves and the machines we avoid. Every change is
+// restart: the instances we stopped or started again ourselves and the machines we avoid. Every change is
 // written to a temp file, synced, renamed over the journal and the directory synced, before the
 // call returns; an intent is therefore on disk before its create is sent.
 type Journal struct {
@@ -34,6 +34,7 @@ type journalData struct {
 	Version     int                 `json:"version"`
 	Creates     []CreateRecord      `json:"creates"`
 	StoppedByUs map[int64]time.Time `json:"stopped_by_us,omitempty"`
+	StartedByUs map[int64]time.Time `json:"started_by_us,omitempty"`
 	Avoided     map[int64]time.Time `json:"avoided_machines,omitempty"`
 }
 
@@ -193,6 +194,25 @@ func (j *Journal) SetStopped(id int64, at time.Time) error {
 	return j.save()
 }
 
+// SetStarted records that we started instance id at at: its boot timeout runs from then, also
+// after a restart.
+func (j *Journal) SetStarted(id int64, at time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.data.StartedByUs == nil {
+		j.data.StartedByUs = map[int64]time.Time{}
+	}
+	j.data.StartedByUs[id] = at
+	return j.save()
+}
+
+// StartedByUs returns a copy of the instances we started again, with when.
+func (j *Journal) StartedByUs() map[int64]time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return maps.Clone(j.data.StartedByUs)
+}
+
 // Avoid records that machine is not to be rented on until until.
 func (j *Journal) Avoid(machine int64, until time.Time) error {
 	j.mu.Lock()
@@ -272,6 +292,12 @@ func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time
 	for id := range j.data.StoppedByUs {
 		if !byID[id] {
 			delete(j.data.StoppedByUs, id)
+			changed = true
+		}
+	}
+	for id := range j.data.StartedByUs {
+		if !byID[id] {
+			delete(j.data.StartedByUs, id)
 			changed = true
 		}
 	}

@@ -90,6 +90,9 @@ func TestJournal(t *testing.T) {
 		if err := j.SetStopped(99, t0); err != nil {
 			t.Fatal(err)
 		}
+		if err := j.SetStarted(98, t0); err != nil {
+			t.Fatal(err)
+		}
 		if err := j.Avoid(5, t0.Add(-time.Second)); err != nil {
 			t.Fatal(err)
 		}
@@ -116,8 +119,8 @@ func TestJournal(t *testing.T) {
 		if _, ok := got["young"]; !ok {
 			t.Error("a young pending create was dropped")
 		}
-		if len(j.StoppedByUs()) != 0 || len(j.Avoided()) != 0 {
-			t.Errorf("stale stops %v or avoidances %v kept", j.StoppedByUs(), j.Avoided())
+		if len(j.StoppedByUs()) != 0 || len(j.StartedByUs()) != 0 || len(j.Avoided()) != 0 {
+			t.Errorf("stale stops %v, starts %v or avoidances %v kept", j.StoppedByUs(), j.StartedByUs(), j.Avoided())
 		}
 		// The instance made by "lost" goes away: its record goes with it.
 		if err := j.Reconcile(list[1:], owner, t0.Add(time.Minute), 10*time.Minute); err != nil {

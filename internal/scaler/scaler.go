@@ -59,7 +59,6 @@ type Scaler struct {
 	journalErr   error
 	reconciled   bool
 	notBefore    time.Time
-	startedByUs  map[int64]time.Time
 	stoppedSince map[int64]time.Time
 	lastUp       map[string]time.Time
 	lastDown     map[string]time.Time
@@ -91,7 +90,6 @@ func New(o Options) *Scaler {
 	}
 	s := &Scaler{
 		o: o, log: o.Logger,
-		startedByUs:  map[int64]time.Time{},
 		stoppedSince: map[int64]time.Time{},
 		lastUp:       map[string]time.Time{},
 		lastDown:     map[string]time.Time{},
@@ -181,7 +179,6 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 // state assembles the planner's view. Callers hold mu.
 func (s *Scaler) state() State {
 	st := State{
-		StartedByUs:      maps.Clone(s.startedByUs),
 		StoppedSince:     maps.Clone(s.stoppedSince),
 		LastScaleUp:      maps.Clone(s.lastUp),
 		LastScaleDown:    maps.Clone(s.lastDown),
@@ -197,12 +194,13 @@ func (s *Scaler) state() State {
 	}
 	st.Creates = s.journal.Creates()
 	st.StoppedByUs = s.journal.StoppedByUs()
+	st.StartedByUs = s.journal.StartedByUs()
 	st.Avoided = s.journal.Avoided()
 	return st
 }
 
 // track keeps the memory that follows the instance list: when instances were first seen
-// stopped, and restarts of instances that are gone.
+// stopped.
 func (s *Scaler) track(obs Observation) {
 	seen := make(map[int64]bool, len(obs.Instances))
 	for i := range obs.Instances {
@@ -221,11 +219,6 @@ func (s *Scaler) track(obs Observation) {
 			delete(s.stoppedSince, id)
 		}
 	}
-	for id := range s.startedByUs {
-		if !seen[id] {
-			delete(s.startedByUs, id)
-		}
-	}
 }
 
 // remember updates cooldowns and restart times from an outcome. An unknown create counts as a
@@ -241,7 +234,6 @@ func (s *Scaler) remember(o ActionOutcome, now time.Time) {
 		s.lastUp[a.Fleet] = now
 	case KindStart:
 		s.lastUp[a.Fleet] = now
-		s.startedByUs[a.InstanceID] = o.At
 	case KindStop:
 		s.lastDown[a.Fleet] = now
 	case KindDestroy:
@@ -284,7 +276,6 @@ func (s *Scaler) Rearm() {
 	defer s.mu.Unlock()
 	s.reconciled = false
 	s.notBefore = time.Time{}
-	clear(s.startedByUs)
 	clear(s.stoppedSince)
 	clear(s.lastUp)
 	clear(s.lastDown)

@@ -43,7 +43,8 @@ type State struct {
 	// StoppedByUs holds the instances we stopped ourselves, with when (journalled: an outbid
 	// instance looks exactly like one we stopped).
 	StoppedByUs map[int64]time.Time
-	// StartedByUs holds when we last started a stopped instance: its boot timeout runs from then.
+	// StartedByUs holds when we last started a stopped instance (journalled): its boot timeout
+	// runs from then.
 	StartedByUs map[int64]time.Time
 	// StoppedSince is when an instance was first observed stopped (for stopped_ttl).
 	StoppedSince map[int64]time.Time
