@@ -36,11 +36,50 @@ func newCycleState(simulated, dryRun bool) *cycleState {
 	return &cycleState{simulated: simulated, dryRun: dryRun, history: newPriceHistory(6*time.Hour, 720)}
 }
 
-// cycle runs one observe → plan → execute round and publishes what it saw.
+// cycle runs one round: observe → plan → execute while this replica leads, observe → plan
+// (for the metrics and the status page, never executed) while it follows.
 func (d *daemon) cycle(ctx context.Context) {
 	cfg := d.cfg.current()
 	start := d.clk.Now()
-	rep, err := d.scaler.Cycle(ctx, cfg)
+	var (
+		rep scaler.CycleReport
+		err error
+	)
+	if act := d.lead.acting(); act != nil {
+		// Losing the lease cancels the cycle at once: no new action starts, and a create in
+		// flight is journalled as unknown.
+		cctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(act, cancel)
+		rep, err = d.scaler.Cycle(cctx, cfg)
+		stop()
+		cancel()
+	} else {
+		rep, err = d.observeOnly(ctx, cfg, start)
+	}
+	d.publish(cfg, start, rep, err)
+}
+
+// observeOnly is a follower's cycle: the same observation and plan, so its metrics match the
+// leader's, but nothing is executed or counted as a decision.
+func (d *daemon) observeOnly(ctx context.Context, cfg *policy.Config, now time.Time) (scaler.CycleReport, error) {
+	rep := scaler.CycleReport{At: now}
+	obs, err := scaler.Observe(ctx, d.api, cfg, now)
+	if err != nil {
+		return rep, fmt.Errorf("observe: %w", err)
+	}
+	st, jerr := scaler.ReadState(d.o.stateDir, d.o.pendingGrace)
+	if jerr != nil {
+		// Not shared with the leader, or not written yet: the plan shown is then made from the
+		// instance list alone. A follower never acts on it.
+		d.logger.Debug("follower: no journal to plan with", "err", jerr)
+	}
+	rep.Observation = obs
+	rep.Plan = scaler.Plan(now, obs, cfg, st)
+	return rep, nil
+}
+
+// publish hands a cycle's outcome to the metrics and the status page.
+func (d *daemon) publish(cfg *policy.Config, start time.Time, rep scaler.CycleReport, err error) {
 	st := d.state
 	st.mu.Lock()
 	st.lastPoll = start
@@ -53,6 +92,8 @@ func (d *daemon) cycle(ctx context.Context) {
 		d.logger.Warn("poll failed; keeping the previous snapshot, no action this cycle", "err", err)
 		return
 	}
+	st.mu.Unlock()
+
 	snap := buildSnapshot(cfg, &rep, len(d.scaler.Avoided()))
 	// The status page needs only each market's count and prices: keeping the offers themselves
 	// until the next cycle would double the daemon's peak memory on a large market.
@@ -65,6 +106,7 @@ func (d *daemon) cycle(ctx context.Context) {
 	}
 	kept := rep
 	kept.Observation.Offers = nil
+	st.mu.Lock()
 	st.lastErr = ""
 	st.lastSuccess = start
 	st.lastReport = &kept
@@ -157,7 +199,8 @@ func (d *daemon) statusView() *statusView {
 	cfg := d.cfg.current()
 	now := d.clk.Now()
 	v := &statusView{
-		Version: version, Now: now, DryRun: st.dryRun || cfg.DryRun, Leader: true, Simulated: st.simulated,
+		Version: version, Now: now, DryRun: st.dryRun || cfg.DryRun, Leader: d.lead.acting() != nil,
+		LeaderElection: d.lead.enabled(), LeaderName: d.lead.leaderName(), Simulated: st.simulated,
 		Ready: st.ready.Load(), ConfigSource: cfgSource(cfg), ReloadErr: d.cfg.lastError(),
 	}
 	v.ReloadOK = v.ReloadErr == ""

@@ -57,6 +57,8 @@ type runOptions struct {
 	simCredit   float64
 	pacingSet   bool
 	graceSet    bool
+
+	leader leaderOptions
 }
 
 func runFlagSet(pio IO, o *runOptions) *flag.FlagSet {
@@ -76,12 +78,27 @@ func runFlagSet(pio IO, o *runOptions) *flag.FlagSet {
 	fs.DurationVar(&o.startGrace, "scaler.start-grace", scaler.DefaultStartGrace, "after a start, no create until the journal is reconciled and this long has passed")
 	fs.DurationVar(&o.pendingGrace, "scaler.pending-grace", scaler.DefaultPendingGrace, "how long a create whose outcome is unknown counts toward its fleet until listed")
 	fs.DurationVar(&o.shutdownGrace, "web.shutdown-timeout", 10*time.Second, "how long shutdown waits for HTTP requests and the cycle in flight")
+	fs.BoolVar(&o.leader.enabled, "leader-elect", false, "elect a leader through a Kubernetes Lease: only the leader plans and acts, every replica exports metrics")
+	fs.StringVar(&o.leader.namespace, "leader-elect.namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else default)")
+	fs.StringVar(&o.leader.leaseName, "leader-elect.lease-name", "vastwatch", "name of the Lease")
+	fs.DurationVar(&o.leader.leaseDuration, "leader-elect.lease-duration", 15*time.Second, "how long followers wait after the leader's last renewal before taking over")
+	fs.DurationVar(&o.leader.renewDeadline, "leader-elect.renew-deadline", 10*time.Second, "how long the leader keeps acting without a successful renewal")
+	fs.DurationVar(&o.leader.retryPeriod, "leader-elect.retry-period", 2*time.Second, "pause between attempts to acquire or renew the Lease")
+	fs.StringVar(&o.leader.kubeconfig, "leader-elect.kubeconfig", "", "kubeconfig file for running outside the cluster (default: in-cluster service account)")
+	fs.DurationVar(&o.leader.followerPoll, "leader-elect.follower-poll-interval", 0, "poll interval of followers, which share the account's rate limits with the leader (default: 4x poll_interval)")
 	fs.BoolVar(&o.simulate, "simulate", false, "run against the in-process simulated Vast.ai market")
 	fs.Float64Var(&o.simSpeed, "simulate.speed", 30, "simulator speed-up of its own delays (boot, drift) and billing")
 	fs.Int64Var(&o.simSeed, "simulate.seed", 1, "simulator seed")
 	fs.IntVar(&o.simMachines, "simulate.machines", 300, "simulated machines (about five offers each)")
 	fs.Float64Var(&o.simCredit, "simulate.credit", 100, "simulated starting credit in $")
 	return fs
+}
+
+// set reports whether the flag was given on the command line.
+func set(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 // applyEnv lets VASTWATCH_* settings stand in for flags that were not given explicitly.
@@ -132,6 +149,15 @@ func runDaemon(ctx context.Context, pio IO, args []string) int {
 		o.pacingSet = o.pacingSet || f.Name == "api.pacing-factor"
 		o.graceSet = o.graceSet || f.Name == "scaler.start-grace"
 	})
+	if o.leader.namespace == "" {
+		o.leader.namespace = pio.Getenv("POD_NAMESPACE")
+		if o.leader.namespace == "" {
+			o.leader.namespace = "default"
+		}
+	}
+	if !set(fs, "leader-elect") && env.LeaderElect != nil {
+		o.leader.enabled = *env.LeaderElect
+	}
 	if o.simulate && !o.graceSet {
 		// The simulator lists an instance the moment it is created, so the start grace that
 		// covers the real API's listing delay can be short; the rule itself still holds.
@@ -175,6 +201,7 @@ type daemon struct {
 	registry *prometheus.Registry
 	server   *httpServer
 	state    *cycleState
+	lead     *leadership
 	signals  <-chan os.Signal // SIGHUP
 }
 
@@ -254,6 +281,24 @@ func newDaemon(o runOptions, env policy.Env, pio IO, logger *slog.Logger) (*daem
 			d.exporter.CountDecision(dec.Fleet, dec.Decision, dec.Reason)
 		},
 	})
+	lead, err := newLeadership(o.leader, d)
+	if err != nil {
+		return nil, err
+	}
+	d.lead = lead
+	if lead.enabled() {
+		d.exporter.SetLeader(false)
+		lead.onGain = func() {
+			// A new term starts as a fresh process would: reconcile, one grace, then creates.
+			d.scaler.Rearm()
+			d.exporter.SetLeader(true)
+			logger.Info("leading: reconciling before any create")
+		}
+		lead.onLoss = func() {
+			d.exporter.SetLeader(false)
+			logger.Warn("leadership lost: no new actions; observing and exporting only")
+		}
+	}
 	return d, nil
 }
 
@@ -300,6 +345,13 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.o.reloadInterval > 0 {
 		go d.cfg.watch(bg, d.o.reloadInterval)
 	}
+	leadDone := make(chan struct{})
+	go func() {
+		defer close(leadDone)
+		if err := d.lead.run(bg); err != nil {
+			d.logger.Error("leader election stopped", "err", err)
+		}
+	}()
 
 	// A shutdown cancels the cycle in flight: no new action starts, and a create interrupted
 	// mid-request is journalled as unknown (spec.md §5.3), so a restart never rents it twice.
@@ -329,11 +381,25 @@ wait:
 	d.logger.Info("shutting down: abandoning the cycle in flight, no new actions")
 	cancelCycle()
 	<-loopDone
+	stopBG() // releases a held lease, so another replica takes over at once
+	<-leadDone
 	if err := srv.shutdown(d.o.shutdownGrace); err != nil {
 		d.logger.Warn("http shutdown", "err", err)
 	}
 	d.logger.Info("stopped")
 	return runErr
+}
+
+// pollInterval is the config's, or the slower follower interval while another replica leads.
+func (d *daemon) pollInterval() time.Duration {
+	p := d.cfg.current().PollInterval
+	if d.lead.enabled() && d.lead.acting() == nil {
+		if d.o.leader.followerPoll > 0 {
+			return d.o.leader.followerPoll
+		}
+		return 4 * p
+	}
+	return p
 }
 
 func cfgSource(c *policy.Config) string {
@@ -350,13 +416,14 @@ func (d *daemon) loop(stop, cycleCtx context.Context) {
 			return
 		}
 		d.cycle(cycleCtx)
-		wait := d.cfg.current().PollInterval
-		t := time.NewTimer(wait)
+		t := time.NewTimer(d.pollInterval())
 		select {
 		case <-stop.Done():
 			t.Stop()
 			return
 		case <-t.C:
+		case <-d.lead.gained:
+			t.Stop()
 		}
 	}
 }

@@ -12,19 +12,21 @@ import (
 // statusView is everything the status page shows, built once per cycle from the cycle's
 // snapshot and plan. It holds no secret: no env values, tokens or keys are ever copied into it.
 type statusView struct {
-	Version      string
-	Now          time.Time
-	DryRun       bool
-	Leader       bool
-	Simulated    bool
-	Ready        bool
-	LastPoll     time.Time
-	LastSuccess  time.Time
-	LastPollErr  string
-	ConfigSource string
-	ReloadOK     bool
-	ReloadAt     time.Time
-	ReloadErr    string
+	Version        string
+	Now            time.Time
+	DryRun         bool
+	Leader         bool
+	LeaderElection bool
+	LeaderName     string
+	Simulated      bool
+	Ready          bool
+	LastPoll       time.Time
+	LastSuccess    time.Time
+	LastPollErr    string
+	ConfigSource   string
+	ReloadOK       bool
+	ReloadAt       time.Time
+	ReloadErr      string
 
 	Account   *statusAccount
 	Markets   []statusMarket
@@ -132,7 +134,7 @@ th{color:#57606a;font-weight:600}
 <span>{{.Version}}</span>
 {{if .Simulated}}<span class="pill warn">simulated market</span>{{end}}
 {{if .DryRun}}<span class="pill warn">dry-run</span>{{end}}
-{{if .Leader}}<span class="pill ok">leader</span>{{else}}<span class="pill">follower</span>{{end}}
+{{if .Leader}}<span class="pill ok">leader</span>{{else}}<span class="pill warn">follower{{if .LeaderName}}: {{.LeaderName}} leads{{end}}</span>{{end}}
 {{if .Ready}}<span class="pill ok">ready</span>{{else}}<span class="pill bad">not ready</span>{{end}}
 </header><main>
 <section><h2>Poll</h2>

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vastwatch/vastwatch/internal/leader"
+)
+
+// leaderOptions are the --leader-elect flags.
+type leaderOptions struct {
+	enabled       bool
+	namespace     string
+	leaseName     string
+	leaseDuration time.Duration
+	renewDeadline time.Duration
+	retryPeriod   time.Duration
+	kubeconfig    string
+	followerPoll  time.Duration
+	identity      string               // tests; "" = pod name or hostname
+	client        kubernetes.Interface // tests; nil = in-cluster or --leader-elect.kubeconfig
+}
+
+// leadership gates acting on leadership. Without --leader-elect it always leads and never
+// touches Kubernetes; with it, a Lease decides, and losing it cancels the acting context at once.
+type leadership struct {
+	elector *leader.Elector // nil: election off
+
+	mu     sync.Mutex
+	actCtx context.Context // live while leading; nil otherwise
+	gained chan struct{}   // signalled on each win, so the loop acts without waiting a poll
+	onGain func()
+	onLoss func()
+	holder string
+}
+
+func newLeadership(o leaderOptions, d *daemon) (*leadership, error) {
+	l := &leadership{gained: make(chan struct{}, 1)}
+	if !o.enabled {
+		return l, nil
+	}
+	client := o.client
+	if client == nil {
+		var err error
+		if client, err = leader.NewClient(o.kubeconfig); err != nil {
+			return nil, fmt.Errorf("leader election: %w", err)
+		}
+	}
+	e, err := leader.New(leader.Config{
+		Namespace: o.namespace, LeaseName: o.leaseName, Identity: o.identity,
+		LeaseDuration: o.leaseDuration, RenewDeadline: o.renewDeadline, RetryPeriod: o.retryPeriod,
+	}, client, d.logger.With("component", "leader"))
+	if err != nil {
+		return nil, fmt.Errorf("leader election: %w", err)
+	}
+	l.elector = e
+	return l, nil
+}
+
+// enabled reports whether leader election is on.
+func (l *leadership) enabled() bool { return l.elector != nil }
+
+// acting returns the context actions run under while this replica leads, or nil when it does
+// not. Without election it is always background.
+func (l *leadership) acting() context.Context {
+	if l.elector == nil {
+		return context.Background()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.actCtx == nil || l.actCtx.Err() != nil || !l.elector.IsLeader() {
+		return nil
+	}
+	return l.actCtx
+}
+
+// leaderName is who holds the lease, as far as this replica knows.
+func (l *leadership) leaderName() string {
+	if l.elector == nil {
+		return ""
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.holder
+}
+
+// run campaigns until ctx ends. onGain runs before the first action of each term (the scaler
+// re-arms: reconcile and one grace before any create); onLoss as soon as the term ends.
+func (l *leadership) run(ctx context.Context) error {
+	if l.elector == nil {
+		return nil
+	}
+	return l.elector.Run(ctx, leader.Callbacks{
+		OnStartedLeading: func(lctx context.Context) {
+			if l.onGain != nil {
+				l.onGain()
+			}
+			l.mu.Lock()
+			l.actCtx = lctx
+			l.holder = l.elector.Identity()
+			l.mu.Unlock()
+			select {
+			case l.gained <- struct{}{}:
+			default:
+			}
+			<-lctx.Done()
+		},
+		OnStoppedLeading: func() {
+			l.mu.Lock()
+			l.actCtx = nil
+			l.mu.Unlock()
+			if l.onLoss != nil {
+				l.onLoss()
+			}
+		},
+		OnNewLeader: func(id string) {
+			l.mu.Lock()
+			l.holder = id
+			l.mu.Unlock()
+		},
+	})
+}
