@@ -335,8 +335,7 @@ func TestSimDryRunSendsNoMutatingRequest(t *testing.T) {
 	f := simFleet("web", simMarket(t), 3)
 	cfg := simConfig(f)
 	w := newWorld(t, 7, cfg, func(_ *vastsim.Options, o *scaler.Options) { o.DryRun = true })
-	// A foreign instance that is failed would be destroyed if it were ours; dry-run must not
-	// even try the ones that are ours.
+	// An empty account below target: every cycle plans creates, and none may be sent.
 	var dry int
 	for range 6 {
 		rep := w.mustStep()
