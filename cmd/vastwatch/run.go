@@ -275,7 +275,11 @@ func newDaemon(o runOptions, env policy.Env, pio IO, logger *slog.Logger) (*daem
 		DryRun: o.dryRun, PendingGrace: o.pendingGrace, StartGrace: o.startGrace,
 		// The scaler logs each decision and action itself; the hooks only count them.
 		OnAction: func(a scaler.ActionOutcome) {
-			d.exporter.CountAction(a.Action.Fleet, string(a.Action.Kind), a.Result)
+			// A skipped action was never sent (offer gone at the re-check, cycle cancelled):
+			// it is no action, and the contract's results are ok, error and dry_run only.
+			if a.Result != scaler.ResultSkipped {
+				d.exporter.CountAction(a.Action.Fleet, string(a.Action.Kind), a.Result)
+			}
 		},
 		OnDecision: func(dec scaler.Decision) {
 			d.exporter.CountDecision(dec.Fleet, dec.Decision, dec.Reason)
