@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -63,7 +62,7 @@ func runPlan(ctx context.Context, pio IO, args []string) int {
 		fmt.Fprintf(pio.Stderr, "vastwatch plan: %v\n", err)
 		return 1
 	}
-	deps, err := planClient(pio, *simulate, *seed)
+	deps, err := planClient(ctx, pio, *simulate, *seed)
 	if err != nil {
 		fmt.Fprintf(pio.Stderr, "vastwatch plan: %v\n", err)
 		return 1
@@ -73,7 +72,7 @@ func runPlan(ctx context.Context, pio IO, args []string) int {
 
 // planClient builds the read side of the API: the real one from the environment's key and URL,
 // or the in-process simulator.
-func planClient(pio IO, simulate bool, seed int64) (planDeps, error) {
+func planClient(ctx context.Context, pio IO, simulate bool, seed int64) (planDeps, error) {
 	clk := clock.Real{}
 	if simulate {
 		sim, err := vastsim.New(vastsim.Options{Seed: seed, Clock: clk})
@@ -88,24 +87,20 @@ func planClient(pio IO, simulate bool, seed int64) (planDeps, error) {
 		}
 		return planDeps{clock: clk, reader: c}, nil
 	}
-	key := pio.Getenv("VAST_API_KEY")
-	if key == "" {
-		if path := pio.Getenv("VAST_API_KEY_FILE"); path != "" {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return planDeps{}, fmt.Errorf("read VAST_API_KEY_FILE: %w", err)
-			}
-			key = strings.TrimSpace(string(b))
-		}
+	// The same environment handling as run: VAST_API_KEY or VAST_API_KEY_FILE (not both), and
+	// an API URL without credentials in it.
+	env, err := policy.LoadEnv(ctx, pio.Getenv)
+	if err != nil {
+		return planDeps{}, err
 	}
-	if key == "" {
+	if env.APIKey.Empty() {
 		return planDeps{}, fmt.Errorf("no API key: set VAST_API_KEY or VAST_API_KEY_FILE, or use --simulate")
 	}
-	base := pio.Getenv("VASTWATCH_API_URL")
+	base := env.APIURL
 	if base == "" {
-		base = "https://console.vast.ai"
+		base = DefaultAPIURL
 	}
-	c, err := vastapi.New(vastapi.Config{BaseURL: base, Key: vastapi.NewSecret(key), Clock: clk,
+	c, err := vastapi.New(vastapi.Config{BaseURL: base, Key: env.APIKey, Clock: clk,
 		UserAgent: "vastwatch/" + version})
 	if err != nil {
 		return planDeps{}, fmt.Errorf("api client: %w", err)
