@@ -1,7 +1,6 @@
 package vastsim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,17 +21,16 @@ type reply struct {
 	ctype  string
 	// abort: no reply at all (connection reset / reply lost).
 	abort bool
-	// pooled, when set, backs body and goes back to bufPool once the reply is written.
-	pooled *bytes.Buffer
+	// stream, when set, writes the rest of the body after body (a large search reply).
+	stream *searchStream
 }
 
-// release returns a pooled body's buffer; the body must not be used afterwards.
+// release drops a reply that will not be written (a lost reply); a streamed reply that is
+// written releases itself.
 func (r *reply) release() {
-	if r.pooled != nil {
-		if r.pooled.Cap() <= 1<<20 {
-			bufPool.Put(r.pooled) // a full-market reply's buffer is not worth keeping
-		}
-		r.pooled, r.body = nil, nil
+	if r.stream != nil {
+		r.stream.close()
+		r.stream = nil
 	}
 }
 
@@ -143,21 +141,30 @@ const maxBody = 1 << 20
 // ServeHTTP serves the simulated API (and the /_sim/ control surface).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rep := s.serve(r)
-	defer rep.release()
 	if rep.abort {
 		// Closes the connection without a reply: the client sees a reset / EOF.
 		panic(http.ErrAbortHandler)
 	}
-	writeReply(w, rep)
+	if err := writeReply(w, rep); errors.Is(err, errAbort) {
+		panic(http.ErrAbortHandler) // the reply cannot be finished: drop the connection
+	}
 }
 
-func writeReply(w http.ResponseWriter, rep reply) {
+// writeReply writes a reply; a streamed one is encoded as it is written, so a large search
+// reply never exists whole in memory (and goes out chunked, without Content-Length).
+func writeReply(w http.ResponseWriter, rep reply) error {
+	defer rep.release()
 	if rep.ctype != "" {
 		w.Header().Set("Content-Type", rep.ctype)
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(rep.body)))
+	if rep.stream == nil {
+		w.Header().Set("Content-Length", strconv.Itoa(len(rep.body)))
+	}
 	w.WriteHeader(rep.status)
-	_, _ = w.Write(rep.body)
+	if _, err := w.Write(rep.body); err != nil || rep.stream == nil {
+		return err
+	}
+	return rep.stream.writeTo(w)
 }
 
 // serve handles one request end to end: routing, faults, auth, the handler, the log.

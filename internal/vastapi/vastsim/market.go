@@ -30,6 +30,7 @@ type offer struct {
 
 // refreshMachine recomputes rentable/rented of m's offers after its occupancy changed.
 func (s *Sim) refreshMachine(m *machine) {
+	s.mutating()
 	for _, o := range m.offers {
 		free, ours := true, false
 		for _, g := range o.gpus {
@@ -47,7 +48,8 @@ func (s *Sim) refreshMachine(m *machine) {
 	s.changed()
 }
 
-// changed invalidates the priced catalogues and their encoded replies.
+// changed invalidates the priced catalogues and their encoded replies. Whoever changes a stored
+// offer calls s.mutating() before and s.changed() after.
 func (s *Sim) changed() { s.version++ }
 
 // baseStorageGB is the allocated storage the stored catalogue is priced for (the CLI default).
@@ -376,6 +378,7 @@ func (s *Sim) generate(r *rand.Rand, now time.Time, n int) {
 // bid floor), a few change whether other users rent them. The step's randomness depends only on
 // the seed and the step number, so the market at a time does not depend on polling.
 func (s *Sim) driftStep(step int64, now time.Time) {
+	s.mutating()
 	r := seedRand(s.opts.Seed^step*0x5851f42d4c957f2d, 7)
 	n := max(1, len(s.machines)/50)
 	for range n {

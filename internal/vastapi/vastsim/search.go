@@ -3,11 +3,12 @@ package vastsim
 import (
 	"bytes"
 	"encoding/json"
+
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
@@ -19,11 +20,12 @@ type pricing struct {
 	storage float64
 }
 
-// pricedCat is the catalogue repriced for one pricing, with each offer's reply JSON cached
-// around its time-dependent `duration`.
+// pricedCat is the catalogue as one pricing sees it, for one catalogue version: not a copy of
+// the offers (those are repriced into a scratch value when read, see at), just each offer's
+// reply JSON cached around its time-dependent `duration`, and the cached search results.
 type pricedCat struct {
 	version uint64
-	offers  []*vastapi.Offer // the stored offers themselves for the base pricing, else copies
+	reprice *vastapi.Matcher // nil for the base pricing: the stored offers as they are
 	enc     []encOffer
 	encoded int // entries of enc filled, bounded by maxEncoded
 	results map[string]cachedSearch
@@ -34,7 +36,7 @@ type pricedCat struct {
 // encoded on every reply.
 const maxEncoded = 1024
 
-// maxPriced bounds the repriced copies kept besides the base pricing.
+// maxPriced bounds the priced catalogues kept besides the base pricing.
 const maxPriced = 1
 
 type encOffer struct {
@@ -55,60 +57,58 @@ func (s *Sim) pricedFor(p pricing) *pricedCat {
 	if c, ok := s.priced[p]; ok && c.version == s.version {
 		return c
 	}
-	// Catalogues of older versions are never served again; beyond maxPriced repriced copies the
+	// Catalogues of older versions are never served again; beyond maxPriced repriced ones the
 	// others go too, so memory stays bounded whatever sizes clients ask for.
 	for k, old := range s.priced {
 		if old.version != s.version || (k != basePricing && len(s.priced) > maxPriced) {
 			delete(s.priced, k)
 		}
 	}
-	c := &pricedCat{version: s.version, offers: make([]*vastapi.Offer, len(s.offers)), enc: make([]encOffer, len(s.offers))}
-	if p == basePricing {
-		for i, o := range s.offers {
-			c.offers[i] = &o.o
-		}
-	} else {
+	c := &pricedCat{version: s.version, enc: make([]encOffer, len(s.offers))}
+	if p != basePricing {
 		q := vastapi.Query{Type: p.typ}
 		if p.storage >= 0 {
 			q.AllocatedStorage = vastapi.Some(p.storage)
 		}
-		m, _ := q.Compile(time.Unix(0, 0))
-		copies := make([]vastapi.Offer, len(s.offers))
-		for i, o := range s.offers {
-			copies[i] = o.o
-			m.Reprice(&copies[i])
-			c.offers[i] = &copies[i]
-		}
+		c.reprice, _ = q.Compile(time.Unix(0, 0))
 	}
 	s.priced[p] = c
 	return c
 }
 
-// encode appends offer i's JSON with duration computed against now.
-func (c *pricedCat) encode(buf *bytes.Buffer, i int, now float64) error {
-	e := &c.enc[i]
-	if e.pre == nil {
-		o := *c.offers[i]
-		var tmp encOffer
-		if c.encoded >= maxEncoded {
-			e = &tmp
-		} else {
-			c.encoded++
-		}
-		e.endDate = o.EndDate
-		o.Duration = vastapi.Some(durationMark)
-		b, err := json.Marshal(o)
-		if err != nil {
-			return fmt.Errorf("encode offer %d: %w", o.ID, err)
-		}
-		mark := []byte(`"duration":` + strconv.FormatFloat(durationMark, 'f', -1, 64))
-		at := bytes.Index(b, mark)
-		if at < 0 {
-			return fmt.Errorf("encode offer %d: duration not found", o.ID)
-		}
-		e.pre = b[:at+len(`"duration":`)]
-		e.post = b[at+len(mark):]
+// at returns stored offer i as c prices it: the stored offer itself for the base pricing, else
+// a repriced copy in scratch (the arithmetic is cheap; a copy of the catalogue per pricing is
+// not). Callers hold s.mu and must not modify the result.
+func (s *Sim) at(c *pricedCat, i int, scratch *vastapi.Offer) *vastapi.Offer {
+	if c.reprice == nil {
+		return &s.offers[i].o
 	}
+	*scratch = s.offers[i].o
+	c.reprice.Reprice(scratch)
+	return scratch
+}
+
+// prepare fills e with o's JSON split around `duration`.
+func prepare(e *encOffer, o *vastapi.Offer) error {
+	v := *o
+	e.endDate = v.EndDate
+	v.Duration = vastapi.Some(durationMark)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode offer %d: %w", v.ID, err)
+	}
+	mark := []byte(`"duration":` + strconv.FormatFloat(durationMark, 'f', -1, 64))
+	at := bytes.Index(b, mark)
+	if at < 0 {
+		return fmt.Errorf("encode offer %d: duration not found", v.ID)
+	}
+	e.pre = b[:at+len(`"duration":`)]
+	e.post = b[at+len(mark):]
+	return nil
+}
+
+// write appends the offer's JSON with duration computed against now.
+func (e *encOffer) write(buf *bytes.Buffer, now float64) {
 	buf.Write(e.pre)
 	if e.endDate.Valid {
 		buf.WriteString(strconv.FormatFloat(e.endDate.V-now, 'f', -1, 64))
@@ -116,7 +116,117 @@ func (c *pricedCat) encode(buf *bytes.Buffer, i int, now float64) error {
 		buf.WriteString("null")
 	}
 	buf.Write(e.post)
+}
+
+// encode appends stored offer i's JSON, as c prices it, with duration computed against now.
+// Callers hold s.mu.
+func (s *Sim) encode(c *pricedCat, buf *bytes.Buffer, i int, now float64, scratch *vastapi.Offer) error {
+	e := &c.enc[i]
+	if e.pre == nil {
+		var tmp encOffer
+		if c.encoded >= maxEncoded {
+			e = &tmp
+		} else {
+			c.encoded++
+		}
+		if err := prepare(e, s.at(c, i, scratch)); err != nil {
+			return err
+		}
+	}
+	e.write(buf, now)
 	return nil
+}
+
+// chunkBytes is how much of a search reply is encoded at a time: a reply is encoded chunk by
+// chunk under s.mu and written outside it, so memory stays O(chunk) however large the reply,
+// and a slow reader never holds the simulator's lock.
+const chunkBytes = 64 << 10
+
+// searchStream is the rest of a search reply past its first chunk: the selected offers (indices
+// into the stored catalogue, as c prices them) still to encode. While it is registered in
+// s.streams the catalogue is the one the search saw; the first change to any offer (see
+// mutating) detaches it with a copy of the offers it has yet to write, so every reply is the
+// market at one instant, as a real server's is.
+type searchStream struct {
+	s    *Sim
+	c    *pricedCat
+	idx  []int // never modified: it may be a cached result
+	pos  int
+	now  float64 // for duration
+	snap []vastapi.Offer
+	enc  encOffer // scratch for snapshot offers
+	tmp  vastapi.Offer
+	done bool
+}
+
+// mutating must be called, under s.mu, before any stored offer changes: replies being written
+// keep the offers as they were.
+func (s *Sim) mutating() {
+	for st := range s.streams {
+		rest := st.idx[st.pos:]
+		st.snap = make([]vastapi.Offer, len(rest))
+		for k, i := range rest {
+			st.snap[k] = *s.at(st.c, i, &st.snap[k])
+		}
+		st.idx, st.pos = nil, 0
+		delete(s.streams, st)
+	}
+}
+
+// fill encodes the next offers into buf until it holds about chunkBytes or the reply is
+// complete (then with the closing bracket). Callers hold s.mu.
+func (st *searchStream) fill(buf *bytes.Buffer) error {
+	for buf.Len() < chunkBytes {
+		switch {
+		case st.snap != nil && len(st.snap) > 0:
+			if err := prepare(&st.enc, &st.snap[0]); err != nil {
+				return err
+			}
+			st.enc.write(buf, st.now)
+			st.snap = st.snap[1:]
+		case st.snap == nil && st.pos < len(st.idx):
+			if err := st.s.encode(st.c, buf, st.idx[st.pos], st.now, &st.tmp); err != nil {
+				return err
+			}
+			st.pos++
+		default:
+			buf.WriteString("]}")
+			st.done = true
+			return nil
+		}
+		if st.snap != nil && len(st.snap) == 0 || st.snap == nil && st.pos == len(st.idx) {
+			continue // the closing bracket, next round
+		}
+		buf.WriteString(", ")
+	}
+	return nil
+}
+
+// writeTo writes the rest of the reply to w, a chunk at a time, and always unregisters st.
+func (st *searchStream) writeTo(w io.Writer) error {
+	defer st.close()
+	buf := bytes.NewBuffer(make([]byte, 0, chunkBytes+8<<10))
+	for !st.done {
+		buf.Reset()
+		st.s.mu.Lock()
+		err := st.fill(buf)
+		st.s.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("%w: %w", errAbort, err)
+		}
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close unregisters st; the rest of its reply is dropped.
+func (st *searchStream) close() {
+	st.s.mu.Lock()
+	delete(st.s.streams, st)
+	st.done = true
+	st.s.mu.Unlock()
 }
 
 // parseSearch reads the query of a search request: the POST body, GET ?q=, or the
@@ -195,36 +305,35 @@ func (s *Sim) handleSearch(r *http.Request, body []byte, _ route) reply {
 		p.storage = pq.q.AllocatedStorage.V
 	}
 	c := s.pricedFor(p)
-	idx := s.searchIndex(c, pq, m, now)
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
+	st := &searchStream{s: s, c: c, idx: s.searchIndex(c, pq, m, now), now: float64(now.UnixNano()) / 1e9}
+	// The first chunk now, so a small reply is complete (and an encoding failure is still a 500);
+	// the rest is encoded as the client reads it.
+	var buf bytes.Buffer
 	buf.WriteString(`{"offers": [`)
-	nowSec := float64(now.UnixNano()) / 1e9
-	for k, i := range idx {
-		if k > 0 {
-			buf.WriteString(", ")
-		}
-		if err := c.encode(buf, i, nowSec); err != nil {
-			bufPool.Put(buf)
-			return apiErr(500, "server_error", err.Error())
-		}
+	if err := st.fill(&buf); err != nil {
+		return apiErr(500, "server_error", err.Error())
 	}
-	buf.WriteString("]}")
-	return reply{status: 200, body: buf.Bytes(), ctype: "application/json", pooled: buf}
+	rep := reply{status: 200, body: buf.Bytes(), ctype: "application/json"}
+	if !st.done {
+		if s.streams == nil {
+			s.streams = map[*searchStream]struct{}{}
+		}
+		s.streams[st] = struct{}{}
+		rep.stream = st
+	}
+	return rep
 }
-
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // cachedSearch is the ordered, limited result of one query against one catalogue version.
 type cachedSearch struct {
 	idx []int
 }
 
-// searchIndex returns the offers (indices into c) a query selects, in order and limited. Results
-// are cached per priced catalogue by the query's canonical key, so a repeated query (the
-// daemon's polls, a pinned benchmark) costs only its encoding; any change to the market makes a
-// new priced catalogue and so a fresh cache. A query on `duration` depends on now and is
-// matched every time.
+// searchIndex returns the offers (indices into the stored catalogue) a query selects, in order
+// and limited. Results are cached per priced catalogue by the query's canonical key, so a
+// repeated query (the daemon's polls, a pinned benchmark) costs only its encoding; any change to
+// the market makes a new priced catalogue and so a fresh cache. A query on `duration` depends on
+// now and is matched every time. The result must not be modified.
 func (s *Sim) searchIndex(c *pricedCat, pq *parsedQuery, m *vastapi.Matcher, now time.Time) []int {
 	q, key, timed := &pq.q, pq.key, pq.timed
 	if !timed {
@@ -233,17 +342,18 @@ func (s *Sim) searchIndex(c *pricedCat, pq *parsedQuery, m *vastapi.Matcher, now
 		}
 	}
 	idx := make([]int, 0, 256)
-	for i := range c.offers {
-		if m.Match(c.offers[i]) {
+	var scratch vastapi.Offer
+	for i := range s.offers {
+		if m.Match(s.at(c, i, &scratch)) {
 			idx = append(idx, i)
 		}
 	}
-	idx = topK(c.offers, idx, q, q.Limit, now)
+	idx = slices.Clip(s.topK(c, idx, q, q.Limit, now))
 	if !timed {
 		if c.results == nil || len(c.results) >= 256 {
 			c.results = map[string]cachedSearch{}
 		}
-		c.results[key] = cachedSearch{idx: slices.Clip(idx)}
+		c.results[key] = cachedSearch{idx: idx}
 	}
 	return idx
 }
@@ -257,7 +367,7 @@ func (s *Sim) handleGPUNames(_ *http.Request, _ []byte, _ route) reply {
 // topK orders the matched offers idx by q's order and keeps the first limit (all when limit is
 // 0). The first order key is read once per offer, and with a limit only a bounded heap is kept,
 // so a search costs O(n log limit) comparisons rather than a full sort.
-func topK(offers []*vastapi.Offer, idx []int, q *vastapi.Query, limit int, now time.Time) []int {
+func (s *Sim) topK(c *pricedCat, idx []int, q *vastapi.Query, limit int, now time.Time) []int {
 	less := q.Less()
 	type item struct {
 		i     int
@@ -271,10 +381,11 @@ func topK(offers []*vastapi.Offer, idx []int, q *vastapi.Query, limit int, now t
 		first = &q.Order[0]
 		read = vastapi.NumericColumn(first.Field)
 	}
+	var sa, sb vastapi.Offer
 	for n, i := range idx {
 		items[n].i = i
 		if read != nil {
-			items[n].key, items[n].known = read(offers[i], now)
+			items[n].key, items[n].known = read(s.at(c, i, &sa), now)
 		}
 	}
 	numeric := read != nil
@@ -291,7 +402,7 @@ func topK(offers []*vastapi.Offer, idx []int, q *vastapi.Query, limit int, now t
 			}
 			return 1
 		}
-		return less(offers[a.i], offers[b.i])
+		return less(s.at(c, a.i, &sa), s.at(c, b.i, &sb))
 	}
 	if limit <= 0 || limit >= len(items) {
 		slices.SortFunc(items, cmpItems)

@@ -79,7 +79,8 @@ type Sim struct {
 
 	version uint64 // catalogue version: bumps on any change visible in search results
 	priced  map[pricing]*pricedCat
-	parsed  map[string]*parsedQuery // search request → its parsed query
+	parsed  map[string]*parsedQuery    // search request → its parsed query
+	streams map[*searchStream]struct{} // search replies being written from the live catalogue
 
 	faults   []*faultState
 	faultRng *rand.Rand
@@ -300,6 +301,7 @@ func (s *Sim) SetMinBid(offerID int64, v float64) error {
 	if !ok {
 		return fmt.Errorf("set min_bid of offer %d: %w", offerID, ErrNotFound)
 	}
+	s.mutating()
 	o.o.MinBid = v
 	s.changed()
 	s.checkOutbid(o.m, now)
@@ -316,6 +318,7 @@ func (s *Sim) SetPrice(offerID int64, dphBase float64) error {
 	if !ok {
 		return fmt.Errorf("set price of offer %d: %w", offerID, ErrNotFound)
 	}
+	s.mutating()
 	o.o.DphBase = dphBase
 	priceBase(&o.o)
 	s.changed()

@@ -2,6 +2,8 @@ package vastsim
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,13 +13,16 @@ import (
 
 // Transport returns an in-process http.RoundTripper onto the simulator: no sockets, so tests run
 // the real client on a fake clock. Faults that drop the connection (reset, lost reply) surface
-// as transport errors wrapping syscall.ECONNRESET, as a real reset does.
+// as transport errors wrapping syscall.ECONNRESET, as a real reset does. A large search reply
+// is streamed through a pipe, encoded as the client reads it, so it never exists whole in
+// memory; ending the request's context fails its body's reads.
 func (s *Sim) Transport() http.RoundTripper { return transport{s} }
 
 type transport struct{ s *Sim }
 
 func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := req.Context().Err(); err != nil {
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if req.Body == nil {
@@ -25,10 +30,8 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	defer req.Body.Close()
 	rep := t.s.serve(req)
-	body := bytes.Clone(rep.body)
-	rep.release()
 	if rep.abort {
-		if err := req.Context().Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %w", errAbort, syscall.ECONNRESET)
@@ -37,16 +40,34 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rep.ctype != "" {
 		h.Set("Content-Type", rep.ctype)
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	return &http.Response{
-		Status:        fmt.Sprintf("%d %s", rep.status, http.StatusText(rep.status)),
-		StatusCode:    rep.status,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		ContentLength: int64(len(body)),
-		Request:       req,
-	}, nil
+	res := &http.Response{
+		Status:     fmt.Sprintf("%d %s", rep.status, http.StatusText(rep.status)),
+		StatusCode: rep.status,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     h,
+		Request:    req,
+	}
+	if rep.stream == nil {
+		h.Set("Content-Length", strconv.Itoa(len(rep.body)))
+		res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(rep.body)), int64(len(rep.body))
+		return res, nil
+	}
+	pr, pw := io.Pipe()
+	stop := context.AfterFunc(ctx, func() { pw.CloseWithError(ctx.Err()) })
+	go func() {
+		defer stop()
+		_, err := pw.Write(rep.body)
+		if err == nil {
+			err = rep.stream.writeTo(pw)
+		}
+		rep.release()
+		if errors.Is(err, errAbort) {
+			err = fmt.Errorf("%w: %w", err, syscall.ECONNRESET)
+		}
+		pw.CloseWithError(err) // nil: the reader sees EOF
+	}()
+	res.Body, res.ContentLength = pr, -1
+	return res, nil
 }
