@@ -45,7 +45,9 @@ func (d *daemon) cycle(ctx context.Context) {
 		rep scaler.CycleReport
 		err error
 	)
-	if act := d.lead.acting(); act != nil {
+	// With no fleets vastwatch only watches: it never calls a mutating endpoint, whatever the
+	// key allows (spec.md §8), so not even orphans are destroyed.
+	if act := d.lead.acting(); act != nil && len(cfg.Fleets) > 0 {
 		// Losing the lease cancels the cycle at once: no new action starts, and a create in
 		// flight is journalled as unknown.
 		cctx, cancel := context.WithCancel(ctx)
