@@ -16,6 +16,8 @@ const (
 	KindStart   Kind = "start"
 	KindStop    Kind = "stop"
 	KindDestroy Kind = "destroy"
+	// KindRebid raises an outbid instance's bid (Bid) within the fleet's caps.
+	KindRebid Kind = "rebid"
 )
 
 // Reasons: every decision and action carries one (spec.md §5.9). The same text appears in
@@ -43,6 +45,18 @@ const (
 	ReasonJournal        = "journal_error"
 	ReasonReservedMarket = "reserved_market"
 	ReasonOrphan         = "orphan"
+	// ReasonRebid: an outbid instance's bid is raised to the current min_bid within the caps.
+	ReasonRebid = "rebid"
+	// ReasonListingEnding: the host's listing ends within the margin; the instance is replaced
+	// make-before-break (or destroyed at the end when no replacement runs by then).
+	ReasonListingEnding = "listing_ending"
+	// ReasonRebalance: an equivalent offer is cheaper by at least min_savings; the instance is
+	// replaced make-before-break.
+	ReasonRebalance = "rebalance"
+	// ReasonSavingsBelow: rebalancing is on, but no offer is cheaper by min_savings.
+	ReasonSavingsBelow = "savings_below_threshold"
+	// ReasonReplacing: a replacement is in flight; the old instance waits until it runs.
+	ReasonReplacing = "replacement_in_flight"
 )
 
 // Decision kinds (the `decision` label of vastwatch_scaler_decisions_total).
@@ -51,6 +65,7 @@ const (
 	DecisionScaleUp   = "scale_up"
 	DecisionScaleDown = "scale_down"
 	DecisionReplace   = "replace"
+	DecisionRebid     = "rebid"
 	DecisionCleanup   = "cleanup"
 	DecisionBlocked   = "blocked"
 	DecisionWait      = "wait"
@@ -78,6 +93,8 @@ type Action struct {
 	Query vastapi.Query
 	// Market is the market the offer came from.
 	Market string
+	// Replaces is the instance a make-before-break create replaces (0: none).
+	Replaces int64
 }
 
 // String is one line for logs and `vastwatch plan`, free of secrets.
@@ -92,8 +109,15 @@ func (a Action) String() string {
 		if a.Bid > 0 {
 			how = fmt.Sprintf("bid $%.4f/h", a.Bid)
 		}
-		return fmt.Sprintf("create fleet=%s offer=%d machine=%d $%.4f/h %s nonce=%s: %s",
-			a.Fleet, a.Offer.ID, a.MachineID, a.Price, how, a.Nonce, why)
+		repl := ""
+		if a.Replaces != 0 {
+			repl = fmt.Sprintf(" replaces=%d", a.Replaces)
+		}
+		return fmt.Sprintf("create fleet=%s offer=%d machine=%d $%.4f/h %s nonce=%s%s: %s",
+			a.Fleet, a.Offer.ID, a.MachineID, a.Price, how, a.Nonce, repl, why)
+	case KindRebid:
+		return fmt.Sprintf("rebid fleet=%s instance=%d machine=%d bid $%.4f/h ($%.4f/h committed): %s",
+			a.Fleet, a.InstanceID, a.MachineID, a.Bid, a.Price, why)
 	default:
 		return fmt.Sprintf("%s fleet=%s instance=%d machine=%d $%.4f/h: %s",
 			a.Kind, a.Fleet, a.InstanceID, a.MachineID, a.Price, why)
@@ -126,6 +150,8 @@ type Managed struct {
 	Why      string  // what made a failed instance failed
 	Price    float64 // committed $/h
 	Orphan   bool
+	// Replaces is the instance this one was created to replace make-before-break (0: none).
+	Replaces int64
 }
 
 // FleetStatus is a fleet's state after planning.

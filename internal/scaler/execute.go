@@ -50,8 +50,11 @@ type Executor struct {
 	Journal *Journal // required for creates; nil refuses them
 	Clock   vastapi.Clock
 	DryRun  bool
-	// AvoidFor is how long a machine whose instance failed is avoided (0: not avoided).
+	// AvoidFor is how long a machine whose instance failed is avoided after its first failure
+	// (0: not avoided); each further failure within FailureMemory doubles it, up to AvoidMax.
 	AvoidFor time.Duration
+	// AvoidMax caps the growing avoidance (0: FailureMemory).
+	AvoidMax time.Duration
 	// Hook, when set, is called with every outcome as it happens.
 	Hook func(ActionOutcome)
 }
@@ -109,8 +112,11 @@ func (e *Executor) one(ctx context.Context, a Action) ActionOutcome {
 			// Best effort: a stale entry is dropped at the next reconcile anyway.
 			_ = e.Journal.SetStopped(a.InstanceID, time.Time{})
 			if (a.Reason == ReasonFailed || a.Reason == ReasonOutbid) && e.AvoidFor > 0 && a.MachineID != 0 {
-				if err := e.Journal.Avoid(a.MachineID, e.now().Add(e.AvoidFor)); err != nil {
+				until, n, err := e.Journal.Fail(a.MachineID, e.now(), e.AvoidFor, e.AvoidMax)
+				if err != nil {
 					out.Why = "machine not avoided: " + err.Error()
+				} else {
+					out.Why = fmt.Sprintf("machine %d avoided until %s (failure %d)", a.MachineID, until.UTC().Format(time.RFC3339), n)
 				}
 			}
 		}
@@ -141,6 +147,20 @@ func (e *Executor) one(ctx context.Context, a Action) ActionOutcome {
 		return out
 	case KindCreate:
 		return e.create(ctx, a)
+	case KindRebid:
+		if a.Bid <= 0 {
+			return fail("refused", errors.New("rebid without a price"))
+		}
+		// Written ahead: the committed spend includes the new bid before the API can apply it.
+		if e.Journal != nil {
+			if _, err := e.Journal.SetBid(a.InstanceID, a.Bid, a.Price); err != nil {
+				return fail("journal write failed, rebid not sent", err)
+			}
+		}
+		if err := e.API.ChangeBid(ctx, a.InstanceID, a.Bid); err != nil {
+			return fail("rebid failed", fmt.Errorf("rebid instance %d: %w", a.InstanceID, err))
+		}
+		return out
 	}
 	return fail("unknown action", fmt.Errorf("unknown action kind %q", a.Kind))
 }
@@ -173,7 +193,7 @@ func (e *Executor) create(ctx context.Context, a Action) ActionOutcome {
 		return out
 	}
 	rec := CreateRecord{Nonce: a.Nonce, Fleet: a.Fleet, OfferID: a.Offer.ID, MachineID: a.MachineID,
-		Price: a.Price, Bid: a.Bid, IntentAt: e.now()}
+		Price: a.Price, Bid: a.Bid, IntentAt: e.now(), Replaces: a.Replaces}
 	if err := e.Journal.Intent(rec); err != nil {
 		out.Result, out.Why, out.Err = ResultError, "journal write failed, create not sent", err
 		return out

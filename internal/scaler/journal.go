@@ -36,6 +36,35 @@ type journalData struct {
 	StoppedByUs map[int64]time.Time `json:"stopped_by_us,omitempty"`
 	StartedByUs map[int64]time.Time `json:"started_by_us,omitempty"`
 	Avoided     map[int64]time.Time `json:"avoided_machines,omitempty"`
+	// Failures counts each machine's recent failures, so that its avoidance grows with them
+	// also across restarts.
+	Failures map[int64]MachineFailures `json:"machine_failures,omitempty"`
+}
+
+// MachineFailures is how often a machine's instances failed (boot, death, outbid) and when last.
+type MachineFailures struct {
+	Count int       `json:"count"`
+	Last  time.Time `json:"last"`
+}
+
+// FailureMemory is how long a machine's failures are remembered after its last one: a machine
+// that fails again within it is avoided longer than the time before.
+const FailureMemory = 7 * 24 * time.Hour
+
+// AvoidTTL is how long a machine is avoided after its n-th failure: base × 2^(n-1), capped
+// (cap ≤ 0: uncapped, but never beyond FailureMemory).
+func AvoidTTL(base, capTTL time.Duration, n int) time.Duration {
+	if base <= 0 || n <= 0 {
+		return 0
+	}
+	if capTTL <= 0 || capTTL > FailureMemory {
+		capTTL = FailureMemory
+	}
+	d := base
+	for i := 1; i < n && d < capTTL; i++ {
+		d *= 2
+	}
+	return min(d, capTTL)
 }
 
 // JournalError is a journal that cannot be read or parsed. Creates stay stopped while it
@@ -224,6 +253,60 @@ func (j *Journal) Avoid(machine int64, until time.Time) error {
 	return j.save()
 }
 
+// Fail records a failure of an instance on machine at now and avoids the machine for
+// AvoidTTL(base, capTTL, n), n being its failures within FailureMemory, this one included. An
+// avoidance already running longer is kept. It returns until when and n.
+func (j *Journal) Fail(machine int64, now time.Time, base, capTTL time.Duration) (time.Time, int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.data.Failures == nil {
+		j.data.Failures = map[int64]MachineFailures{}
+	}
+	if j.data.Avoided == nil {
+		j.data.Avoided = map[int64]time.Time{}
+	}
+	f := j.data.Failures[machine]
+	if !f.Last.IsZero() && now.Sub(f.Last) > FailureMemory {
+		f.Count = 0
+	}
+	f.Count++
+	f.Last = now
+	j.data.Failures[machine] = f
+	until := now.Add(AvoidTTL(base, capTTL, f.Count))
+	if prev, ok := j.data.Avoided[machine]; ok && prev.After(until) {
+		until = prev
+	}
+	j.data.Avoided[machine] = until
+	return until, f.Count, j.save()
+}
+
+// Failures returns a copy of the machines' remembered failures.
+func (j *Journal) Failures() map[int64]MachineFailures {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return maps.Clone(j.data.Failures)
+}
+
+// SetBid records a new bid for the instance id (a rebid): the instance's committed spend
+// follows it. The executor writes it before the rebid is sent and keeps it when the reply is
+// lost or refused: a rebid only ever raises the bid, so the journal never understates what the
+// instance may cost. It reports whether a create record of the instance exists.
+func (j *Journal) SetBid(id int64, bid, price float64) (bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := range j.data.Creates {
+		c := &j.data.Creates[i]
+		if c.InstanceID == id {
+			if c.Bid == bid && c.Price == price {
+				return true, nil
+			}
+			c.Bid, c.Price = bid, price
+			return true, j.save()
+		}
+	}
+	return false, nil
+}
+
 // Creates returns a copy of the create records.
 func (j *Journal) Creates() []CreateRecord {
 	j.mu.Lock()
@@ -304,6 +387,12 @@ func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time
 	for m, until := range j.data.Avoided {
 		if !now.Before(until) {
 			delete(j.data.Avoided, m)
+			changed = true
+		}
+	}
+	for m, f := range j.data.Failures {
+		if now.Sub(f.Last) > FailureMemory {
+			delete(j.data.Failures, m)
 			changed = true
 		}
 	}

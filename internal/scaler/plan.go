@@ -98,6 +98,9 @@ func (p *planner) classify() {
 			listed[rec] = true
 		}
 		m := Managed{Instance: in, Fleet: fleet, Nonce: nonce}
+		if rec != nil {
+			m.Replaces = rec.Replaces
+		}
 		f := p.fleets[fleet]
 		var boot time.Duration
 		disk := in.DiskSpace
@@ -234,25 +237,53 @@ func (p *planner) planFleet(f *policy.Fleet) {
 	fp.status.SpendBefore = fp.committed
 	name := f.Name
 
-	// Repairs first: failed and outbid instances are destroyed and replaced (spec.md §5.7).
+	// Make-before-break replacements in flight: old instance → its replacement is pending or
+	// running. The old one no longer counts toward the target; its replacement does.
+	inflight := map[int64]*Managed{} // replacement listed (nil value: a pending create)
+	for _, c := range pend {
+		if c.Replaces != 0 {
+			inflight[c.Replaces] = nil
+		}
+	}
+	for _, m := range managed {
+		if m.Replaces != 0 && (m.Phase == PhasePending || m.Phase == PhaseRunning) {
+			inflight[m.Replaces] = m
+		}
+	}
+
+	// Repairs first: failed instances are destroyed and replaced (spec.md §5.7); outbid ones are
+	// rebid within the caps, or destroyed and replaced after the outbid grace.
 	var booting, running, spares []*Managed
 	limited := false
+	replacing := 0
 	for _, m := range managed {
 		switch m.Phase {
-		case PhaseFailed, PhaseOutbid:
-			reason := ReasonFailed
-			if m.Phase == PhaseOutbid {
-				reason = ReasonOutbid
-			}
-			if p.remove(fp, m, KindDestroy, reason, m.Why) {
-				p.decide(name, DecisionReplace, reason, fmt.Sprintf("instance %d: %s", m.Instance.ID, m.Why))
+		case PhaseFailed:
+			if p.remove(fp, m, KindDestroy, ReasonFailed, m.Why) {
+				p.decide(name, DecisionReplace, ReasonFailed, fmt.Sprintf("instance %d: %s", m.Instance.ID, m.Why))
 			} else {
 				limited = true
 			}
-		case PhasePending:
-			booting = append(booting, m)
-		case PhaseRunning:
-			running = append(running, m)
+		case PhaseOutbid:
+			switch p.planOutbid(fp, m) {
+			case outbidRebid:
+				booting = append(booting, m) // on its way back: it counts toward the target
+			case outbidLimited:
+				limited = true
+			}
+		case PhasePending, PhaseRunning:
+			if r, ok := inflight[m.Instance.ID]; ok {
+				replacing++
+				if p.finishReplacement(fp, m, r) == outbidLimited {
+					limited = true
+				}
+				continue
+			}
+			if m.Phase == PhasePending {
+				booting = append(booting, m)
+			} else {
+				running = append(running, m)
+			}
 		case PhaseStopped:
 			spares = append(spares, m)
 		}
@@ -382,6 +413,14 @@ func (p *planner) planFleet(f *policy.Fleet) {
 			p.decide(name, DecisionCleanup, ReasonStoppedTTL, fmt.Sprintf("instance %d", m.Instance.ID))
 		}
 	}
+	// Make-before-break moves, one in flight per fleet: a host listing about to end first, then
+	// rebalancing to a cheaper equivalent offer when the fleet is otherwise settled.
+	if replacing == 0 && len(inflight) == 0 {
+		settled := active == target && len(pend) == 0 && len(booting) == 0
+		if !p.planListingEnd(fp, slices.Concat(running, booting)) && settled && f.Rebalance != nil {
+			p.planRebalance(fp, running)
+		}
+	}
 	if limited {
 		p.decide(name, DecisionWait, ReasonMaxActions, fmt.Sprintf("%d actions", fp.actions))
 	}
@@ -413,10 +452,17 @@ func (p *planner) createOne(fp *fleetPlan, detail string) (reason, decision stri
 	case fp.actions >= fp.limit:
 		return ReasonMaxActions, DecisionWait
 	}
-	o, price, bid, why := p.pickOffer(fp)
+	o, price, bid, why := p.pickOffer(fp, pick{})
 	if o == nil {
 		return why, DecisionBlocked
 	}
+	p.emitCreate(fp, o, price, bid, ReasonBelowTarget, detail, 0)
+	return "", ""
+}
+
+// emitCreate plans the create of o for the fleet and books its price.
+func (p *planner) emitCreate(fp *fleetPlan, o *vastapi.Offer, price, bid float64, reason, detail string, replaces int64) {
+	f := fp.f
 	nonce := makeNonce(p.now, f.Name, o.ID, p.seq)
 	p.seq++
 	label := Label(p.cfg.Owner, f.Name, nonce)
@@ -424,15 +470,14 @@ func (p *planner) createOne(fp *fleetPlan, detail string) (reason, decision stri
 	q := f.Market.Query.Clone()
 	q.Set("id", vastapi.OpEq, vastapi.NumberValue(float64(o.ID)))
 	q.Limit = 1
-	p.emit(fp, Action{Kind: KindCreate, Reason: ReasonBelowTarget, Detail: detail, MachineID: o.MachineID,
+	p.emit(fp, Action{Kind: KindCreate, Reason: reason, Detail: detail, MachineID: o.MachineID,
 		Price: price, Offer: *o, Nonce: nonce, Label: label, Bid: bid, Request: req, Query: q,
-		Market: f.Market.Name})
+		Market: f.Market.Name, Replaces: replaces})
 	fp.count++
 	fp.committed += price
 	p.account += price
 	p.takenOff[o.ID] = true
 	p.takenMac[o.MachineID] = true
-	return "", ""
 }
 
 // OfferPrice is what renting o costs the fleet in committed $/h, recomputed for the fleet's
@@ -495,16 +540,24 @@ func (p *planner) rows(market string) []offerRow {
 	return r
 }
 
+// pick narrows pickOffer for a replacement.
+type pick struct {
+	ceiling     float64       // > 0: the price must not exceed it (rebalance savings)
+	minDuration time.Duration // > 0: the listing must last at least this long (beyond min_duration)
+	notMachine  int64         // != 0: not on this machine (the one being left)
+}
+
 // pickOffer walks the market's offers in the order the search returned them (the market's
 // `order`) and takes the first that passes every check. When none does, the reason is the last
 // check that the furthest-getting offer failed: an offer under the price cap that only an
 // avoided machine keeps out says avoided_machine, not price_cap.
-func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, string) {
+func (p *planner) pickOffer(fp *fleetPlan, opt pick) (*vastapi.Offer, float64, float64, string) {
 	f := fp.f
 	rows := p.rows(f.Market.Name)
 	const (
 		stageNone = iota
 		stagePrice
+		stageSavings
 		stageBudget
 		stageAccount
 		stageAvoided
@@ -513,8 +566,8 @@ func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, st
 	disk := f.Instance.DiskGB
 	accountCap := p.cfg.Account.MaxSpendPerHour
 	minEnd := 0.0
-	if f.MinDuration > 0 {
-		minEnd = float64(p.now.Add(f.MinDuration).Unix())
+	if d := max(f.MinDuration, opt.minDuration); d > 0 {
+		minEnd = float64(p.now.Add(d).Unix())
 	}
 	for i := range rows {
 		r := &rows[i]
@@ -522,11 +575,18 @@ func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, st
 			continue
 		}
 		if minEnd > 0 && r.end > 0 && r.end < minEnd {
+			continue // the host's listing ends too soon (min_duration)
+		}
+		if opt.notMachine != 0 && r.machine == opt.notMachine {
 			continue
 		}
 		price, bid, ok := rowPrice(f, r.base, r.storage, r.minBid)
 		if !ok || (f.MaxPrice > 0 && price > f.MaxPrice+eps) {
 			stage = max(stage, stagePrice)
+			continue
+		}
+		if opt.ceiling > 0 && price > opt.ceiling+eps {
+			stage = max(stage, stageSavings)
 			continue
 		}
 		if f.Budget > 0 && fp.committed+price > f.Budget+eps {
@@ -553,6 +613,8 @@ func (p *planner) pickOffer(fp *fleetPlan) (*vastapi.Offer, float64, float64, st
 		return nil, 0, 0, ReasonAccountCap
 	case stageBudget:
 		return nil, 0, 0, ReasonBudget
+	case stageSavings:
+		return nil, 0, 0, ReasonSavingsBelow
 	case stagePrice:
 		return nil, 0, 0, ReasonPriceCap
 	}

@@ -21,9 +21,12 @@ type API interface {
 
 // Defaults of Options.
 const (
-	DefaultPendingGrace = 10 * time.Minute
-	DefaultStartGrace   = time.Minute
-	DefaultAvoidFor     = time.Hour
+	DefaultPendingGrace  = 10 * time.Minute
+	DefaultStartGrace    = time.Minute
+	DefaultAvoidFor      = time.Hour
+	DefaultAvoidMax      = 24 * time.Hour
+	DefaultOutbidGrace   = 10 * time.Minute
+	DefaultListingMargin = time.Hour
 )
 
 // Options configure a Scaler.
@@ -42,6 +45,15 @@ type Options struct {
 	// AvoidFor is how long a machine whose instance failed is not rented on (default 1h;
 	// negative: never avoided).
 	AvoidFor time.Duration
+	// AvoidMax caps the avoidance, which doubles with each failure of the same machine within
+	// FailureMemory (default 24h).
+	AvoidMax time.Duration
+	// OutbidGrace is how long an outbid instance that cannot be rebid within the caps is kept
+	// before it is destroyed and replaced (default 10m; negative: at once).
+	OutbidGrace time.Duration
+	// ListingMargin is how long before its host listing ends an instance is replaced
+	// make-before-break (default 1h; negative: never).
+	ListingMargin time.Duration
 	// OnAction and OnDecision, when set, see every outcome and decision (metrics, logs).
 	OnAction   func(ActionOutcome)
 	OnDecision func(Decision)
@@ -60,6 +72,7 @@ type Scaler struct {
 	reconciled   bool
 	notBefore    time.Time
 	stoppedSince map[int64]time.Time
+	outbidSince  map[int64]time.Time
 	lastUp       map[string]time.Time
 	lastDown     map[string]time.Time
 	lastAt       time.Time
@@ -88,9 +101,23 @@ func New(o Options) *Scaler {
 	} else if o.AvoidFor < 0 {
 		o.AvoidFor = 0
 	}
+	if o.AvoidMax <= 0 {
+		o.AvoidMax = DefaultAvoidMax
+	}
+	if o.OutbidGrace == 0 {
+		o.OutbidGrace = DefaultOutbidGrace
+	} else if o.OutbidGrace < 0 {
+		o.OutbidGrace = 0
+	}
+	if o.ListingMargin == 0 {
+		o.ListingMargin = DefaultListingMargin
+	} else if o.ListingMargin < 0 {
+		o.ListingMargin = 0
+	}
 	s := &Scaler{
 		o: o, log: o.Logger,
 		stoppedSince: map[int64]time.Time{},
+		outbidSince:  map[int64]time.Time{},
 		lastUp:       map[string]time.Time{},
 		lastDown:     map[string]time.Time{},
 		lastSpend:    map[string]float64{},
@@ -156,7 +183,7 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 		s.decision(d)
 	}
 	ex := &Executor{API: s.o.API, Journal: s.journal, Clock: s.o.Clock, DryRun: rep.DryRun,
-		AvoidFor: s.o.AvoidFor, Hook: s.outcome}
+		AvoidFor: s.o.AvoidFor, AvoidMax: s.o.AvoidMax, Hook: s.outcome}
 	rep.Outcomes = ex.Execute(ctx, res.Actions)
 	for _, o := range rep.Outcomes {
 		s.remember(o, now)
@@ -180,6 +207,9 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 func (s *Scaler) state() State {
 	st := State{
 		StoppedSince:     maps.Clone(s.stoppedSince),
+		OutbidSince:      maps.Clone(s.outbidSince),
+		OutbidGrace:      s.o.OutbidGrace,
+		ListingMargin:    s.o.ListingMargin,
 		LastScaleUp:      maps.Clone(s.lastUp),
 		LastScaleDown:    maps.Clone(s.lastDown),
 		CreatesNotBefore: s.notBefore,
@@ -200,12 +230,20 @@ func (s *Scaler) state() State {
 }
 
 // track keeps the memory that follows the instance list: when instances were first seen
-// stopped.
+// stopped, and first seen in the outbid pattern (a restart restarts the outbid grace: an outbid
+// instance bills only storage, and rebidding it stays possible meanwhile).
 func (s *Scaler) track(obs Observation) {
 	seen := make(map[int64]bool, len(obs.Instances))
 	for i := range obs.Instances {
 		in := &obs.Instances[i]
 		seen[in.ID] = true
+		if in.IsBid && stoppedPattern(in) {
+			if _, ok := s.outbidSince[in.ID]; !ok {
+				s.outbidSince[in.ID] = obs.At
+			}
+		} else {
+			delete(s.outbidSince, in.ID)
+		}
 		if in.Status() == "stopped" {
 			if _, ok := s.stoppedSince[in.ID]; !ok {
 				s.stoppedSince[in.ID] = obs.At
@@ -217,6 +255,11 @@ func (s *Scaler) track(obs Observation) {
 	for id := range s.stoppedSince {
 		if !seen[id] {
 			delete(s.stoppedSince, id)
+		}
+	}
+	for id := range s.outbidSince {
+		if !seen[id] {
+			delete(s.outbidSince, id)
 		}
 	}
 }
@@ -277,6 +320,7 @@ func (s *Scaler) Rearm() {
 	s.reconciled = false
 	s.notBefore = time.Time{}
 	clear(s.stoppedSince)
+	clear(s.outbidSince)
 	clear(s.lastUp)
 	clear(s.lastDown)
 	s.journal, s.journalErr = OpenJournal(s.o.StateDir)
@@ -297,7 +341,7 @@ var errNoJournal = errors.New("no journal")
 // ReadState loads the journal in dir read-only, as `vastwatch plan` needs it: the pending
 // creates, our stops and avoided machines, without writing anything.
 func ReadState(dir string, grace time.Duration) (State, error) {
-	st := State{PendingGrace: grace}
+	st := State{PendingGrace: grace, OutbidGrace: DefaultOutbidGrace, ListingMargin: DefaultListingMargin}
 	if dir == "" {
 		return st, errNoJournal
 	}

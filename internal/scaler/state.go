@@ -33,6 +33,9 @@ type CreateRecord struct {
 	IntentAt   time.Time `json:"intent_at"`
 	// SeenAt is when the instance list first showed the instance; zero until then.
 	SeenAt time.Time `json:"seen_at,omitzero"`
+	// Replaces is the instance this create replaces make-before-break (rebalance, listing
+	// end); 0 for an ordinary create. The old instance goes once this one runs.
+	Replaces int64 `json:"replaces,omitempty"`
 }
 
 // State is what the planner knows beyond the observation: the journal's view and the scaler's
@@ -59,4 +62,11 @@ type State struct {
 	PendingGrace time.Duration
 	// Avoided holds machines not to rent on until the given time.
 	Avoided map[int64]time.Time
+	// OutbidSince is when an instance was first observed outbid (for OutbidGrace).
+	OutbidSince map[int64]time.Time
+	// OutbidGrace is how long an outbid instance that cannot be rebid within the caps is kept
+	// before it is destroyed and replaced (0: at once).
+	OutbidGrace time.Duration
+	// ListingMargin is how long before its host listing ends an instance is replaced (0: off).
+	ListingMargin time.Duration
 }
