@@ -68,6 +68,12 @@ type fileFleet struct {
 	MinDuration        duration            `yaml:"min_duration"`
 	Rebalance          *fileRebalance      `yaml:"rebalance"`
 	Bid                *fileBid            `yaml:"bid"`
+	Discovery          *fileDiscovery      `yaml:"discovery"`
+}
+
+// fileDiscovery lists the container ports /sd offers to Prometheus for each running instance.
+type fileDiscovery struct {
+	Ports []int `yaml:"ports"`
 }
 
 // Fleet defaults: what an operator would pick for a small production fleet.

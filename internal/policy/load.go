@@ -545,6 +545,21 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, firs
 	if ff.MinDuration < 0 {
 		fail(p+".min_duration", "%s is negative; allowed: 0 or a positive duration such as 7d", ff.MinDuration)
 	}
+	var discovery []int
+	if ff.Discovery != nil {
+		seenPort := map[int]bool{}
+		for j, port := range ff.Discovery.Ports {
+			pp := fmt.Sprintf("%s.discovery.ports[%d]", p, j)
+			switch {
+			case port < 1 || port > 65535:
+				fail(pp, "%d is not a port; allowed: a container port from 1 to 65535, e.g. 9100", port)
+			case seenPort[port]:
+				fail(pp, "%d is listed twice; allowed: each port once", port)
+			}
+			seenPort[port] = true
+			discovery = append(discovery, port)
+		}
+	}
 
 	var reb *Rebalance
 	if ff.Rebalance != nil {
@@ -616,6 +631,7 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, firs
 		MinDuration:        time.Duration(ff.MinDuration),
 		Rebalance:          reb,
 		Bid:                bid,
+		DiscoveryPorts:     discovery,
 	}
 }
 

@@ -75,7 +75,7 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown nested key", edit(t, "    max_price_dollars_per_hour: 0.5\n", "    max_price_dollar_per_hour: 0.5\n"),
 			[]string{
 				`fleets[0].max_price_dollars_per_hour (line 6): required; allowed: the most one instance may cost in whole-instance $/h (dph_total), e.g. 0.60`,
-				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid`,
+				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid, discovery`,
 			}},
 		{"duplicate key", edit(t, "    market: m\n", "    market: m\n    market: m\n"),
 			[]string{`fleets[0].market (line 8): duplicate key (first at line 7); allowed: each key once`}},
@@ -126,6 +126,9 @@ func TestBadConfigs(t *testing.T) {
 			[]string{`fleets[0].boot_timeout (line 12): "900" is not a duration; allowed: a number with a unit, such as 90s, 15m, 2h or 1d`}},
 		{"poll interval too short", edit(t, "owner: t\n", "owner: t\npoll_interval: 100ms\n"),
 			[]string{`poll_interval (line 2): 100ms is too short; allowed: 1s or more`}},
+		{"discovery port out of range and repeated", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    discovery: {ports: [9100, 70000, 9100]}\n"),
+			[]string{`fleets[0].discovery.ports[1] (line 12): 70000 is not a port; allowed: a container port from 1 to 65535, e.g. 9100`,
+				`fleets[0].discovery.ports[2] (line 12): 9100 is listed twice; allowed: each port once`}},
 		{"negative cooldown", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    cooldown: {scale_down: -1m}\n"),
 			[]string{`fleets[0].cooldown.scale_down (line 12): -1m0s is negative; allowed: 0 or a positive duration`}},
 		{"group_by outside the fixed set", edit(t, "    query: \"num_gpus=1\"\n", "    query: \"num_gpus=1\"\n    group_by: [gpu_name, region]\n"),

@@ -77,6 +77,9 @@ type Fleet struct {
 	MinDuration        time.Duration // do not rent offers whose listing ends sooner
 	Rebalance          *Rebalance    // nil: off
 	Bid                *BidPolicy    // set exactly when Market.Type is bid
+	// DiscoveryPorts are container ports that /sd lists, for each running instance, at the
+	// instance's public address and mapped host port (Prometheus HTTP service discovery).
+	DiscoveryPorts []int
 }
 
 // TargetAt is the fleet's target at now: the most recent schedule firing's target, else
