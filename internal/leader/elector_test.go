@@ -195,7 +195,9 @@ func (s *sampler) finish(t *testing.T) {
 	if s.overlaps > 0 {
 		t.Errorf("two leaders at once in %d samples: %s", s.overlaps, strings.Join(s.overlapAt, "; "))
 	}
-	if s.samples < 1000 {
+	// The sampler sleeps 50µs between samples: thousands per second when idle, hundreds
+	// on a loaded machine.
+	if s.samples < 200 {
 		t.Errorf("only %d samples; the check saw too little", s.samples)
 	}
 }
