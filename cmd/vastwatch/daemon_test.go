@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/scaler"
@@ -82,4 +86,113 @@ func TestNoFleetsNeverMutates(t *testing.T) {
 	if err != nil || !strings.Contains(string(body), "orphaned") {
 		t.Fatalf("status page: %v", err)
 	}
+}
+
+const discoveryConfig = `poll_interval: 15s
+owner: demo
+markets:
+  - name: m
+    query: "num_gpus=1"
+    order: "dph_total"
+    limit: 200
+fleets:
+  - name: web
+    market: m
+    size: {min: 1, target: 2, max: 2}
+    max_price_dollars_per_hour: 5
+    budget_dollars_per_hour: 10
+    instance: {image: img, disk_gb: 10}
+    cooldown: {scale_up: 0s, scale_down: 0s}
+    discovery: {ports: [22]}
+  - name: batch
+    market: m
+    size: {min: 0, target: 0, max: 1}
+    max_price_dollars_per_hour: 5
+    budget_dollars_per_hour: 10
+    instance: {image: img, disk_gb: 10}
+    discovery: {ports: [22]}
+`
+
+// /sd lists exactly the running instances of fleets with discovery ports, one target per port at
+// the public address and mapped host port, with the fleet, instance, machine and GPU labels.
+func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
+	d := newTestDaemon(t, discoveryConfig)
+	ctx := context.Background()
+	get := func(query string) []sdGroup {
+		rec := httptest.NewRecorder()
+		d.serveSD(rec, httptest.NewRequest("GET", "/sd"+query, nil))
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("/sd%s: %d %s", query, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		var groups []sdGroup
+		if err := json.Unmarshal(rec.Body.Bytes(), &groups); err != nil {
+			t.Fatalf("/sd%s: %v: %s", query, err, rec.Body)
+		}
+		return groups
+	}
+	if g := get(""); len(g) != 0 {
+		t.Fatalf("before any poll /sd must be empty, got %v", g)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d.cycle(ctx)
+		running := 0
+		for _, in := range d.sim.Instances() {
+			if in.Status() == "running" {
+				running++
+			}
+		}
+		if running == 2 {
+			d.cycle(ctx) // observe them running
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fleet did not reach 2 running instances: %d", running)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	groups := get("")
+	if len(groups) != 2 {
+		t.Fatalf("want 2 targets (2 running instances × 1 port), got %v", groups)
+	}
+	byID := map[string]vastapi.Instance{}
+	for _, in := range d.sim.Instances() {
+		byID[strconv.FormatInt(in.ID, 10)] = in
+	}
+	for _, g := range groups {
+		in, ok := byID[g.Labels["instance_id"]]
+		if !ok || g.Labels["fleet"] != "web" || g.Labels["container_port"] != "22" ||
+			g.Labels["gpu_name"] != in.GPUName || g.Labels["machine_id"] != strconv.FormatInt(in.MachineID, 10) {
+			t.Fatalf("labels %v do not describe instance %+v", g.Labels, in.ID)
+		}
+		want := in.PublicIPAddr + ":" + in.Ports["22/tcp"][0].HostPort
+		if len(g.Targets) != 1 || g.Targets[0] != want {
+			t.Fatalf("targets %v, want [%s]", g.Targets, want)
+		}
+	}
+	if g := get("?fleet=batch"); len(g) != 0 {
+		t.Fatalf("fleet=batch has no instances: %v", g)
+	}
+	if g := get("?fleet=web"); len(g) != 2 {
+		t.Fatalf("fleet=web: %v", g)
+	}
+	// An instance that dies leaves the list at the next poll.
+	if err := d.sim.FailInstance(mustAtoi(t, groups[0].Labels["instance_id"]), "exited"); err != nil {
+		t.Fatal(err)
+	}
+	d.cycle(ctx)
+	for _, g := range get("") {
+		if g.Labels["instance_id"] == groups[0].Labels["instance_id"] {
+			t.Fatalf("a failed instance is still offered: %v", g)
+		}
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

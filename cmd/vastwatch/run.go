@@ -329,11 +329,12 @@ func randomKey() string {
 func (d *daemon) run(ctx context.Context) error {
 	cfg := d.cfg.current()
 	srv, err := newHTTPServer(d.o.listen, surface{
-		metrics:   d.exporter.Handler(),
-		status:    d.statusView,
-		ready:     d.state.ready.Load,
-		reload:    func(context.Context) error { return d.cfg.reload("POST /-/reload") },
-		telemetry: d.o.telemetryPath,
+		metrics:     d.exporter.Handler(),
+		status:      d.statusView,
+		ready:       d.state.ready.Load,
+		reload:      func(context.Context) error { return d.cfg.reload("POST /-/reload") },
+		telemetry:   d.o.telemetryPath,
+		extraRoutes: map[string]http.Handler{"/sd": http.HandlerFunc(d.serveSD)},
 	}.mux(), d.logger)
 	if err != nil {
 		return err

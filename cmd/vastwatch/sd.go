@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/vastwatch/vastwatch/internal/scaler"
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+)
+
+// sdGroup is one target group of Prometheus HTTP service discovery.
+type sdGroup struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels"`
+}
+
+// discoveryTargets lists, for every running managed instance of a fleet with discovery ports,
+// one target per port at the instance's public address and mapped host port. Instances whose
+// port is not mapped (yet) are left out rather than guessed.
+func discoveryTargets(rep *scaler.CycleReport, ports map[string][]int, only string) []sdGroup {
+	out := []sdGroup{}
+	if rep == nil {
+		return out
+	}
+	for i := range rep.Plan.Managed {
+		m := &rep.Plan.Managed[i]
+		if m.Orphan || m.Phase != scaler.PhaseRunning || (only != "" && m.Fleet != only) {
+			continue
+		}
+		for _, port := range ports[m.Fleet] {
+			addr := hostPort(m.Instance, port)
+			if addr == "" {
+				continue
+			}
+			out = append(out, sdGroup{Targets: []string{addr}, Labels: map[string]string{
+				"fleet":          m.Fleet,
+				"instance_id":    strconv.FormatInt(m.Instance.ID, 10),
+				"machine_id":     strconv.FormatInt(m.Instance.MachineID, 10),
+				"gpu_name":       m.Instance.GPUName,
+				"num_gpus":       strconv.Itoa(m.Instance.NumGPUs),
+				"container_port": strconv.Itoa(port),
+			}})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Targets[0] < out[j].Targets[0] })
+	return out
+}
+
+// hostPort is the public address of a container port: public_ipaddr and the host port mapped
+// to PORT/tcp (vast-api.md §4), "" when there is none.
+func hostPort(in *vastapi.Instance, port int) string {
+	b := in.Ports[strconv.Itoa(port)+"/tcp"]
+	if in.PublicIPAddr == "" || len(b) == 0 || b[0].HostPort == "" {
+		return ""
+	}
+	return in.PublicIPAddr + ":" + b[0].HostPort
+}
+
+// serveSD is GET /sd[?fleet=NAME].
+func (d *daemon) serveSD(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	cfg := d.cfg.current()
+	ports := make(map[string][]int, len(cfg.Fleets))
+	for _, f := range cfg.Fleets {
+		ports[f.Name] = f.DiscoveryPorts
+	}
+	d.state.mu.Lock()
+	groups := discoveryTargets(d.state.lastReport, ports, r.URL.Query().Get("fleet"))
+	d.state.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(groups)
+}
