@@ -193,6 +193,16 @@ func writePlan(w io.Writer, res scaler.Result, outs []scaler.ActionOutcome, capP
 			b.WriteString("  no action\n")
 		}
 	}
+	if len(res.Avoided) > 0 {
+		fmt.Fprintf(&b, "\navoided machines (%d, not rented on after failures):\n", len(res.Avoided))
+		for _, m := range res.Avoided {
+			fmt.Fprintf(&b, "  machine %d until %s", m.Machine, m.Until.UTC().Format(time.RFC3339))
+			if m.Failures > 0 {
+				fmt.Fprintf(&b, " (%d failures)", m.Failures)
+			}
+			b.WriteByte('\n')
+		}
+	}
 	if len(res.Orphans) > 0 {
 		names := make([]string, 0, len(res.Orphans))
 		for name := range res.Orphans {

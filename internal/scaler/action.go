@@ -183,6 +183,15 @@ type Result struct {
 	// pending creates.
 	CommittedBefore, CommittedAfter float64
 	Credit                          float64
+	// Avoided lists the machines not rented on at plan time, soonest release first.
+	Avoided []AvoidedMachine
+}
+
+// AvoidedMachine is a machine being avoided after failures of instances on it.
+type AvoidedMachine struct {
+	Machine  int64
+	Until    time.Time
+	Failures int // remembered failures (the avoidance doubles with each); 0 when unknown
 }
 
 // Fleet returns the status of the named fleet, or nil.

@@ -22,6 +22,7 @@ type fakeMutator struct {
 	destroy func(id int64) error
 	state   func(id int64, state string) error
 	search  func(q vastapi.Query) ([]vastapi.Offer, error)
+	bid     func(id int64, price float64) error
 	calls   []string
 }
 
@@ -48,10 +49,12 @@ func (f *fakeMutator) SetInstanceState(_ context.Context, id int64, state string
 	}
 	return f.state(id, state)
 }
-func (f *fakeMutator) ChangeBid(context.Context, int64, float64) error {
+func (f *fakeMutator) ChangeBid(_ context.Context, id int64, price float64) error {
 	f.calls = append(f.calls, "bid")
-	f.t.Fatal("unexpected change bid")
-	return nil
+	if f.bid == nil {
+		f.t.Fatal("unexpected change bid")
+	}
+	return f.bid(id, price)
 }
 func (f *fakeMutator) SearchOffers(_ context.Context, q vastapi.Query) ([]vastapi.Offer, error) {
 	f.calls = append(f.calls, "search")

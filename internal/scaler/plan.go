@@ -34,6 +34,14 @@ func Plan(now time.Time, obs Observation, cfg *policy.Config, st State) Result {
 	p.res.At = now
 	p.res.Credit = obs.User.Credit
 	p.res.Orphans = map[string]int{}
+	for m, until := range st.Avoided {
+		if now.Before(until) {
+			p.res.Avoided = append(p.res.Avoided, AvoidedMachine{Machine: m, Until: until, Failures: st.Failures[m].Count})
+		}
+	}
+	slices.SortFunc(p.res.Avoided, func(a, b AvoidedMachine) int {
+		return cmp.Or(a.Until.Compare(b.Until), cmp.Compare(a.Machine, b.Machine))
+	})
 	for _, f := range cfg.Fleets {
 		p.fleets[f.Name] = f
 	}

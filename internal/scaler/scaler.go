@@ -226,6 +226,7 @@ func (s *Scaler) state() State {
 	st.StoppedByUs = s.journal.StoppedByUs()
 	st.StartedByUs = s.journal.StartedByUs()
 	st.Avoided = s.journal.Avoided()
+	st.Failures = s.journal.Failures()
 	return st
 }
 
@@ -353,6 +354,7 @@ func ReadState(dir string, grace time.Duration) (State, error) {
 	st.Creates = j.Creates
 	st.StoppedByUs = j.StoppedByUs
 	st.Avoided = j.Avoided
+	st.Failures = j.Failures
 	return st, nil
 }
 

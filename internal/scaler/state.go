@@ -62,6 +62,8 @@ type State struct {
 	PendingGrace time.Duration
 	// Avoided holds machines not to rent on until the given time.
 	Avoided map[int64]time.Time
+	// Failures are the machines' remembered failures (the avoidance doubles with each).
+	Failures map[int64]MachineFailures
 	// OutbidSince is when an instance was first observed outbid (for OutbidGrace).
 	OutbidSince map[int64]time.Time
 	// OutbidGrace is how long an outbid instance that cannot be rebid within the caps is kept
