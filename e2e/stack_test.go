@@ -4,10 +4,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +68,7 @@ fleets:
     boot_timeout: 5m
     cooldown: {scale_up: 0s, scale_down: 30s}
     max_actions_per_cycle: 2
+    discovery: {ports: [22]}
 `
 
 // stack is one vastwatch sim + vastwatch run (+ optionally Prometheus) set.
@@ -204,6 +207,19 @@ func TestStack(t *testing.T) {
 			return fmt.Errorf("running instances: %v", r)
 		}
 		return nil
+	})
+
+	t.Run("Prometheus discovers the fleet's instances through /sd", func(t *testing.T) {
+		eventually(t, 30*time.Second, time.Second, "fleet targets discovered", func() error {
+			ids, err := discoveredFleetTargets(ctx, prom)
+			if err != nil {
+				return err
+			}
+			if len(ids) != 2 {
+				return fmt.Errorf("discovered %v, want the 2 running instances", ids)
+			}
+			return nil
+		})
 	})
 
 	t.Run("promtool check metrics finds nothing on the live output", func(t *testing.T) {
@@ -391,7 +407,18 @@ scrape_configs:
   - job_name: vastwatch
     static_configs:
       - targets: [%q]
-`, filepath.Join(dir, "rules.yml"), target)
+  # The fleet's instances, discovered through /sd. Their addresses are the simulator's made-up
+  # public IPs, so every target is dropped before any scrape: Prometheus discovers them (the
+  # test reads them back from its dropped targets) and sends them nothing.
+  - job_name: fleet
+    http_sd_configs:
+      - url: "http://%s/sd"
+        refresh_interval: 2s
+    relabel_configs:
+      - action: drop
+        regex: ".*"
+        source_labels: [__address__]
+`, filepath.Join(dir, "rules.yml"), target, target)
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -494,4 +521,33 @@ func checkDashboards(ctx context.Context, t *testing.T, s *stack, prom string) {
 		}
 		return nil
 	})
+}
+
+// discoveredFleetTargets returns the instance ids Prometheus discovered for job "fleet", read
+// from its dropped targets (the job drops them all before scraping).
+func discoveredFleetTargets(ctx context.Context, prom string) ([]string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, prom+"/api/v1/targets?state=dropped", nil)
+	resp, err := httpc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data struct {
+			DroppedTargets []struct {
+				DiscoveredLabels map[string]string `json:"discoveredLabels"`
+			} `json:"droppedTargets"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, t := range r.Data.DroppedTargets {
+		l := t.DiscoveredLabels
+		if l["job"] == "fleet" && l["fleet"] == "inference" && l["container_port"] == "22" && l["__address__"] != "" {
+			ids = append(ids, l["instance_id"])
+		}
+	}
+	return ids, nil
 }
