@@ -29,7 +29,7 @@ type wireInstance struct {
 
 // view renders in at now. Callers hold s.mu.
 func (s *Sim) view(in *instance, now time.Time) wireInstance {
-	o := in.off.o
+	o := in.off.value()
 	storage := in.storagePerHour()
 	running := in.gpuBilled()
 	status := in.actualStatus()
@@ -51,7 +51,7 @@ func (s *Sim) view(in *instance, now time.Time) wireInstance {
 			CPUCores: o.CPUCores, CPURAM: o.CPURAM, DiskSpace: in.disk,
 			InetUp: o.InetUp, InetDown: o.InetDown,
 			DphBase: in.dphBase, DphTotal: in.dphBase + storage, StorageCost: in.storageCost,
-			StorageTotalCost: storage, MinBid: in.off.o.MinBid, IsBid: in.isBid,
+			StorageTotalCost: storage, MinBid: in.off.own.MinBid, IsBid: in.isBid,
 			Search: vastapi.PriceBreakdown{GPUCostPerHour: in.dphBase, DiskHour: storage, TotalHour: in.dphBase + storage,
 				DiscountedTotalPerHour: in.dphBase + storage},
 			Reliability2: o.Reliability, Verification: o.Verification, Rentable: o.Rentable,
@@ -199,14 +199,14 @@ func (s *Sim) handleCreate(_ *http.Request, body []byte, rt route) reply {
 	defer s.mu.Unlock()
 	now := s.now()
 	o, ok := s.offerBy[rt.id]
-	if !ok || !o.o.Rentable {
+	if !ok || !o.own.Rentable {
 		return jsonReply(404, map[string]any{
 			"success": false, "error": "invalid_args", "ask_id": rt.id,
 			"msg": fmt.Sprintf("error 404/3603: no_such_ask Instance type by id %d is not available.", rt.id),
 		})
 	}
-	if disk > o.o.DiskSpace {
-		return apiErr(400, "invalid_args", fmt.Sprintf("Requested disk %.1f GB exceeds the %.1f GB available on this offer.", disk, o.o.DiskSpace))
+	if disk > o.own.DiskSpace {
+		return apiErr(400, "invalid_args", fmt.Sprintf("Requested disk %.1f GB exceeds the %.1f GB available on this offer.", disk, o.own.DiskSpace))
 	}
 	if s.credit <= 0 {
 		return apiErr(402, "insufficient_credit", "Insufficient credit")
@@ -215,7 +215,7 @@ func (s *Sim) handleCreate(_ *http.Request, body []byte, rt route) reply {
 	in := &instance{
 		id: s.nextInst, off: o, gpus: o.gpus, created: now,
 		image: image, onstart: onstart, args: b.Args, env: env, disk: disk,
-		dphBase: o.o.DphBase, storageCost: o.o.StorageCost,
+		dphBase: o.own.DphBase, storageCost: o.tmpl.StorageCost,
 		sshPort:      10000 + s.instRng.IntN(50000),
 		portStart:    20000 + s.instRng.IntN(40000),
 		jupyterToken: randHex(s, 32),
@@ -245,18 +245,18 @@ func (s *Sim) handleCreate(_ *http.Request, body []byte, rt route) reply {
 	s.takeGPUs(in)
 	res := map[string]any{"success": true, "new_contract": in.id, "instance_api_key": in.apiKey}
 	switch {
-	case in.isBid && in.dphBase < o.o.MinBid:
+	case in.isBid && in.dphBase < o.own.MinBid:
 		// vast-api.md §3: a bid below the floor fails yet leaves a stopped instance.
 		s.stop(in, now, true)
 		res["success"] = false
 		res["error"] = "bid_too_low"
-		res["msg"] = fmt.Sprintf("Your bid of $%.4f/hr is below the current minimum of $%.4f/hr; the instance was created stopped.", in.dphBase, o.o.MinBid)
+		res["msg"] = fmt.Sprintf("Your bid of $%.4f/hr is below the current minimum of $%.4f/hr; the instance was created stopped.", in.dphBase, o.own.MinBid)
 	case b.TargetState != nil && *b.TargetState == "stopped":
 		s.stop(in, now, false)
 	default:
 		in.setPhase(phProvisioning, now, now.Add(s.scaled(s.opts.ProvisionDelay)))
 	}
-	s.log.Info("instance created", "id", in.id, "offer", o.o.ID, "bid", in.isBid)
+	s.log.Info("instance created", "id", in.id, "offer", o.own.ID, "bid", in.isBid)
 	return jsonReply(200, res)
 }
 
@@ -331,8 +331,8 @@ func (s *Sim) handleManage(_ *http.Request, body []byte, rt route) reply {
 		if s.credit <= 0 {
 			return apiErr(200, "missing_billing", "Insufficient credit: add credit to start instances.")
 		}
-		if in.outbid && in.dphBase < in.off.o.MinBid {
-			return apiErr(200, "bid_too_low", fmt.Sprintf("Your bid of $%.4f/hr is below the current minimum of $%.4f/hr.", in.dphBase, in.off.o.MinBid))
+		if in.outbid && in.dphBase < in.off.own.MinBid {
+			return apiErr(200, "bid_too_low", fmt.Sprintf("Your bid of $%.4f/hr is below the current minimum of $%.4f/hr.", in.dphBase, in.off.own.MinBid))
 		}
 		if in.fail == FailOffline || in.fail == FailScheduling {
 			in.intended = "running"
@@ -363,19 +363,19 @@ func (s *Sim) handleChangeBid(_ *http.Request, body []byte, rt route) reply {
 	if in == nil {
 		return noSuchInstance(rt.id)
 	}
-	price := in.off.o.MinBid // no price: the winning bid
+	price := in.off.own.MinBid // no price: the winning bid
 	if b.Price != nil {
 		price = *b.Price
 	}
-	if price < 0.001 || price > 32*float64(max(1, in.off.o.NumGPUs)) {
+	if price < 0.001 || price > 32*float64(max(1, in.off.own.NumGPUs)) {
 		return apiErr(400, "invalid_price", "price must be between 0.001 and 32 $/hour per GPU")
 	}
 	in.isBid = true
 	in.dphBase = price
 	switch {
-	case in.outbid && price >= in.off.o.MinBid:
+	case in.outbid && price >= in.off.own.MinBid:
 		s.boot(in, now)
-	case !in.outbid && in.intended == "running" && price < in.off.o.MinBid:
+	case !in.outbid && in.intended == "running" && price < in.off.own.MinBid:
 		s.stop(in, now, true)
 	}
 	return jsonReply(200, map[string]any{"success": true})

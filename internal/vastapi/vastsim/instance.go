@@ -217,7 +217,7 @@ func (s *Sim) checkOutbid(m *machine, now time.Time) {
 		if in.destroyed || !in.isBid || in.outbid || in.off.m != m || in.intended != "running" {
 			continue
 		}
-		if in.dphBase < in.off.o.MinBid {
+		if in.dphBase < in.off.own.MinBid {
 			s.stop(in, now, true)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"time"
 
@@ -21,11 +22,96 @@ type machine struct {
 	offers []*offer
 }
 
-// offer is one listed offer; o is priced for 5 GB on-demand, as the generator lists it.
+// offer is one listed offer, priced for 5 GB on-demand as the generator lists it. Most of an
+// offer's fields are its machine's and the same for every offer of it, so they are kept once,
+// in a template shared by the machine's offers; own holds the fields that are the offer's alone
+// (identity, size, prices, availability). A catalogue of 10,000 offers so takes about 5 MB
+// rather than 12. value rebuilds the whole offer.
 type offer struct {
-	o    vastapi.Offer
+	tmpl *vastapi.Offer // never modified; its fields that own holds are ignored
+	own  ownFields
 	m    *machine
 	gpus []int64
+}
+
+// ownFields are the fields of an offer that differ between offers of one machine, or change.
+type ownFields struct {
+	ID, AskContractID, BundleID                             int64
+	NumGPUs, GPULanes                                       int
+	GPUTotalRAM, GPUFrac, GPUMaxTemp, CPUCoresEffective     float64
+	DiskSpace, DLPerf, TotalFlops, DLPerfPerDphTotal        float64
+	FlopsPerDphTotal, Score, DphBase, DphTotal, DphTotalAdj float64
+	StorageTotalCost, VRAMCostPerHour, MinBid               float64
+	CreditDiscountMax, DiscountedHourly, DiscountedDphTotal float64
+	GPUIDs                                                  []int64
+	Search, Instance                                        vastapi.PriceBreakdown
+	EndDate                                                 vastapi.Opt[float64]
+	Rentable, Rented, IsBid                                 bool
+}
+
+func ownOf(v *vastapi.Offer) ownFields {
+	return ownFields{
+		ID: v.ID, AskContractID: v.AskContractID, BundleID: v.BundleID,
+		NumGPUs: v.NumGPUs, GPULanes: v.GPULanes,
+		GPUTotalRAM: v.GPUTotalRAM, GPUFrac: v.GPUFrac, GPUMaxTemp: v.GPUMaxTemp, CPUCoresEffective: v.CPUCoresEffective,
+		DiskSpace: v.DiskSpace, DLPerf: v.DLPerf, TotalFlops: v.TotalFlops, DLPerfPerDphTotal: v.DLPerfPerDphTotal,
+		FlopsPerDphTotal: v.FlopsPerDphTotal, Score: v.Score, DphBase: v.DphBase, DphTotal: v.DphTotal, DphTotalAdj: v.DphTotalAdj,
+		StorageTotalCost: v.StorageTotalCost, VRAMCostPerHour: v.VRAMCostPerHour, MinBid: v.MinBid,
+		CreditDiscountMax: v.CreditDiscountMax, DiscountedHourly: v.DiscountedHourly, DiscountedDphTotal: v.DiscountedDphTotal,
+		GPUIDs: v.GPUIDs, Search: v.Search, Instance: v.Instance, EndDate: v.EndDate,
+		Rentable: v.Rentable, Rented: v.Rented, IsBid: v.IsBid,
+	}
+}
+
+// valueInto writes the whole offer to dst.
+func (o *offer) valueInto(dst *vastapi.Offer) {
+	*dst = *o.tmpl
+	o.overlay(dst)
+}
+
+// overlay writes the offer's own fields to dst, which holds its template's.
+func (o *offer) overlay(dst *vastapi.Offer) {
+	f := &o.own
+	dst.ID, dst.AskContractID, dst.BundleID = f.ID, f.AskContractID, f.BundleID
+	dst.NumGPUs, dst.GPULanes = f.NumGPUs, f.GPULanes
+	dst.GPUTotalRAM, dst.GPUFrac, dst.GPUMaxTemp, dst.CPUCoresEffective = f.GPUTotalRAM, f.GPUFrac, f.GPUMaxTemp, f.CPUCoresEffective
+	dst.DiskSpace, dst.DLPerf, dst.TotalFlops, dst.DLPerfPerDphTotal = f.DiskSpace, f.DLPerf, f.TotalFlops, f.DLPerfPerDphTotal
+	dst.FlopsPerDphTotal, dst.Score, dst.DphBase, dst.DphTotal, dst.DphTotalAdj = f.FlopsPerDphTotal, f.Score, f.DphBase, f.DphTotal, f.DphTotalAdj
+	dst.StorageTotalCost, dst.VRAMCostPerHour, dst.MinBid = f.StorageTotalCost, f.VRAMCostPerHour, f.MinBid
+	dst.CreditDiscountMax, dst.DiscountedHourly, dst.DiscountedDphTotal = f.CreditDiscountMax, f.DiscountedHourly, f.DiscountedDphTotal
+	dst.GPUIDs, dst.Search, dst.Instance, dst.EndDate = f.GPUIDs, f.Search, f.Instance, f.EndDate
+	dst.Rentable, dst.Rented, dst.IsBid = f.Rentable, f.Rented, f.IsBid
+}
+
+// value returns the whole offer (its GPUIDs shared with the catalogue: not to be modified).
+func (o *offer) value() vastapi.Offer {
+	var v vastapi.Offer
+	o.valueInto(&v)
+	return v
+}
+
+// newOffer stores v, sharing tmpl (an offer of the same machine) when v differs from it only
+// in its own fields; otherwise, or without tmpl, v gets a template of its own. So sharing
+// never changes an offer, whatever fields a generator or a catalogue varies.
+func newOffer(v vastapi.Offer, tmpl *vastapi.Offer, m *machine, gpus []int64) *offer {
+	o := &offer{tmpl: tmpl, own: ownOf(&v), m: m, gpus: gpus}
+	if tmpl != nil {
+		var got vastapi.Offer
+		o.valueInto(&got)
+		if reflect.DeepEqual(got, v) {
+			return o
+		}
+	}
+	o.tmpl = &v
+	return o
+}
+
+// update changes the offer through f and stores the result. Callers hold s.mu and have called
+// s.mutating().
+func (o *offer) update(f func(v *vastapi.Offer)) {
+	v := o.value()
+	f(&v)
+	o.own = ownOf(&v)
 }
 
 // refreshMachine recomputes rentable/rented of m's offers after its occupancy changed.
@@ -42,8 +128,8 @@ func (s *Sim) refreshMachine(m *machine) {
 				free = false
 			}
 		}
-		o.o.Rentable = free
-		o.o.Rented = ours
+		o.own.Rentable = free
+		o.own.Rented = ours
 	}
 	s.changed()
 }
@@ -92,7 +178,7 @@ func (s *Sim) loadCatalogue(cat []vastapi.Offer) error {
 				gpus = append(gpus, -(c.ID*64 + int64(g) + 1))
 			}
 		}
-		o := &offer{o: c, m: m, gpus: gpus}
+		o := newOffer(c, nil, m, gpus)
 		for _, g := range gpus {
 			if !slices.Contains(m.gpus, g) {
 				m.gpus = append(m.gpus, g)
@@ -108,7 +194,7 @@ func (s *Sim) loadCatalogue(cat []vastapi.Offer) error {
 		s.offers = append(s.offers, o)
 		s.offerBy[c.ID] = o
 	}
-	slices.SortFunc(s.offers, func(a, b *offer) int { return int(a.o.ID - b.o.ID) })
+	slices.SortFunc(s.offers, func(a, b *offer) int { return int(a.own.ID - b.own.ID) })
 	return nil
 }
 
@@ -358,7 +444,11 @@ func (s *Sim) generate(r *rand.Rand, now time.Time, n int) {
 					o.DiscountedHourly = o.DphBase * (1 - discount.V)
 				}
 				priceBase(&o)
-				off := &offer{o: o, m: m, gpus: o.GPUIDs}
+				var tmpl *vastapi.Offer
+				if len(m.offers) > 0 {
+					tmpl = m.offers[0].tmpl
+				}
+				off := newOffer(o, tmpl, m, o.GPUIDs)
 				m.offers = append(m.offers, off)
 				s.offers = append(s.offers, off)
 				s.offerBy[o.ID] = off
@@ -386,9 +476,11 @@ func (s *Sim) driftStep(step int64, now time.Time) {
 		f := lognorm(r, 1, 0.03)
 		fb := lognorm(r, 1, 0.08)
 		for _, o := range m.offers {
-			o.o.DphBase = round(o.o.DphBase*f, 6)
-			o.o.MinBid = round(o.o.MinBid*fb, 6)
-			priceBase(&o.o)
+			o.update(func(v *vastapi.Offer) {
+				v.DphBase = round(v.DphBase*f, 6)
+				v.MinBid = round(v.MinBid*fb, 6)
+				priceBase(v)
+			})
 		}
 		s.checkOutbid(m, now)
 	}
@@ -418,8 +510,8 @@ func (s *Sim) driftStep(step int64, now time.Time) {
 	// Hosts relist before their listing ends, so a long-running market keeps its offers.
 	nowSec := float64(now.Unix())
 	for _, o := range s.offers {
-		if o.o.EndDate.Valid && o.o.EndDate.V < nowSec+86400 {
-			o.o.EndDate.V += 90 * 86400
+		if o.own.EndDate.Valid && o.own.EndDate.V < nowSec+86400 {
+			o.own.EndDate.V += 90 * 86400
 		}
 	}
 	s.changed()

@@ -76,16 +76,25 @@ func (s *Sim) pricedFor(p pricing) *pricedCat {
 	return c
 }
 
-// at returns stored offer i as c prices it: the stored offer itself for the base pricing, else
-// a repriced copy in scratch (the arithmetic is cheap; a copy of the catalogue per pricing is
-// not). Callers hold s.mu and must not modify the result.
-func (s *Sim) at(c *pricedCat, i int, scratch *vastapi.Offer) *vastapi.Offer {
-	if c.reprice == nil {
-		return &s.offers[i].o
+// scratch is where at builds offers; a scan in id order rebuilds only the offer's own fields
+// while consecutive offers share their machine's template.
+type scratch struct {
+	v    vastapi.Offer
+	tmpl *vastapi.Offer // whose fields v holds besides the own ones; nil: none
+}
+
+// at returns stored offer i as c prices it, built in sc (repricing is cheap arithmetic; a copy
+// of the catalogue per pricing is not). Callers hold s.mu and must not modify the result.
+func (s *Sim) at(c *pricedCat, i int, sc *scratch) *vastapi.Offer {
+	o := s.offers[i]
+	if sc.tmpl != o.tmpl {
+		sc.v, sc.tmpl = *o.tmpl, o.tmpl
 	}
-	*scratch = s.offers[i].o
-	c.reprice.Reprice(scratch)
-	return scratch
+	o.overlay(&sc.v) // every field repricing sets is an own field, so this undoes it too
+	if c.reprice != nil {
+		c.reprice.Reprice(&sc.v)
+	}
+	return &sc.v
 }
 
 // prepare fills e with o's JSON split around `duration`.
@@ -120,7 +129,7 @@ func (e *encOffer) write(buf *bytes.Buffer, now float64) {
 
 // encode appends stored offer i's JSON, as c prices it, with duration computed against now.
 // Callers hold s.mu.
-func (s *Sim) encode(c *pricedCat, buf *bytes.Buffer, i int, now float64, scratch *vastapi.Offer) error {
+func (s *Sim) encode(c *pricedCat, buf *bytes.Buffer, i int, now float64, sc *scratch) error {
 	e := &c.enc[i]
 	if e.pre == nil {
 		var tmp encOffer
@@ -129,7 +138,7 @@ func (s *Sim) encode(c *pricedCat, buf *bytes.Buffer, i int, now float64, scratc
 		} else {
 			c.encoded++
 		}
-		if err := prepare(e, s.at(c, i, scratch)); err != nil {
+		if err := prepare(e, s.at(c, i, sc)); err != nil {
 			return err
 		}
 	}
@@ -155,7 +164,7 @@ type searchStream struct {
 	now  float64 // for duration
 	snap []vastapi.Offer
 	enc  encOffer // scratch for snapshot offers
-	tmp  vastapi.Offer
+	tmp  scratch
 	done bool
 }
 
@@ -165,8 +174,9 @@ func (s *Sim) mutating() {
 	for st := range s.streams {
 		rest := st.idx[st.pos:]
 		st.snap = make([]vastapi.Offer, len(rest))
+		var sc scratch
 		for k, i := range rest {
-			st.snap[k] = *s.at(st.c, i, &st.snap[k])
+			st.snap[k] = *s.at(st.c, i, &sc)
 		}
 		st.idx, st.pos = nil, 0
 		delete(s.streams, st)
@@ -342,9 +352,9 @@ func (s *Sim) searchIndex(c *pricedCat, pq *parsedQuery, m *vastapi.Matcher, now
 		}
 	}
 	idx := make([]int, 0, 256)
-	var scratch vastapi.Offer
+	var sc scratch
 	for i := range s.offers {
-		if m.Match(s.at(c, i, &scratch)) {
+		if m.Match(s.at(c, i, &sc)) {
 			idx = append(idx, i)
 		}
 	}
@@ -381,7 +391,7 @@ func (s *Sim) topK(c *pricedCat, idx []int, q *vastapi.Query, limit int, now tim
 		first = &q.Order[0]
 		read = vastapi.NumericColumn(first.Field)
 	}
-	var sa, sb vastapi.Offer
+	var sa, sb scratch
 	for n, i := range idx {
 		items[n].i = i
 		if read != nil {

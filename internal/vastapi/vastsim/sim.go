@@ -148,7 +148,7 @@ func New(opts Options) (*Sim, error) {
 	}
 	names := map[string]bool{}
 	for _, o := range s.offers {
-		names[o.o.GPUName] = true
+		names[o.tmpl.GPUName] = true
 	}
 	for n := range names {
 		s.gpuNames = append(s.gpuNames, n)
@@ -213,10 +213,10 @@ func (s *Sim) Offers() []vastapi.Offer {
 	now := float64(s.now().UnixNano()) / 1e9
 	out := make([]vastapi.Offer, len(s.offers))
 	for i, o := range s.offers {
-		out[i] = o.o
-		out[i].GPUIDs = append([]int64(nil), o.o.GPUIDs...)
-		if o.o.EndDate.Valid {
-			out[i].Duration = vastapi.Some(o.o.EndDate.V - now)
+		out[i] = o.value()
+		out[i].GPUIDs = append([]int64(nil), o.own.GPUIDs...)
+		if o.own.EndDate.Valid {
+			out[i].Duration = vastapi.Some(o.own.EndDate.V - now)
 		}
 	}
 	return out
@@ -302,7 +302,7 @@ func (s *Sim) SetMinBid(offerID int64, v float64) error {
 		return fmt.Errorf("set min_bid of offer %d: %w", offerID, ErrNotFound)
 	}
 	s.mutating()
-	o.o.MinBid = v
+	o.own.MinBid = v
 	s.changed()
 	s.checkOutbid(o.m, now)
 	return nil
@@ -319,8 +319,10 @@ func (s *Sim) SetPrice(offerID int64, dphBase float64) error {
 		return fmt.Errorf("set price of offer %d: %w", offerID, ErrNotFound)
 	}
 	s.mutating()
-	o.o.DphBase = dphBase
-	priceBase(&o.o)
+	o.update(func(v *vastapi.Offer) {
+		v.DphBase = dphBase
+		priceBase(v)
+	})
 	s.changed()
 	return nil
 }

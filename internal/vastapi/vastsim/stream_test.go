@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -164,4 +165,35 @@ func TestRepricingKeepsNoCopyOfTheCatalogue(t *testing.T) {
 			t.Fatalf("pricing %+v: reprices %v", p, c.reprice != nil)
 		}
 	}
+}
+
+func TestOffersOfAMachineShareItsTraits(t *testing.T) {
+	t.Run("a generated market keeps one template per machine", func(t *testing.T) {
+		h := newHarness(t, Options{Seed: 11, Machines: 200})
+		tmpls := map[*vastapi.Offer]bool{}
+		for _, o := range h.sim.offers {
+			tmpls[o.tmpl] = true
+		}
+		if len(tmpls) != len(h.sim.machines) || len(h.sim.offers) < 3*len(tmpls) {
+			t.Fatalf("%d templates for %d machines and %d offers", len(tmpls), len(h.sim.machines), len(h.sim.offers))
+		}
+	})
+	t.Run("sharing never changes an offer", func(t *testing.T) {
+		a := vastapi.Offer{ID: 1, MachineID: 9, GPUName: "RTX 4090", NumGPUs: 1, DphBase: 0.3, StorageCost: 0.2}
+		same := a
+		same.ID, same.NumGPUs, same.DphBase = 2, 2, 0.6 // own fields only
+		other := a
+		other.ID, other.GPUName = 3, "RTX 3090" // a machine-wide trait differs
+		m := &machine{id: 9}
+		base := newOffer(a, nil, m, nil)
+		for _, c := range []struct {
+			v     vastapi.Offer
+			share bool
+		}{{same, true}, {other, false}} {
+			o := newOffer(c.v, base.tmpl, m, nil)
+			if (o.tmpl == base.tmpl) != c.share || !reflect.DeepEqual(o.value(), c.v) {
+				t.Fatalf("offer %d: shares %v (want %v), value %+v", c.v.ID, o.tmpl == base.tmpl, c.share, o.value())
+			}
+		}
+	})
 }
