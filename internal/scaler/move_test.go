@@ -299,6 +299,20 @@ func TestPlanMoves(t *testing.T) {
 			want: nil,
 		},
 		{
+			name: "rebalance: a finished replacement (old instance gone) does not hold the next move",
+			cfg:  testConfig(testFleet("f", od, rebalance, func(f *policy.Fleet) { f.Target = 2 })),
+			obs: obsOf(100, map[string][]vastapi.Offer{"m": {testOffer(1, 0.30)}},
+				aged(testInstance(121, "f", "r", "running", 0.3), 3*time.Hour),
+				aged(testInstance(122, "f", "b", "running", 0.5), 3*time.Hour)),
+			st:   listedReplacement(120, 121),
+			want: []string{"create:f:1"},
+			check: func(t *testing.T, r scaler.Result) {
+				if a := action(r, scaler.KindCreate); a.Replaces != 122 {
+					t.Errorf("create %s replaces %d, want 122", a, a.Replaces)
+				}
+			},
+		},
+		{
 			name: "rebalance: a surge of one over max, not two",
 			cfg: testConfig(testFleet("f", od, rebalance, func(f *policy.Fleet) {
 				f.Target, f.Max = 1, 1

@@ -247,14 +247,19 @@ func (p *planner) planFleet(f *policy.Fleet) {
 
 	// Make-before-break replacements in flight: old instance → its replacement is pending or
 	// running. The old one no longer counts toward the target; its replacement does.
+	// An old instance no longer listed is gone: its replacement is an ordinary member now.
+	listedIDs := make(map[int64]bool, len(managed))
+	for _, m := range managed {
+		listedIDs[m.Instance.ID] = true
+	}
 	inflight := map[int64]*Managed{} // replacement listed (nil value: a pending create)
 	for _, c := range pend {
-		if c.Replaces != 0 {
+		if c.Replaces != 0 && listedIDs[c.Replaces] {
 			inflight[c.Replaces] = nil
 		}
 	}
 	for _, m := range managed {
-		if m.Replaces != 0 && (m.Phase == PhasePending || m.Phase == PhaseRunning) {
+		if m.Replaces != 0 && listedIDs[m.Replaces] && (m.Phase == PhasePending || m.Phase == PhaseRunning) {
 			inflight[m.Replaces] = m
 		}
 	}

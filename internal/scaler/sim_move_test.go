@@ -1,0 +1,359 @@
+package scaler_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/clock"
+	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/scaler"
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+	"github.com/vastwatch/vastwatch/internal/vastapi/vastsim"
+)
+
+// noDrift keeps the simulated market still, so that only the test moves prices.
+func noDrift(so *vastsim.Options, _ *scaler.Options) { so.DriftInterval = -1 }
+
+func bidMarket(t *testing.T, query string) *policy.Market {
+	t.Helper()
+	q, err := policy.ParseQuery(query, policy.SearchOptions{Order: "dph_total", Limit: 64, StorageGB: 20, Type: "bid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &policy.Market{Name: "bid", QueryText: query, Query: q, Type: vastapi.Bid, StorageGB: 20}
+}
+
+// record is the journal's create record of instance id.
+func (w *world) record(id int64) scaler.CreateRecord {
+	w.t.Helper()
+	st, err := scaler.ReadState(w.dir, time.Hour)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	i := slices.IndexFunc(st.Creates, func(r scaler.CreateRecord) bool { return r.InstanceID == id })
+	if i < 0 {
+		w.t.Fatalf("instance %d not in the journal", id)
+	}
+	return st.Creates[i]
+}
+
+// settle steps until fleet has n running instances.
+func (w *world) settle(fleet string, n int) []vastapi.Instance {
+	w.t.Helper()
+	for range 10 {
+		w.mustStep()
+		ins := w.ours(fleet)
+		running := 0
+		for _, in := range ins {
+			if in.Status() == "running" {
+				running++
+			}
+		}
+		if running == n && len(ins) == n {
+			return ins
+		}
+	}
+	w.t.Fatalf("fleet %s did not settle at %d running: %d instances", fleet, n, len(w.ours(fleet)))
+	return nil
+}
+
+func TestSimOutbidInstanceIsRebidWithinTheCaps(t *testing.T) {
+	f := simFleet("spot", bidMarket(t, "num_gpus=1 reliability>0.9"), 1)
+	f.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 2}
+	w := newWorld(t, 3, simConfig(f), noDrift)
+	in := w.settle("spot", 1)[0]
+	rec := w.record(in.ID)
+	if !in.IsBid || rec.Bid <= 0 {
+		t.Fatalf("not a bid rental: is_bid %v, journalled bid %v", in.IsBid, rec.Bid)
+	}
+	minBid := rec.Bid * 1.3
+	if err := w.sim.SetMinBid(rec.OfferID, minBid); err != nil {
+		t.Fatal(err)
+	}
+	rep := w.mustStep()
+	if !slices.ContainsFunc(rep.Outcomes, func(o scaler.ActionOutcome) bool {
+		return o.Action.Kind == scaler.KindRebid && o.Action.InstanceID == in.ID && o.Result == scaler.ResultOK
+	}) {
+		t.Fatalf("no rebid: %v", rep.Plan.Decisions)
+	}
+	after := w.settle("spot", 1)
+	if after[0].ID != in.ID || w.creates() != 1 {
+		t.Fatalf("instance %d replaced by %d (%d creates): a rebid within the caps keeps it", in.ID, after[0].ID, w.creates())
+	}
+	if got := w.record(in.ID).Bid; !near(got, minBid*1.2) {
+		t.Errorf("journalled bid %.4f, want min_bid × multiplier %.4f", got, minBid*1.2)
+	}
+	if !near(after[0].DphBase, minBid*1.2) {
+		t.Errorf("instance bids %.4f, want %.4f", after[0].DphBase, minBid*1.2)
+	}
+}
+
+func TestSimOutbidBeyondTheCapsIsReplacedAfterTheGrace(t *testing.T) {
+	f := simFleet("spot", bidMarket(t, "num_gpus=1 reliability>0.9"), 1)
+	f.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 1}
+	w := newWorld(t, 4, simConfig(f), noDrift, func(_ *vastsim.Options, o *scaler.Options) { o.OutbidGrace = 5 * time.Minute })
+	in := w.settle("spot", 1)[0]
+	rec := w.record(in.ID)
+	if err := w.sim.SetMinBid(rec.OfferID, 2); err != nil { // above bid.max
+		t.Fatal(err)
+	}
+	outbidAt := w.clk.Now()
+	var destroyedAt time.Time
+	for range 10 {
+		now := w.clk.Now()
+		rep := w.mustStep()
+		for _, o := range rep.Outcomes {
+			if o.Action.Kind == scaler.KindRebid {
+				t.Fatalf("rebid above the caps: %s", o.Action)
+			}
+			if o.Action.Kind == scaler.KindDestroy && o.Action.InstanceID == in.ID && o.Result == scaler.ResultOK {
+				destroyedAt = now
+			}
+		}
+		if !destroyedAt.IsZero() {
+			break
+		}
+	}
+	if destroyedAt.IsZero() || destroyedAt.Sub(outbidAt) < 5*time.Minute {
+		t.Fatalf("outbid at %s, destroyed at %s: want destroyed after the 5m grace", outbidAt, destroyedAt)
+	}
+	if _, ok := w.sc.Avoided()[in.MachineID]; !ok {
+		t.Error("the outbid machine is not avoided")
+	}
+	if got := w.settle("spot", 1); got[0].ID == in.ID || got[0].MachineID == in.MachineID {
+		t.Errorf("not replaced on another machine: %+v", got[0].ID)
+	}
+}
+
+func TestSimFallingMarketRebalancesOneStepAtATime(t *testing.T) {
+	m := simMarket(t)
+	f := simFleet("web", m, 2)
+	f.Max = 2 // the surge of one goes over max
+	f.Rebalance = &policy.Rebalance{MinSavings: 0.25, MinAge: 30 * time.Minute}
+	w := newWorld(t, 5, simConfig(f), noDrift)
+	first := w.settle("web", 2)
+	old := map[int64]bool{}
+	dearest, cheapest := 0.0, 1e9 // committed $/h of our instances
+	for _, in := range first {
+		old[in.ID] = true
+		dearest = max(dearest, simCommitted(in))
+		cheapest = min(cheapest, simCommitted(in))
+	}
+	// lower prices every other offer of the market at price (whole offer, fleet disk).
+	lower := func(price float64) {
+		used := map[int64]bool{}
+		for _, in := range w.ours("web") {
+			used[in.MachineID] = true
+		}
+		for _, o := range w.sim.Offers() {
+			if !used[o.MachineID] && m.Query.Match(&o, w.clk.Now()) {
+				if err := w.sim.SetPrice(o.ID, price-o.StorageCost*20/vastapi.HoursPerMonth); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	type tally struct{ creates, destroys, below int }
+	run := func(cycles int) tally {
+		var n tally
+		for range cycles {
+			rep := w.mustStep()
+			inCycle := 0
+			for _, o := range rep.Outcomes {
+				if o.Action.Reason != scaler.ReasonRebalance {
+					continue
+				}
+				switch o.Action.Kind {
+				case scaler.KindCreate:
+					n.creates++
+					inCycle++
+				case scaler.KindDestroy:
+					n.destroys++
+				}
+			}
+			for _, d := range rep.Plan.Decisions {
+				if testing.Verbose() {
+					t.Logf("cycle %d: %s", w.cycle, d)
+				}
+				if d.Reason == scaler.ReasonSavingsBelow {
+					n.below++
+				}
+			}
+			if inCycle > 1 {
+				t.Fatalf("cycle %d: %d rebalance creates at once", w.cycle, inCycle)
+			}
+			if got := len(w.ours("web")); got > f.Max+1 {
+				t.Fatalf("cycle %d: %d instances, max %d + a surge of one", w.cycle, got, f.Max)
+			}
+			var replacing int
+			for _, in := range w.ours("web") {
+				if !old[in.ID] && in.Status() != "running" {
+					replacing++
+				}
+			}
+			if replacing > 1 {
+				t.Fatalf("cycle %d: %d replacements in flight", w.cycle, replacing)
+			}
+		}
+		return n
+	}
+	// Young instances stay however cheap the market gets.
+	lower(cheapest * 0.4)
+	if n := run(20); n.creates != 0 {
+		t.Fatalf("rebalanced before min_age: %+v", n)
+	}
+	// A saving under the threshold is not worth a move.
+	lower(dearest * 0.9)
+	if n := run(20); n.creates != 0 || n.below == 0 {
+		t.Fatalf("savings below the threshold: %+v", n)
+	}
+	// A real saving: both move, one after the other, make-before-break.
+	lower(cheapest * 0.4)
+	n := run(20)
+	if n.creates != 2 || n.destroys != 2 {
+		t.Fatalf("falling market: %d rebalance creates and %d destroys, want 2 and 2", n.creates, n.destroys)
+	}
+	end := w.ours("web")
+	for _, in := range end {
+		if old[in.ID] || in.Status() != "running" || simCommitted(in) > cheapest*0.4+1e-9 {
+			t.Errorf("after rebalancing: instance %d %s at $%.4f/h (old %v)", in.ID, in.Status(), simCommitted(in), old[in.ID])
+		}
+	}
+	if len(end) != 2 {
+		t.Fatalf("%d instances after rebalancing, want 2", len(end))
+	}
+	// And then it stays put: the new prices are the market's.
+	if n := run(40); n.creates != 0 {
+		t.Fatalf("churn after rebalancing: %+v", n)
+	}
+}
+
+func TestSimMachineThatFailsTwiceIsAvoidedLonger(t *testing.T) {
+	probe := newWorld(t, 6, simConfig(simFleet("x", simMarket(t), 0)), noDrift)
+	offers, err := probe.api.SearchOffers(t.Context(), simMarket(t).Query)
+	if err != nil || len(offers) == 0 {
+		t.Fatalf("search: %v", err)
+	}
+	machine := offers[0].MachineID
+	q, err := policy.ParseQuery(fmt.Sprintf("num_gpus=1 machine_id=%d", machine), policy.SearchOptions{Order: "dph_total", Limit: 64, StorageGB: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &policy.Market{Name: "one", Query: q, Type: vastapi.OnDemand, StorageGB: 20}
+	f := simFleet("web", m, 1)
+	w := newWorld(t, 6, simConfig(f), noDrift)
+	var avoidedFor []time.Duration
+	rentedWhileAvoided := 0
+	for len(avoidedFor) < 2 && w.cycle < 400 {
+		st, _ := scaler.ReadState(w.dir, time.Hour)
+		now := w.clk.Now()
+		rep := w.mustStep()
+		for _, o := range rep.Outcomes {
+			if o.Action.Kind == scaler.KindCreate && o.Result == scaler.ResultOK {
+				if until, ok := st.Avoided[o.Action.MachineID]; ok && now.Before(until) {
+					rentedWhileAvoided++
+				}
+			}
+		}
+		for _, in := range w.ours("web") {
+			if in.Status() == "running" {
+				if err := w.sim.FailInstance(in.ID, vastsim.FailExited); err != nil {
+					t.Fatal(err)
+				}
+				w.mustStep() // destroyed, machine avoided
+				until, ok := w.sc.Avoided()[machine]
+				if !ok {
+					t.Fatalf("machine %d not avoided after failure %d", machine, len(avoidedFor)+1)
+				}
+				avoidedFor = append(avoidedFor, until.Sub(w.clk.Now().Add(-poll)))
+				next := w.mustStep()
+				if fs := next.Plan.Fleet("web"); !slices.Contains(fs.Blocked, scaler.ReasonAvoidedMachine) {
+					t.Errorf("blocked %v while its only machine is avoided", fs.Blocked)
+				}
+			}
+		}
+	}
+	if rentedWhileAvoided != 0 {
+		t.Errorf("%d rentals on an avoided machine", rentedWhileAvoided)
+	}
+	if len(avoidedFor) != 2 || avoidedFor[0] != scaler.DefaultAvoidFor || avoidedFor[1] != 2*scaler.DefaultAvoidFor {
+		t.Fatalf("avoided for %v, want 1h then 2h", avoidedFor)
+	}
+	if w.creates() != 2 {
+		t.Errorf("%d creates, want 2 (one per avoidance expired)", w.creates())
+	}
+}
+
+func TestSimListingEndIsReplacedBeforeTheEnd(t *testing.T) {
+	// The catalogue is the generated market with listing ends set by the test: the simulator
+	// has no control to move one offer's end_date.
+	probe, err := vastsim.New(vastsim.Options{Seed: 7, Clock: newFakeAtStart(), Machines: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := probe.Offers()
+	m := simMarket(t)
+	start := newFakeAtStart().Now()
+	cheapest := -1
+	for i := range cat {
+		cat[i].EndDate = vastapi.Some(float64(start.Add(60 * 24 * time.Hour).Unix()))
+		cat[i].Duration = vastapi.Opt[float64]{}
+		if cat[i].Rentable && m.Query.Match(&cat[i], start) && (cheapest < 0 || cat[i].PriceFor(20) < cat[cheapest].PriceFor(20)) {
+			cheapest = i
+		}
+	}
+	end := start.Add(3 * time.Hour)
+	for i := range cat {
+		if cat[i].MachineID == cat[cheapest].MachineID {
+			cat[i].EndDate = vastapi.Some(float64(end.Unix()))
+		}
+	}
+	f := simFleet("web", m, 1)
+	w := newWorld(t, 7, simConfig(f), noDrift, func(so *vastsim.Options, o *scaler.Options) {
+		so.Catalogue = cat
+		o.ListingMargin = time.Hour
+	})
+	first := w.settle("web", 1)[0]
+	if first.MachineID != cat[cheapest].MachineID {
+		t.Fatalf("rented machine %d, not the cheapest %d", first.MachineID, cat[cheapest].MachineID)
+	}
+	var replacedAt time.Time
+	for w.clk.Now().Before(end.Add(10 * time.Minute)) {
+		now := w.clk.Now()
+		rep := w.mustStep()
+		for _, o := range rep.Outcomes {
+			if o.Action.Kind == scaler.KindDestroy && o.Action.InstanceID == first.ID && o.Result == scaler.ResultOK {
+				replacedAt = now
+				if o.Action.Reason != scaler.ReasonListingEnding {
+					t.Errorf("destroyed for %q", o.Action.Reason)
+				}
+			}
+		}
+		running := 0
+		for _, in := range w.ours("web") {
+			if in.Status() == "running" {
+				running++
+			}
+		}
+		if running == 0 {
+			t.Fatalf("%s: no instance running: the replacement must run before the old one goes", w.clk.Now())
+		}
+		if !replacedAt.IsZero() {
+			break
+		}
+	}
+	if replacedAt.IsZero() || !replacedAt.Before(end) || end.Sub(replacedAt) > time.Hour {
+		t.Fatalf("listing ends %s, old instance destroyed at %s: want within the hour before", end, replacedAt)
+	}
+	got := w.settle("web", 1)[0]
+	if got.ID == first.ID || !got.EndDate.Valid || time.Unix(int64(got.EndDate.V), 0).Before(end.Add(time.Hour)) {
+		t.Errorf("replacement %d ends %v", got.ID, got.EndDate)
+	}
+}
+
+// newFakeAtStart is a fake clock at the time newWorld starts its worlds.
+func newFakeAtStart() *clock.Fake {
+	return clock.NewFake(time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC))
+}
