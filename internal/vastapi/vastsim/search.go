@@ -31,10 +31,11 @@ type pricedCat struct {
 	results map[string]cachedSearch
 }
 
-// maxEncoded bounds the cached offer encodings of one priced catalogue (about 2.7 kB each), so
-// a simulator of 5,000 offers stays small inside a daemon's memory budget; offers past it are
-// encoded on every reply.
-const maxEncoded = 1024
+// maxEncoded bounds the cached offer encodings of one priced catalogue (about 2.7 kB each). A
+// polled query's first offers (the cheapest, the ones a limit keeps) are what repeats; a whole
+// market reply is encoded as it is written instead, since a daemon polling markets of different
+// storage sizes reprices on almost every search and a large cache would only churn its heap.
+const maxEncoded = 128
 
 // maxPriced bounds the priced catalogues kept besides the base pricing.
 const maxPriced = 1
