@@ -39,6 +39,7 @@ var chaosFaults = []vastsim.Fault{
 type chaosStats struct {
 	cycles, failedCycles, restarts, vanished, failed, priceJumps, bidJumps, creditDrops, reloads int
 	orphanings                                                                                   int
+	listingEnds, listingKills, overlaps, rebids, rebalances, priceDrops                          int
 	violations                                                                                   []string
 	seenReqs                                                                                     int
 	tight                                                                                        *policy.Fleet
@@ -71,6 +72,7 @@ func TestChaos(t *testing.T) {
 	// Simulated single-GPU offers cost about $0.05-0.17/h: these budgets bind.
 	web.Max, web.Budget, web.MaxPrice = 5, 0.35, 0.2
 	web.BootTimeout = 4 * time.Minute
+	web.Rebalance = &policy.Rebalance{MinSavings: 0.25, MinAge: 20 * time.Minute}
 	batch := simFleet("batch", m, 2)
 	batch.Max, batch.Budget, batch.MaxPrice = 4, 0.4, 0.2
 	batch.ScaleDown = policy.ScaleDownStop
@@ -89,10 +91,12 @@ func TestChaos(t *testing.T) {
 	spot.Max, spot.Budget, spot.MaxPrice = 3, 0.25, 0.15
 	spot.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 0.12}
 	spot.BootTimeout = 4 * time.Minute
+	spot.Rebalance = &policy.Rebalance{MinSavings: 0.3, MinAge: 30 * time.Minute}
 	cfg := simConfig(web, batch, tight, spot)
 	cfg.Account.MaxSpendPerHour = 0.9
 	full := cfg
-	w := newWorld(t, int64(seed), cfg)
+	// Failures double a machine's avoidance; capped at 2h so the small market is not used up.
+	w := newWorld(t, int64(seed), cfg, func(_ *vastsim.Options, o *scaler.Options) { o.AvoidMax = 2 * time.Hour })
 
 	// Foreign instances: someone else's fleet, an unlabelled box, another owner's fleet of the
 	// same name. They must never be touched.
@@ -115,7 +119,7 @@ func TestChaos(t *testing.T) {
 	w.sim.SetCredit(10_000)
 	// Offers also vanish inside a cycle: between the observation and the re-check, and between
 	// the re-check and the create.
-	capi := &chaosAPI{Client: w.api, sim: w.sim, rng: rand.New(rand.NewPCG(seed, 7)), on: true}
+	capi := &chaosAPI{Client: w.api, sim: w.sim, rng: rand.New(rand.NewPCG(seed, 7)), on: true, ends: map[int64]float64{}}
 	w.opts.API = capi
 	w.restart()
 	reqsBefore := len(w.sim.Requests())
@@ -128,6 +132,7 @@ func TestChaos(t *testing.T) {
 	for c := range cycles {
 		if c < chaosEnd {
 			chaosEvents(t, w, rng, st)
+			chaosListingEnds(w, capi, rng, st)
 		}
 		if c == chaosEnd {
 			capi.mu.Lock()
@@ -149,8 +154,22 @@ func TestChaos(t *testing.T) {
 			}
 		}
 		for _, o := range rep.Outcomes {
-			if o.Action.Kind == scaler.KindCreate && o.Result == scaler.ResultOK {
-				st.created[o.Action.Fleet]++
+			a := o.Action
+			if a.Kind == scaler.KindCreate && o.Result == scaler.ResultOK {
+				st.created[a.Fleet]++
+			}
+			if a.Kind == scaler.KindCreate && a.Market == "gpu1-bid" && (a.Request.Price == nil || *a.Request.Price <= 0) {
+				st.violate(c, "bid create without an explicit price: %s", a)
+			}
+			if a.Kind == scaler.KindRebid && o.Result == scaler.ResultOK {
+				st.rebids++
+			}
+			if a.Kind == scaler.KindCreate && a.Replaces != 0 && o.Result == scaler.ResultOK {
+				if a.Reason == scaler.ReasonRebalance {
+					st.rebalances++
+				} else {
+					st.listingEnds++
+				}
 			}
 		}
 		if err != nil {
@@ -176,12 +195,17 @@ func TestChaos(t *testing.T) {
 	}
 	t.Logf("chaos seed %d: %d cycles (%d with a failed observation), %d faults injected, %d restarts, %d offers vanished, %d instances failed, %d price jumps, %d min_bid jumps, %d credit drops, %d config reloads (%d dropping or restoring a fleet); %d violations",
 		seed, st.cycles, st.failedCycles, faults, st.restarts, st.vanished, st.failed, st.priceJumps, st.bidJumps, st.creditDrops, st.reloads, st.orphanings, len(st.violations))
+	t.Logf("moves: %d price drops, %d rebids, %d rebalance and %d listing-end replacements, %d cycles with a replacement overlapping, %d instances lost to a listing end",
+		st.priceDrops, st.rebids, st.rebalances, st.listingEnds, st.overlaps, st.listingKills)
 	t.Logf("decisions by reason: %v; creates by fleet: %v", st.decisions, st.created)
 	for _, f := range w.cfg.Fleets {
 		t.Logf("end: fleet %s target %d, %d instances, blocked %v", f.Name, f.TargetAt(w.clk.Now()), len(w.ours(f.Name)), st.lastBlocked[f.Name])
 	}
 	if !testing.Short() && (st.decisions[scaler.ReasonOutbid] == 0 || st.created["spot"] == 0 || st.decisions[scaler.ReasonBudget] == 0) {
 		t.Error("the chaos never rented bids, saw an outbid or hit a budget: it covers less than it claims")
+	}
+	if !testing.Short() && (st.rebids == 0 || st.rebalances == 0 || st.listingEnds == 0 || st.overlaps == 0 || st.decisions[scaler.ReasonSavingsBelow] == 0) {
+		t.Error("the chaos never rebid, rebalanced, replaced an ending listing or held a rebalance below the threshold: it covers less than it claims")
 	}
 	for i, v := range st.violations {
 		if i == 20 {
@@ -205,6 +229,26 @@ type chaosAPI struct {
 	on  bool
 	// vanished counts the offers made to vanish mid-cycle.
 	vanished int
+	// ends are host listing ends set by the chaos, by machine (epoch seconds): the simulator has
+	// no control to move an offer's end_date, so the API as the scaler sees it carries them.
+	ends map[int64]float64
+}
+
+// end is the chaos listing end of machine, or 0.
+func (a *chaosAPI) end(machine int64) float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ends[machine]
+}
+
+func (a *chaosAPI) ListInstances(ctx context.Context) ([]vastapi.Instance, error) {
+	ins, err := a.Client.ListInstances(ctx)
+	for i := range ins {
+		if e := a.end(ins[i].MachineID); e > 0 {
+			ins[i].EndDate = vastapi.Some(e)
+		}
+	}
+	return ins, err
 }
 
 func (a *chaosAPI) roll(offerID int64) {
@@ -221,7 +265,13 @@ func (a *chaosAPI) SearchOffers(ctx context.Context, q vastapi.Query) ([]vastapi
 			a.roll(int64(v))
 		}
 	}
-	return a.Client.SearchOffers(ctx, q)
+	offers, err := a.Client.SearchOffers(ctx, q)
+	for i := range offers {
+		if e := a.end(offers[i].MachineID); e > 0 {
+			offers[i].EndDate = vastapi.Some(e)
+		}
+	}
+	return offers, err
 }
 
 func (a *chaosAPI) CreateInstance(ctx context.Context, offerID int64, req vastapi.CreateRequest) (vastapi.CreateResult, error) {
@@ -264,6 +314,24 @@ func chaosEvents(t *testing.T, w *world, rng *rand.Rand, st *chaosStats) {
 		}
 	}
 	if rng.Float64() < 0.05 {
+		// A price drop in the fleets' market: an offer at half its price (rebalance bait).
+		var in []vastapi.Offer
+		for _, o := range w.sim.Offers() {
+			if o.Rentable && o.NumGPUs == 1 {
+				in = append(in, o)
+			}
+		}
+		if len(in) > 0 {
+			o := in[rng.IntN(len(in))]
+			if w.sim.SetPrice(o.ID, o.DphBase*(0.3+rng.Float64()*0.4)) == nil {
+				st.priceDrops++
+			}
+			if w.sim.SetMinBid(o.ID, o.MinBid*(0.3+rng.Float64()*0.4)) == nil {
+				st.priceDrops++
+			}
+		}
+	}
+	if rng.Float64() < 0.05 {
 		if offs := w.sim.Offers(); len(offs) > 0 {
 			o := offs[rng.IntN(len(offs))]
 			if w.sim.SetMinBid(o.ID, o.MinBid*(0.5+rng.Float64()*2)) == nil {
@@ -277,7 +345,9 @@ func chaosEvents(t *testing.T, w *world, rng *rand.Rand, st *chaosStats) {
 		for _, in := range w.ours("spot") {
 			i := slices.IndexFunc(js.Creates, func(r scaler.CreateRecord) bool { return r.InstanceID == in.ID })
 			if i >= 0 && in.Status() == "running" {
-				if w.sim.SetMinBid(js.Creates[i].OfferID, in.DphBase*1.5) == nil {
+				// Sometimes just over the bid (a rebid within the caps wins it back), sometimes
+				// far over it.
+				if w.sim.SetMinBid(js.Creates[i].OfferID, in.DphBase*(1.01+rng.Float64()*0.5)) == nil {
 					st.bidJumps++
 				}
 				break
@@ -321,6 +391,44 @@ func chaosEvents(t *testing.T, w *world, rng *rand.Rand, st *chaosStats) {
 	}
 }
 
+// chaosListingEnds announces listing ends on machines of our instances (30-90 minutes ahead)
+// and, when one comes, takes the host away: its instances go offline.
+func chaosListingEnds(w *world, a *chaosAPI, rng *rand.Rand, st *chaosStats) {
+	now := float64(w.clk.Now().Unix())
+	a.mu.Lock()
+	var ended []int64
+	for m, e := range a.ends {
+		if e <= now {
+			ended = append(ended, m)
+			delete(a.ends, m)
+		}
+	}
+	a.mu.Unlock()
+	for _, in := range w.sim.Instances() {
+		if slices.Contains(ended, in.MachineID) {
+			if _, f, _, ok := scaler.ParseLabel(in.Label.Or("")); ok && f != "" && w.sim.FailInstance(in.ID, vastsim.FailOffline) == nil {
+				st.listingKills++
+			}
+		}
+	}
+	if rng.Float64() >= 0.03 {
+		return
+	}
+	var mine []vastapi.Instance
+	for _, f := range w.cfg.Fleets {
+		mine = append(mine, w.ours(f.Name)...)
+	}
+	if len(mine) == 0 {
+		return
+	}
+	in := mine[rng.IntN(len(mine))]
+	a.mu.Lock()
+	if _, ok := a.ends[in.MachineID]; !ok {
+		a.ends[in.MachineID] = now + float64(30+rng.IntN(60))*60
+	}
+	a.mu.Unlock()
+}
+
 // simCommitted is an instance's committed $/h from the simulator's own state.
 func simCommitted(in vastapi.Instance) float64 {
 	return in.DphBase + in.StorageCost*in.DiskSpace/vastapi.HoursPerMonth
@@ -347,10 +455,22 @@ func checkInvariants(t *testing.T, w *world, c int, foreign map[int64]bool, reqs
 			st.violate(c, "managed instance %d (fleet %s, nonce %s) is not in the journal", in.ID, fleet, nonce)
 		}
 	}
+	listedNow := map[int64]bool{}
+	for _, in := range w.sim.Instances() {
+		listedNow[in.ID] = true
+	}
 	for _, f := range w.cfg.Fleets {
 		ins := w.ours(f.Name)
-		if len(ins) > f.Max {
-			st.violate(c, "fleet %s has %d instances, max %d", f.Name, len(ins), f.Max)
+		// A make-before-break replacement may surge one over max while its old instance lives.
+		surge := 0
+		for _, r := range js.Creates {
+			if r.Fleet == f.Name && r.Replaces != 0 && listedNow[r.Replaces] && (r.InstanceID == 0 || listedNow[r.InstanceID]) {
+				surge = 1
+			}
+		}
+		st.overlaps += surge
+		if len(ins) > f.Max+surge {
+			st.violate(c, "fleet %s has %d instances, max %d (surge %d)", f.Name, len(ins), f.Max, surge)
 		}
 		spend := 0.0
 		for _, in := range ins {
