@@ -87,7 +87,11 @@ type scratch struct {
 // at returns stored offer i as c prices it, built in sc (repricing is cheap arithmetic; a copy
 // of the catalogue per pricing is not). Callers hold s.mu and must not modify the result.
 func (s *Sim) at(c *pricedCat, i int, sc *scratch) *vastapi.Offer {
-	o := s.offers[i]
+	return c.build(s.offers[i], sc)
+}
+
+// build builds o, as c prices it, in sc.
+func (c *pricedCat) build(o *offer, sc *scratch) *vastapi.Offer {
 	if sc.tmpl != o.tmpl {
 		sc.v, sc.tmpl = *o.tmpl, o.tmpl
 	}
@@ -162,8 +166,8 @@ type searchStream struct {
 	c    *pricedCat
 	idx  []int // never modified: it may be a cached result
 	pos  int
-	now  float64 // for duration
-	snap []vastapi.Offer
+	now  float64  // for duration
+	snap []offer  // the offers still to write as they were (templates never change)
 	enc  encOffer // scratch for snapshot offers
 	tmp  scratch
 	done bool
@@ -174,10 +178,9 @@ type searchStream struct {
 func (s *Sim) mutating() {
 	for st := range s.streams {
 		rest := st.idx[st.pos:]
-		st.snap = make([]vastapi.Offer, len(rest))
-		var sc scratch
+		st.snap = make([]offer, len(rest))
 		for k, i := range rest {
-			st.snap[k] = *s.at(st.c, i, &sc)
+			st.snap[k] = *s.offers[i]
 		}
 		st.idx, st.pos = nil, 0
 		delete(s.streams, st)
@@ -190,7 +193,7 @@ func (st *searchStream) fill(buf *bytes.Buffer) error {
 	for buf.Len() < chunkBytes {
 		switch {
 		case st.snap != nil && len(st.snap) > 0:
-			if err := prepare(&st.enc, &st.snap[0]); err != nil {
+			if err := prepare(&st.enc, st.c.build(&st.snap[0], &st.tmp)); err != nil {
 				return err
 			}
 			st.enc.write(buf, st.now)
