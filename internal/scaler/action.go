@@ -55,6 +55,9 @@ const (
 	ReasonRebalance = "rebalance"
 	// ReasonSavingsBelow: rebalancing is on, but no offer is cheaper by min_savings.
 	ReasonSavingsBelow = "savings_below_threshold"
+	// ReasonFailedCreate: a create whose reply reported failure still made an instance
+	// (new_contract) that is not on its way to running: it is destroyed.
+	ReasonFailedCreate = "failed_create"
 	// ReasonReplacing: a replacement is in flight; the old instance waits until it runs.
 	ReasonReplacing = "replacement_in_flight"
 )
@@ -152,6 +155,8 @@ type Managed struct {
 	Orphan   bool
 	// Replaces is the instance this one was created to replace make-before-break (0: none).
 	Replaces int64
+
+	failedReply bool // made by a create whose reply reported failure
 }
 
 // FleetStatus is a fleet's state after planning.

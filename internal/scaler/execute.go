@@ -212,6 +212,7 @@ func (e *Executor) create(ctx context.Context, a Action) ActionOutcome {
 		out.InstanceID = id
 		out.Why = fmt.Sprintf("failed reply still created instance %d", id)
 		_ = e.Journal.Resolve(a.Nonce, OutcomeCreated, id)
+		_ = e.Journal.MarkFailedReply(a.Nonce)
 		return out
 	}
 	var ae *vastapi.APIError

@@ -193,6 +193,20 @@ func (j *Journal) Resolve(nonce string, out Outcome, instanceID int64) error {
 	return fmt.Errorf("journal: no create with nonce %s", nonce)
 }
 
+// MarkFailedReply records that the create's reply reported failure although it made an instance
+// (new_contract).
+func (j *Journal) MarkFailedReply(nonce string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := range j.data.Creates {
+		if j.data.Creates[i].Nonce == nonce {
+			j.data.Creates[i].FailedReply = true
+			return j.save()
+		}
+	}
+	return fmt.Errorf("journal: no create with nonce %s", nonce)
+}
+
 // Forget drops a create that certainly did not happen (the API refused it).
 func (j *Journal) Forget(nonce string) error {
 	j.mu.Lock()

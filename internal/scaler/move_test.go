@@ -153,6 +153,27 @@ func TestPlanMoves(t *testing.T) {
 			want: nil,
 		},
 		{
+			name: "a stopped instance left by a failed create reply (new_contract) is cleaned up",
+			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1 })),
+			obs:  obsOf(100, map[string][]vastapi.Offer{"m": {testOffer(1, 0.30)}}, testInstance(140, "f", "a", "stopped", 0.3)),
+			st: scaler.State{Creates: []scaler.CreateRecord{{Nonce: "a", Fleet: "f", InstanceID: 140, Price: 0.31,
+				Outcome: scaler.OutcomeCreated, IntentAt: t0.Add(-time.Minute), FailedReply: true}}},
+			want: []string{"destroy:f:140", "create:f:1"},
+			check: func(t *testing.T, r scaler.Result) {
+				if !hasDecision(r, "f", scaler.DecisionCleanup, scaler.ReasonFailedCreate) {
+					t.Errorf("decisions %v", r.Decisions)
+				}
+			},
+		},
+		{
+			name: "an instance of a failed create reply that runs is a member like any other",
+			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1 })),
+			obs:  obsOf(100, map[string][]vastapi.Offer{"m": {testOffer(1, 0.30)}}, testInstance(140, "f", "a", "running", 0.3)),
+			st: scaler.State{Creates: []scaler.CreateRecord{{Nonce: "a", Fleet: "f", InstanceID: 140, Price: 0.31,
+				Outcome: scaler.OutcomeCreated, IntentAt: t0.Add(-time.Minute), FailedReply: true}}},
+			want: nil,
+		},
+		{
 			name: "avoided machines are listed with their failures, expired ones are not",
 			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 0 })),
 			obs:  obsOf(100, nil),
@@ -462,6 +483,21 @@ func TestExecutorRebid(t *testing.T) {
 		outs := (&scaler.Executor{API: api, Journal: j}).Execute(context.Background(), []scaler.Action{rebid})
 		if outs[0].Result != scaler.ResultError || j.Creates()[0].Bid != 0.55 {
 			t.Fatalf("outcome %+v, journal %+v", outs[0], j.Creates()[0])
+		}
+	})
+	t.Run("a failed create reply carrying new_contract is marked for clean-up", func(t *testing.T) {
+		o := testOffer(1, 0.30)
+		m := &fakeMutator{t: t, search: listed(o), create: func(int64, vastapi.CreateRequest) (vastapi.CreateResult, error) {
+			return vastapi.CreateResult{}, &vastapi.APIError{Status: 200, Msg: "failed", NewContract: vastapi.Some(int64(909))}
+		}}
+		j, err := scaler.OpenJournal(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex := &scaler.Executor{API: m, Journal: j, Clock: clock.NewFake(t0)}
+		ex.Execute(context.Background(), []scaler.Action{planOne(t, o)})
+		if c := j.Creates(); len(c) != 1 || c[0].InstanceID != 909 || !c[0].FailedReply {
+			t.Fatalf("journal %+v", c)
 		}
 	})
 	t.Run("dry-run sends no rebid", func(t *testing.T) {

@@ -108,6 +108,7 @@ func (p *planner) classify() {
 		m := Managed{Instance: in, Fleet: fleet, Nonce: nonce}
 		if rec != nil {
 			m.Replaces = rec.Replaces
+			m.failedReply = rec.FailedReply
 		}
 		f := p.fleets[fleet]
 		var boot time.Duration
@@ -270,6 +271,15 @@ func (p *planner) planFleet(f *policy.Fleet) {
 	limited := false
 	replacing := 0
 	for _, m := range managed {
+		if m.failedReply && (m.Phase == PhaseStopped || m.Phase == PhaseOutbid) {
+			// A create that "failed" yet made an instance, left stopped: it only bills storage.
+			if p.remove(fp, m, KindDestroy, ReasonFailedCreate, "failed create reply with new_contract") {
+				p.decide(name, DecisionCleanup, ReasonFailedCreate, fmt.Sprintf("instance %d", m.Instance.ID))
+			} else {
+				limited = true
+			}
+			continue
+		}
 		switch m.Phase {
 		case PhaseFailed:
 			if p.remove(fp, m, KindDestroy, ReasonFailed, m.Why) {

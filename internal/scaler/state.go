@@ -36,6 +36,9 @@ type CreateRecord struct {
 	// Replaces is the instance this create replaces make-before-break (rebalance, listing
 	// end); 0 for an ordinary create. The old instance goes once this one runs.
 	Replaces int64 `json:"replaces,omitempty"`
+	// FailedReply marks an instance that a create reply reporting failure still made
+	// (new_contract): unless it is on its way to running, it is cleaned up.
+	FailedReply bool `json:"failed_reply,omitempty"`
 }
 
 // State is what the planner knows beyond the observation: the journal's view and the scaler's
