@@ -1,6 +1,11 @@
 // Package scaler owns keeping each fleet at its target inside its budgets (spec.md §5): the one
 // observation per cycle, the pure planner (observation + policies + state → actions with
-// reasons), the write-ahead journal of creates, and the executor that carries actions out.
+// reasons), the write-ahead journal of creates, and the executor that carries actions out; with
+// them the fleet's health and market moves: machines avoided for longer with each failure
+// (journalled), outbid instances rebid within the caps or replaced after a grace, and
+// make-before-break replacements when a host listing ends or an equivalent offer is cheaper
+// by at least min_savings (one in flight per fleet, a surge of one over max, budgets holding
+// during the overlap).
 //
 // It must never touch an instance it does not own (our owner tag in the label, or an id
 // journalled from one of our create replies), never send a create whose intent is not synced to

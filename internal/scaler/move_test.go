@@ -94,6 +94,20 @@ func TestPlanMoves(t *testing.T) {
 			},
 		},
 		{
+			name: "outbid: an instance the fleet does not need is not rebid, and goes after the grace",
+			cfg:  testConfig(testFleet("f", bidM, func(f *policy.Fleet) { f.Target = 1 })),
+			obs:  obsOf(100, bidOffers, outbidInstance(120, 0.3, 0.5), testInstance(121, "f", "b", "running", 0.3)),
+			st:   scaler.State{OutbidGrace: 10 * time.Minute, OutbidSince: map[int64]time.Time{120: t0.Add(-11 * time.Minute)}},
+			want: []string{"destroy:f:120"},
+		},
+		{
+			name: "outbid: an instance the fleet does not need waits out the grace",
+			cfg:  testConfig(testFleet("f", bidM, func(f *policy.Fleet) { f.Target = 1 })),
+			obs:  obsOf(100, bidOffers, outbidInstance(120, 0.3, 0.5), testInstance(121, "f", "b", "running", 0.3)),
+			st:   scaler.State{OutbidGrace: 10 * time.Minute, OutbidSince: map[int64]time.Time{120: t0.Add(-time.Minute)}},
+			want: nil,
+		},
+		{
 			name: "outbid: the rebid is capped by bid.max_dollars_per_hour and never below min_bid",
 			cfg: testConfig(testFleet("f", bidM, func(f *policy.Fleet) {
 				f.Target = 1

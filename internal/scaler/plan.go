@@ -270,6 +270,13 @@ func (p *planner) planFleet(f *policy.Fleet) {
 	var booting, running, spares []*Managed
 	limited := false
 	replacing := 0
+	// Active before repairs: an outbid instance is rebid only while the fleet needs it.
+	activeBefore := len(pend)
+	for _, m := range managed {
+		if _, old := inflight[m.Instance.ID]; !old && (m.Phase == PhasePending || m.Phase == PhaseRunning) {
+			activeBefore++
+		}
+	}
 	for _, m := range managed {
 		if m.failedReply && (m.Phase == PhaseStopped || m.Phase == PhaseOutbid) {
 			// A create that "failed" yet made an instance, left stopped: it only bills storage.
@@ -288,9 +295,10 @@ func (p *planner) planFleet(f *policy.Fleet) {
 				limited = true
 			}
 		case PhaseOutbid:
-			switch p.planOutbid(fp, m) {
+			switch p.planOutbid(fp, m, activeBefore < target) {
 			case outbidRebid:
 				booting = append(booting, m) // on its way back: it counts toward the target
+				activeBefore++
 			case outbidLimited:
 				limited = true
 			}

@@ -30,10 +30,12 @@ func rebidPrice(fp *fleetPlan, m *Managed, current float64) (bid, price float64,
 	return bid, price, true
 }
 
-// planOutbid rebids an outbid instance when the current min_bid is within the caps and the new
-// bid fits the fleet budget and the account cap; otherwise it waits out the outbid grace and
-// then destroys the instance (its machine avoided), the fleet replacing it.
-func (p *planner) planOutbid(fp *fleetPlan, m *Managed) outbidPlan {
+// planOutbid rebids an outbid instance when the fleet needs it, the current min_bid is within
+// the caps and the new bid fits the fleet budget and the account cap; otherwise it waits out the
+// outbid grace (min_bid may fall back; the disk is kept) and then destroys the instance (its
+// machine avoided), the fleet replacing it meanwhile. An instance the fleet does not need (a
+// replacement already counts) is not rebid.
+func (p *planner) planOutbid(fp *fleetPlan, m *Managed, needed bool) outbidPlan {
 	name, id := fp.f.Name, m.Instance.ID
 	current := m.Instance.DphBase
 	if rec := p.recordOf(id); rec != nil && rec.Bid > 0 {
@@ -42,7 +44,7 @@ func (p *planner) planOutbid(fp *fleetPlan, m *Managed) outbidPlan {
 	bid, price, ok := rebidPrice(fp, m, current)
 	delta := price - m.Price
 	accountCap := p.cfg.Account.MaxSpendPerHour
-	fits := ok && (fp.f.Budget <= 0 || fp.committed+delta <= fp.f.Budget+eps) &&
+	fits := needed && ok && (fp.f.Budget <= 0 || fp.committed+delta <= fp.f.Budget+eps) &&
 		(accountCap <= 0 || p.account+delta <= accountCap+eps)
 	if fits {
 		if !p.emit(fp, Action{Kind: KindRebid, Reason: ReasonRebid, InstanceID: id, MachineID: m.Instance.MachineID,
@@ -56,7 +58,10 @@ func (p *planner) planOutbid(fp *fleetPlan, m *Managed) outbidPlan {
 		return outbidRebid
 	}
 	why := "min_bid above the caps"
-	if ok {
+	switch {
+	case !needed:
+		why = "not needed at the fleet's target"
+	case ok:
 		why = "the new bid does not fit the budgets"
 	}
 	since, seen := p.st.OutbidSince[id]
