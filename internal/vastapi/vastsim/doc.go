@@ -21,6 +21,8 @@
 //   - Search: no `limit` returns every match; `rented` never filters; unknown columns are
 //     ignored; repriced per query (allocated_storage, type bid → min_bid, reserved → discount).
 //     Offers overlapping a contract read rentable=false (rented=true when the contract is ours).
+//     A reply past 64 kB is encoded while it is written (chunked over HTTP, a pipe through
+//     Transport), never whole in memory, and still shows the market as it was when asked.
 //   - Lifecycle: null for ProvisionDelay, loading for BootDelay, then running. GPU time is billed
 //     only while running; storage from creation to destroy in every state.
 //   - A stop (by the user or at zero credit) releases the GPUs: the offers return to the market,
