@@ -70,7 +70,7 @@ func TestChaos(t *testing.T) {
 	m := simMarket(t)
 	web := simFleet("web", m, 3)
 	// Simulated single-GPU offers cost about $0.05-0.17/h: these budgets bind.
-	web.Max, web.Budget, web.MaxPrice = 5, 0.35, 0.2
+	web.Max, web.Budget, web.MaxPrice = 5, 0.45, 0.2
 	web.BootTimeout = 4 * time.Minute
 	web.Rebalance = &policy.Rebalance{MinSavings: 0.25, MinAge: 20 * time.Minute}
 	batch := simFleet("batch", m, 2)
@@ -530,10 +530,20 @@ func checkSettled(t *testing.T, w *world, c int, rep scaler.CycleReport, err err
 // settledWhy is "" when fleet f holds its target or a blocked reason that holds.
 func settledWhy(w *world, f *policy.Fleet, rep scaler.CycleReport, now time.Time) string {
 	active := 0
+	live := map[int64]bool{}
 	for _, in := range w.ours(f.Name) {
 		p, _ := scaler.Classify(&in, now, time.Unix(int64(in.StartDate), 0), f.BootTimeout, false)
 		if p == scaler.PhaseRunning || p == scaler.PhasePending {
 			active++
+			live[in.ID] = true
+		}
+	}
+	// An instance being replaced make-before-break is not counted while its replacement is on
+	// its way: that is the surge of one.
+	js, _ := scaler.ReadState(w.dir, time.Hour)
+	for _, r := range js.Creates {
+		if r.Fleet == f.Name && r.Replaces != 0 && live[r.Replaces] && (r.InstanceID == 0 || live[r.InstanceID]) {
+			active--
 		}
 	}
 	target := f.TargetAt(now)
