@@ -456,8 +456,12 @@ func checkInvariants(t *testing.T, w *world, c int, foreign map[int64]bool, reqs
 		}
 	}
 	listedNow := map[int64]bool{}
+	listedNonce := map[string]bool{}
 	for _, in := range w.sim.Instances() {
 		listedNow[in.ID] = true
+		if _, _, nonce, ok := scaler.ParseLabel(in.Label.Or("")); ok {
+			listedNonce[nonce] = true
+		}
 	}
 	for _, f := range w.cfg.Fleets {
 		ins := w.ours(f.Name)
@@ -481,6 +485,15 @@ func checkInvariants(t *testing.T, w *world, c int, foreign map[int64]bool, reqs
 		}
 		if spend > f.Budget+1e-6 {
 			st.violate(c, "fleet %s committed $%.4f/h over its budget $%.4f/h", f.Name, spend, f.Budget)
+		}
+		// During a make-before-break overlap the replacement not listed yet counts too.
+		for _, r := range js.Creates {
+			if r.Fleet == f.Name && r.Replaces != 0 && listedNow[r.Replaces] && r.SeenAt.IsZero() && !listedNow[r.InstanceID] && !listedNonce[r.Nonce] {
+				if spend+r.Price > f.Budget+1e-6 {
+					st.violate(c, "fleet %s: replacement of %d pending at $%.4f/h breaks the budget $%.4f/h during the overlap (listed $%.4f/h)",
+						f.Name, r.Replaces, r.Price, f.Budget, spend)
+				}
+			}
 		}
 	}
 	if capv := w.cfg.Account.MaxSpendPerHour; capv > 0 && account > capv+1e-6 {
