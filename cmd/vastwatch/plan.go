@@ -198,7 +198,11 @@ func writePlan(w io.Writer, res scaler.Result, outs []scaler.ActionOutcome, capP
 		for _, m := range res.Avoided {
 			fmt.Fprintf(&b, "  machine %d until %s", m.Machine, m.Until.UTC().Format(time.RFC3339))
 			if m.Failures > 0 {
-				fmt.Fprintf(&b, " (%d failures)", m.Failures)
+				fmt.Fprintf(&b, " (%d failures", m.Failures)
+				if m.Fleet != "" {
+					fmt.Fprintf(&b, ", last in fleet %s", m.Fleet)
+				}
+				b.WriteByte(')')
 			}
 			b.WriteByte('\n')
 		}

@@ -196,7 +196,8 @@ type Result struct {
 type AvoidedMachine struct {
 	Machine  int64
 	Until    time.Time
-	Failures int // remembered failures (the avoidance doubles with each); 0 when unknown
+	Failures int    // remembered failures (the avoidance doubles with each); 0 when unknown
+	Fleet    string // the fleet whose instance failed there last; "" when unknown
 }
 
 // Fleet returns the status of the named fleet, or nil.

@@ -112,7 +112,7 @@ func (e *Executor) one(ctx context.Context, a Action) ActionOutcome {
 			// Best effort: a stale entry is dropped at the next reconcile anyway.
 			_ = e.Journal.SetStopped(a.InstanceID, time.Time{})
 			if (a.Reason == ReasonFailed || a.Reason == ReasonOutbid) && e.AvoidFor > 0 && a.MachineID != 0 {
-				until, n, err := e.Journal.Fail(a.MachineID, e.now(), e.AvoidFor, e.AvoidMax)
+				until, n, err := e.Journal.Fail(a.MachineID, a.Fleet, e.now(), e.AvoidFor, e.AvoidMax)
 				if err != nil {
 					out.Why = "machine not avoided: " + err.Error()
 				} else {

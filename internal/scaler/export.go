@@ -27,3 +27,16 @@ func (s *Scaler) Avoided() map[int64]time.Time {
 	}
 	return out
 }
+
+// AvoidedMachines returns the machines being avoided now, soonest release first, with their
+// remembered failures and the fleet whose instance failed there last (for the status page,
+// `vastwatch plan` and vastwatch_avoided_machines{fleet}). It is nil while the journal is
+// unusable.
+func (s *Scaler) AvoidedMachines() []AvoidedMachine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.journal == nil {
+		return nil
+	}
+	return activeAvoided(s.o.Clock.Now(), s.journal.Avoided(), s.journal.Failures())
+}

@@ -45,6 +45,8 @@ type journalData struct {
 type MachineFailures struct {
 	Count int       `json:"count"`
 	Last  time.Time `json:"last"`
+	// Fleet is the fleet whose instance failed last (for vastwatch_avoided_machines{fleet}).
+	Fleet string `json:"fleet,omitempty"`
 }
 
 // FailureMemory is how long a machine's failures are remembered after its last one: a machine
@@ -267,10 +269,10 @@ func (j *Journal) Avoid(machine int64, until time.Time) error {
 	return j.save()
 }
 
-// Fail records a failure of an instance on machine at now and avoids the machine for
+// Fail records a failure of an instance of fleet on machine at now and avoids the machine for
 // AvoidTTL(base, capTTL, n), n being its failures within FailureMemory, this one included. An
 // avoidance already running longer is kept. It returns until when and n.
-func (j *Journal) Fail(machine int64, now time.Time, base, capTTL time.Duration) (time.Time, int, error) {
+func (j *Journal) Fail(machine int64, fleet string, now time.Time, base, capTTL time.Duration) (time.Time, int, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.data.Failures == nil {
@@ -285,6 +287,7 @@ func (j *Journal) Fail(machine int64, now time.Time, base, capTTL time.Duration)
 	}
 	f.Count++
 	f.Last = now
+	f.Fleet = fleet
 	j.data.Failures[machine] = f
 	until := now.Add(AvoidTTL(base, capTTL, f.Count))
 	if prev, ok := j.data.Avoided[machine]; ok && prev.After(until) {

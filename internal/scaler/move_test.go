@@ -192,9 +192,9 @@ func TestPlanMoves(t *testing.T) {
 			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 0 })),
 			obs:  obsOf(100, nil),
 			st: scaler.State{Avoided: map[int64]time.Time{7: t0.Add(2 * time.Hour), 8: t0.Add(time.Hour), 9: t0.Add(-time.Second)},
-				Failures: map[int64]scaler.MachineFailures{7: {Count: 2, Last: t0}}},
+				Failures: map[int64]scaler.MachineFailures{7: {Count: 2, Last: t0, Fleet: "f"}}},
 			check: func(t *testing.T, r scaler.Result) {
-				want := []scaler.AvoidedMachine{{Machine: 8, Until: t0.Add(time.Hour)}, {Machine: 7, Until: t0.Add(2 * time.Hour), Failures: 2}}
+				want := []scaler.AvoidedMachine{{Machine: 8, Until: t0.Add(time.Hour)}, {Machine: 7, Until: t0.Add(2 * time.Hour), Failures: 2, Fleet: "f"}}
 				if !slices.Equal(r.Avoided, want) {
 					t.Errorf("avoided %v, want %v", r.Avoided, want)
 				}
@@ -426,7 +426,7 @@ func TestJournalFailuresSurviveRestartAndFade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	until, n, err := j.Fail(7, t0, time.Hour, 24*time.Hour)
+	until, n, err := j.Fail(7, "f", t0, time.Hour, 24*time.Hour)
 	if err != nil || n != 1 || !until.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("first failure: until %s n %d err %v", until, n, err)
 	}
@@ -442,7 +442,7 @@ func TestJournalFailuresSurviveRestartAndFade(t *testing.T) {
 	if _, ok := j.Avoided()[7]; ok {
 		t.Error("expired avoidance kept")
 	}
-	until, n, err = j.Fail(7, t1, time.Hour, 24*time.Hour)
+	until, n, err = j.Fail(7, "f", t1, time.Hour, 24*time.Hour)
 	if err != nil || n != 2 || !until.Equal(t1.Add(2*time.Hour)) {
 		t.Fatalf("second failure after a restart: until %s n %d err %v, want 2h", until, n, err)
 	}
@@ -454,7 +454,7 @@ func TestJournalFailuresSurviveRestartAndFade(t *testing.T) {
 	if _, ok := j.Failures()[7]; ok {
 		t.Error("failures remembered beyond FailureMemory")
 	}
-	if _, n, _ = j.Fail(7, t2, time.Hour, 24*time.Hour); n != 1 {
+	if _, n, _ = j.Fail(7, "f", t2, time.Hour, 24*time.Hour); n != 1 {
 		t.Errorf("failure count %d after the memory faded, want 1", n)
 	}
 }

@@ -34,14 +34,7 @@ func Plan(now time.Time, obs Observation, cfg *policy.Config, st State) Result {
 	p.res.At = now
 	p.res.Credit = obs.User.Credit
 	p.res.Orphans = map[string]int{}
-	for m, until := range st.Avoided {
-		if now.Before(until) {
-			p.res.Avoided = append(p.res.Avoided, AvoidedMachine{Machine: m, Until: until, Failures: st.Failures[m].Count})
-		}
-	}
-	slices.SortFunc(p.res.Avoided, func(a, b AvoidedMachine) int {
-		return cmp.Or(a.Until.Compare(b.Until), cmp.Compare(a.Machine, b.Machine))
-	})
+	p.res.Avoided = activeAvoided(now, st.Avoided, st.Failures)
 	for _, f := range cfg.Fleets {
 		p.fleets[f.Name] = f
 	}
@@ -705,4 +698,18 @@ func (p *planner) planOrphans() {
 func (p *planner) order() {
 	rank := map[Kind]int{KindDestroy: 0, KindStop: 1, KindStart: 2, KindCreate: 3}
 	slices.SortStableFunc(p.res.Actions, func(a, b Action) int { return cmp.Compare(rank[a.Kind], rank[b.Kind]) })
+}
+
+// activeAvoided lists the avoidances running at now, soonest release first.
+func activeAvoided(now time.Time, avoided map[int64]time.Time, failures map[int64]MachineFailures) []AvoidedMachine {
+	var out []AvoidedMachine
+	for m, until := range avoided {
+		if now.Before(until) {
+			out = append(out, AvoidedMachine{Machine: m, Until: until, Failures: failures[m].Count, Fleet: failures[m].Fleet})
+		}
+	}
+	slices.SortFunc(out, func(a, b AvoidedMachine) int {
+		return cmp.Or(a.Until.Compare(b.Until), cmp.Compare(a.Machine, b.Machine))
+	})
+	return out
 }

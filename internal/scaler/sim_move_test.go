@@ -281,6 +281,9 @@ func TestSimMachineThatFailsTwiceIsAvoidedLonger(t *testing.T) {
 	if len(avoidedFor) != 2 || avoidedFor[0] != scaler.DefaultAvoidFor || avoidedFor[1] != 2*scaler.DefaultAvoidFor {
 		t.Fatalf("avoided for %v, want 1h then 2h", avoidedFor)
 	}
+	if am := w.sc.AvoidedMachines(); len(am) != 1 || am[0].Machine != machine || am[0].Failures != 2 || am[0].Fleet != "web" {
+		t.Errorf("avoided machines %+v, want machine %d with 2 failures in fleet web", am, machine)
+	}
 	if w.creates() != 2 {
 		t.Errorf("%d creates, want 2 (one per avoidance expired)", w.creates())
 	}
