@@ -96,7 +96,7 @@ func (d *daemon) publish(cfg *policy.Config, start time.Time, rep scaler.CycleRe
 	}
 	st.mu.Unlock()
 
-	snap := buildSnapshot(cfg, &rep, len(d.scaler.Avoided()))
+	snap := buildSnapshot(cfg, &rep, avoidedByFleet(d.scaler.AvoidedMachines()))
 	// The status page needs only each market's count and prices: keeping the offers themselves
 	// until the next cycle would double the daemon's peak memory on a large market.
 	markets := make(map[string]marketSummary, len(cfg.Markets))
@@ -156,9 +156,9 @@ func bestAndMedian(offers []vastapi.Offer) (best, median float64, ok bool) {
 }
 
 // buildSnapshot turns a cycle's observation and plan into the metrics snapshot.
-// avoided is the number of machines being avoided; avoidance is account-wide (a machine that
-// failed is skipped by every fleet), so each fleet reports the same count.
-func buildSnapshot(cfg *policy.Config, rep *scaler.CycleReport, avoided int) *metrics.Snapshot {
+// avoided counts, per fleet, the machines avoided because an instance of that fleet failed or
+// was outbid there (every fleet skips every avoided machine; the count says whose failures).
+func buildSnapshot(cfg *policy.Config, rep *scaler.CycleReport, avoided map[string]int) *metrics.Snapshot {
 	obs := &rep.Observation
 	s := &metrics.Snapshot{At: rep.At, Orphans: rep.Plan.Orphans}
 	for _, m := range cfg.Markets {
@@ -189,7 +189,7 @@ func buildSnapshot(cfg *policy.Config, rep *scaler.CycleReport, avoided int) *me
 	for _, f := range rep.Plan.Fleets {
 		s.Fleets = append(s.Fleets, metrics.FleetRow{
 			Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore, Budget: f.Budget,
-			Blocked: f.Blocked, AvoidedMachines: avoided,
+			Blocked: f.Blocked, AvoidedMachines: avoided[f.Name],
 		})
 	}
 	return s
@@ -277,8 +277,12 @@ func (d *daemon) statusView() *statusView {
 		}
 		v.Instances = append(v.Instances, si)
 	}
-	for machine, until := range d.scaler.Avoided() {
-		v.Avoided = append(v.Avoided, statusAvoided{MachineID: machine, Until: until, Reason: "instance failed or was outbid"})
+	for _, a := range d.scaler.AvoidedMachines() {
+		reason := "an instance failed or was outbid there"
+		if a.Failures > 1 {
+			reason = fmt.Sprintf("%d failures; each doubles the avoidance", a.Failures)
+		}
+		v.Avoided = append(v.Avoided, statusAvoided{MachineID: a.Machine, Fleet: a.Fleet, Until: a.Until, Reason: reason})
 	}
 	sort.Slice(v.Avoided, func(i, j int) bool { return v.Avoided[i].MachineID < v.Avoided[j].MachineID })
 	return v
@@ -310,4 +314,13 @@ func sshEndpoint(in *vastapi.Instance) string {
 		return fmt.Sprintf("%s:%d", in.SSHHost, in.SSHPort)
 	}
 	return ""
+}
+
+// avoidedByFleet counts avoided machines by the fleet whose instance failed there.
+func avoidedByFleet(list []scaler.AvoidedMachine) map[string]int {
+	out := map[string]int{}
+	for _, a := range list {
+		out[a.Fleet]++
+	}
+	return out
 }

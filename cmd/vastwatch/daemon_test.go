@@ -186,6 +186,21 @@ func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
 			t.Fatalf("a failed instance is still offered: %v", g)
 		}
 	}
+	// Its machine is avoided, counted for its fleet and shown on the status page.
+	d.cycle(ctx)
+	machine := mustAtoi(t, groups[0].Labels["machine_id"])
+	found := false
+	for _, a := range d.statusView().Avoided {
+		found = found || (a.MachineID == machine && a.Fleet == "web")
+	}
+	if !found {
+		t.Fatalf("machine %d of the failed instance is not shown as avoided: %+v", machine, d.statusView().Avoided)
+	}
+	for _, f := range d.exporter.Snapshot().Fleets {
+		if f.Name == "web" && f.AvoidedMachines != 1 {
+			t.Fatalf("vastwatch_avoided_machines{fleet=web} = %d, want 1", f.AvoidedMachines)
+		}
+	}
 }
 
 func mustAtoi(t *testing.T, s string) int64 {
