@@ -69,6 +69,14 @@ type fileFleet struct {
 	Rebalance          *fileRebalance      `yaml:"rebalance"`
 	Bid                *fileBid            `yaml:"bid"`
 	Discovery          *fileDiscovery      `yaml:"discovery"`
+	Spread             *fileSpread         `yaml:"spread"`
+}
+
+// fileSpread caps the fleet's instances per machine, host and country (0 = no cap).
+type fileSpread struct {
+	MaxPerMachine int `yaml:"max_per_machine"`
+	MaxPerHost    int `yaml:"max_per_host"`
+	MaxPerCountry int `yaml:"max_per_country"`
 }
 
 // fileDiscovery lists the container ports /sd offers to Prometheus for each running instance.

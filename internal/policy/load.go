@@ -561,6 +561,19 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, firs
 		}
 	}
 
+	var spread Spread
+	if ff.Spread != nil {
+		for _, c := range []struct {
+			k string
+			n int
+		}{{"max_per_machine", ff.Spread.MaxPerMachine}, {"max_per_host", ff.Spread.MaxPerHost}, {"max_per_country", ff.Spread.MaxPerCountry}} {
+			if c.n < 0 {
+				fail(p+".spread."+c.k, "%d is negative; allowed: 0 (no limit) or a positive number of the fleet's instances", c.n)
+			}
+		}
+		spread = Spread{MaxPerMachine: ff.Spread.MaxPerMachine, MaxPerHost: ff.Spread.MaxPerHost, MaxPerCountry: ff.Spread.MaxPerCountry}
+	}
+
 	var reb *Rebalance
 	if ff.Rebalance != nil {
 		rp := p + ".rebalance"
@@ -632,6 +645,7 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, firs
 		Rebalance:          reb,
 		Bid:                bid,
 		DiscoveryPorts:     discovery,
+		Spread:             spread,
 	}
 }
 

@@ -75,7 +75,7 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown nested key", edit(t, "    max_price_dollars_per_hour: 0.5\n", "    max_price_dollar_per_hour: 0.5\n"),
 			[]string{
 				`fleets[0].max_price_dollars_per_hour (line 6): required; allowed: the most one instance may cost in whole-instance $/h (dph_total), e.g. 0.60`,
-				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid, discovery`,
+				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid, discovery, spread`,
 			}},
 		{"duplicate key", edit(t, "    market: m\n", "    market: m\n    market: m\n"),
 			[]string{`fleets[0].market (line 8): duplicate key (first at line 7); allowed: each key once`}},
@@ -129,6 +129,8 @@ func TestBadConfigs(t *testing.T) {
 		{"discovery port out of range and repeated", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    discovery: {ports: [9100, 70000, 9100]}\n"),
 			[]string{`fleets[0].discovery.ports[1] (line 12): 70000 is not a port; allowed: a container port from 1 to 65535, e.g. 9100`,
 				`fleets[0].discovery.ports[2] (line 12): 9100 is listed twice; allowed: each port once`}},
+		{"negative spread limit", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    spread: {max_per_host: -1}\n"),
+			[]string{`fleets[0].spread.max_per_host (line 12): -1 is negative; allowed: 0 (no limit) or a positive number of the fleet's instances`}},
 		{"negative cooldown", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    cooldown: {scale_down: -1m}\n"),
 			[]string{`fleets[0].cooldown.scale_down (line 12): -1m0s is negative; allowed: 0 or a positive duration`}},
 		{"group_by outside the fixed set", edit(t, "    query: \"num_gpus=1\"\n", "    query: \"num_gpus=1\"\n    group_by: [gpu_name, region]\n"),
@@ -263,6 +265,29 @@ func TestPacingWarning(t *testing.T) {
 	want := "poll_interval (line 1): 3 distinct searches need 18s per poll at the published pacing of one search every 6s, more than the poll interval 15s; polls will run late (raise poll_interval to 18s or more, or share identical queries between markets)"
 	if len(cfg.Warnings) != 1 || cfg.Warnings[0] != want {
 		t.Fatalf("warnings %q", cfg.Warnings)
+	}
+}
+
+func TestSpreadAndMonthlyBudgetsAreParsed(t *testing.T) {
+	y := edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    budget_dollars_per_month: 900\n    spread: {max_per_machine: 1, max_per_country: 2}\n")
+	y = strings.Replace(y, "owner: t\n", "owner: t\naccount: {max_spend_dollars_per_month: 2500}\n", 1)
+	cfg, err := Parse([]byte(y), "", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := cfg.Fleets[0]
+	if want := (Spread{MaxPerMachine: 1, MaxPerCountry: 2}); f.Spread != want || !f.Spread.Any() {
+		t.Fatalf("spread %+v, want %+v", f.Spread, want)
+	}
+	if f.Monthly != 900 || cfg.Account.MonthlyBudget != 2500 {
+		t.Fatalf("monthly budgets: fleet %v, account %v", f.Monthly, cfg.Account.MonthlyBudget)
+	}
+	cfg, err = Parse([]byte(base), "", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Fleets[0].Spread.Any() {
+		t.Fatalf("spread without a spread key: %+v", cfg.Fleets[0].Spread)
 	}
 }
 

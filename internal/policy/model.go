@@ -80,7 +80,23 @@ type Fleet struct {
 	// DiscoveryPorts are container ports that /sd lists, for each running instance, at the
 	// instance's public address and mapped host port (Prometheus HTTP service discovery).
 	DiscoveryPorts []int
+	// Spread caps how many of the fleet's instances share a machine, a host or a country
+	// (0: no cap).
+	Spread Spread
 }
+
+// Spread limits how many of a fleet's instances (pending creates and make-before-break
+// replacements included) may share one machine, one host (host_id) or one country (the ", CC"
+// suffix of geolocation). 0 means no limit. With MaxPerCountry set, offers whose country is
+// unknown (null geolocation) are not rented: they could be in any country.
+type Spread struct {
+	MaxPerMachine int
+	MaxPerHost    int
+	MaxPerCountry int
+}
+
+// Any reports whether any spread limit is set.
+func (s Spread) Any() bool { return s.MaxPerMachine > 0 || s.MaxPerHost > 0 || s.MaxPerCountry > 0 }
 
 // TargetAt is the fleet's target at now: the most recent schedule firing's target, else
 // Target, clamped to [Min, Max]. It is pure.
