@@ -31,6 +31,8 @@ var leaderFlags = map[string]bool{
 	"leader-elect.renew-deadline": true,
 	"leader-elect.retry-period":   true,
 	"leader-elect.kubeconfig":     true,
+	// Followers' slower poll; the overlay keeps the daemon's default.
+	"leader-elect.follower-poll-interval": true,
 }
 
 type haKustomization struct {
