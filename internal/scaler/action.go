@@ -60,6 +60,14 @@ const (
 	ReasonFailedCreate = "failed_create"
 	// ReasonReplacing: a replacement is in flight; the old instance waits until it runs.
 	ReasonReplacing = "replacement_in_flight"
+	// ReasonSpread: every offer within the caps would put more of the fleet's instances on one
+	// machine, host or country than its spread allows (or is in an unknown country while
+	// max_per_country is set).
+	ReasonSpread = "spread"
+	// ReasonMonthlyBudget: the create would take the projected month-end spend (month-to-date +
+	// committed $/h × hours left in the month) of the fleet or the account past its monthly
+	// budget, or the month-to-date spend is unknown.
+	ReasonMonthlyBudget = "monthly_budget"
 )
 
 // Decision kinds (the `decision` label of vastwatch_scaler_decisions_total).
@@ -156,7 +164,8 @@ type Managed struct {
 	// Replaces is the instance this one was created to replace make-before-break (0: none).
 	Replaces int64
 
-	failedReply bool // made by a create whose reply reported failure
+	failedReply bool   // made by a create whose reply reported failure
+	country     string // from the instance's geolocation, else the create record's
 }
 
 // FleetStatus is a fleet's state after planning.
@@ -173,6 +182,9 @@ type FleetStatus struct {
 	Burn float64
 	// Blocked holds the reasons the target is out of reach; empty when it is not.
 	Blocked []string
+	// MonthBudget is the fleet's monthly budget ($, 0: none); MonthSpend its committed spend
+	// so far this calendar month (UTC); MonthForecast that plus SpendAfter × hours left.
+	MonthBudget, MonthSpend, MonthForecast float64
 }
 
 // Result is the plan of one cycle.
@@ -190,6 +202,9 @@ type Result struct {
 	Credit                          float64
 	// Avoided lists the machines not rented on at plan time, soonest release first.
 	Avoided []AvoidedMachine
+	// AccountMonthSpend is the account's committed spend so far this calendar month (UTC);
+	// AccountMonthForecast that plus CommittedAfter × hours left in the month.
+	AccountMonthSpend, AccountMonthForecast float64
 }
 
 // AvoidedMachine is a machine being avoided after failures of instances on it.

@@ -193,6 +193,7 @@ func (e *Executor) create(ctx context.Context, a Action) ActionOutcome {
 		return out
 	}
 	rec := CreateRecord{Nonce: a.Nonce, Fleet: a.Fleet, OfferID: a.Offer.ID, MachineID: a.MachineID,
+		HostID: a.Offer.HostID, Country: Country(a.Offer.Geolocation.Or("")),
 		Price: a.Price, Bid: a.Bid, IntentAt: e.now(), Replaces: a.Replaces}
 	if err := e.Journal.Intent(rec); err != nil {
 		out.Result, out.Why, out.Err = ResultError, "journal write failed, create not sent", err

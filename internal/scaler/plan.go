@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/policy"
@@ -32,6 +33,8 @@ func Plan(now time.Time, obs Observation, cfg *policy.Config, st State) Result {
 		takenMac: make(map[int64]bool),
 	}
 	p.res.At = now
+	p.hoursLeft = HoursLeftInMonth(now)
+	p.monthFleets, p.monthAccount = st.MonthToDate.At(now)
 	p.res.Credit = obs.User.Credit
 	p.res.Orphans = map[string]int{}
 	p.res.Avoided = activeAvoided(now, st.Avoided, st.Failures)
@@ -45,6 +48,8 @@ func Plan(now time.Time, obs Observation, cfg *policy.Config, st State) Result {
 	}
 	p.planOrphans()
 	p.res.CommittedAfter = p.account
+	p.res.AccountMonthSpend = p.monthAccount
+	p.res.AccountMonthForecast = p.monthAccount + p.account*p.hoursLeft
 	p.order()
 	return p.res
 }
@@ -66,6 +71,11 @@ type planner struct {
 	takenMac map[int64]bool // machines rented on this cycle (their offers overlap)
 	rowCache map[string][]offerRow
 	seq      int
+	// hoursLeft is the time left in now's calendar month (UTC); monthFleets and monthAccount
+	// the spend so far this month.
+	hoursLeft    float64
+	monthFleets  map[string]float64
+	monthAccount float64
 }
 
 // classify finds our instances, their fleets, phases and prices, and the pending creates.
@@ -99,9 +109,13 @@ func (p *planner) classify() {
 			listed[rec] = true
 		}
 		m := Managed{Instance: in, Fleet: fleet, Nonce: nonce}
+		m.country = Country(in.Geolocation.Or(""))
 		if rec != nil {
 			m.Replaces = rec.Replaces
 			m.failedReply = rec.FailedReply
+			if m.country == "" {
+				m.country = rec.Country
+			}
 		}
 		f := p.fleets[fleet]
 		var boot time.Duration
@@ -187,6 +201,39 @@ type fleetPlan struct {
 	count     int // managed non-destroyed + pending creates: what max bounds
 	actions   int
 	limit     int
+	// The fleet's instances (pending creates and replacements included) per machine, host and
+	// country, for the spread limits; kept current as actions are planned.
+	perMachine, perHost map[int64]int
+	perCountry          map[string]int
+}
+
+// occupy adds n instances of the fleet at a machine, host and country.
+func (fp *fleetPlan) occupy(machine, host int64, country string, n int) {
+	if machine != 0 {
+		fp.perMachine[machine] += n
+	}
+	if host != 0 {
+		fp.perHost[host] += n
+	}
+	if country != "" {
+		fp.perCountry[country] += n
+	}
+}
+
+// spreadAllows reports whether one more instance at machine, host and country stays within
+// the fleet's spread limits. An unknown country (null geolocation) never matches another, but
+// is refused while max_per_country is set: it could be any country.
+func (fp *fleetPlan) spreadAllows(machine, host int64, country string) bool {
+	sp := fp.f.Spread
+	switch {
+	case sp.MaxPerMachine > 0 && fp.perMachine[machine]+1 > sp.MaxPerMachine:
+		return false
+	case sp.MaxPerHost > 0 && host != 0 && fp.perHost[host]+1 > sp.MaxPerHost:
+		return false
+	case sp.MaxPerCountry > 0 && (country == "" || fp.perCountry[country]+1 > sp.MaxPerCountry):
+		return false
+	}
+	return true
 }
 
 func (p *planner) emit(fp *fleetPlan, a Action) bool {
@@ -212,13 +259,15 @@ func (p *planner) remove(fp *fleetPlan, m *Managed, kind Kind, reason, detail st
 		fp.count--
 		fp.committed -= m.Price
 		p.account -= m.Price
+		fp.occupy(m.Instance.MachineID, m.Instance.HostID, m.country, -1)
 	}
 	return true
 }
 
 func (p *planner) planFleet(f *policy.Fleet) {
 	target := f.TargetAt(p.now)
-	fp := &fleetPlan{f: f, limit: f.MaxActionsPerCycle}
+	fp := &fleetPlan{f: f, limit: f.MaxActionsPerCycle,
+		perMachine: map[int64]int{}, perHost: map[int64]int{}, perCountry: map[string]int{}}
 	if fp.limit <= 0 {
 		fp.limit = noLimit
 	}
@@ -230,9 +279,11 @@ func (p *planner) planFleet(f *policy.Fleet) {
 		fp.status.Counts[m.Phase]++
 		fp.committed += m.Price
 		fp.status.Burn += burnOf(m.Instance)
+		fp.occupy(m.Instance.MachineID, m.Instance.HostID, m.country, 1)
 	}
 	for _, c := range pend {
 		fp.committed += c.Price
+		fp.occupy(c.MachineID, c.HostID, c.Country, 1)
 	}
 	fp.count = len(managed) + len(pend)
 	fp.status.PendingCreates = len(pend)
@@ -449,6 +500,9 @@ func (p *planner) planFleet(f *policy.Fleet) {
 		p.decide(name, DecisionWait, ReasonMaxActions, fmt.Sprintf("%d actions", fp.actions))
 	}
 	fp.status.SpendAfter = fp.committed
+	fp.status.MonthBudget = f.Monthly
+	fp.status.MonthSpend = p.monthFleets[name]
+	fp.status.MonthForecast = fp.status.MonthSpend + fp.committed*p.hoursLeft
 	fp.status.Blocked = blocked
 	p.res.Fleets = append(p.res.Fleets, fp.status)
 }
@@ -475,6 +529,8 @@ func (p *planner) createOne(fp *fleetPlan, detail string) (reason, decision stri
 		return ReasonCreditFloor, DecisionBlocked
 	case fp.actions >= fp.limit:
 		return ReasonMaxActions, DecisionWait
+	case p.monthUnknown(f):
+		return ReasonMonthlyBudget, DecisionBlocked
 	}
 	o, price, bid, why := p.pickOffer(fp, pick{})
 	if o == nil {
@@ -502,6 +558,27 @@ func (p *planner) emitCreate(fp *fleetPlan, o *vastapi.Offer, price, bid float64
 	p.account += price
 	p.takenOff[o.ID] = true
 	p.takenMac[o.MachineID] = true
+	fp.occupy(o.MachineID, o.HostID, Country(o.Geolocation.Or("")), 1)
+}
+
+// monthUnknown reports whether a monthly budget binds the fleet while the month-to-date spend
+// is unknown.
+func (p *planner) monthUnknown(f *policy.Fleet) bool {
+	return p.st.MonthUnknown != "" && (f.Monthly > 0 || p.cfg.Account.MonthlyBudget > 0)
+}
+
+// Country is the country code of a geolocation ("Quebec, CA" → "CA", ", US" → "US"); "" when
+// unknown.
+func Country(geo string) string {
+	cc := geo
+	if i := strings.LastIndexByte(geo, ','); i >= 0 {
+		cc = geo[i+1:]
+	}
+	cc = strings.ToUpper(strings.TrimSpace(cc))
+	if len(cc) != 2 {
+		return ""
+	}
+	return cc
 }
 
 // OfferPrice is what renting o costs the fleet in committed $/h, recomputed for the fleet's
@@ -542,7 +619,8 @@ func rowPrice(f *policy.Fleet, base, storageCost, minBid float64) (price, bid fl
 type offerRow struct {
 	base, storage, minBid, disk float64
 	end                         float64 // epoch seconds; 0 = unknown
-	machine, id                 int64
+	machine, id, host           int64
+	country                     string
 }
 
 // rows returns the packed offers of a market, built once per plan.
@@ -555,7 +633,8 @@ func (p *planner) rows(market string) []offerRow {
 	for i := range offers {
 		o := &offers[i]
 		r[i] = offerRow{base: o.DphBase, storage: o.StorageCost, minBid: o.MinBid, disk: o.DiskSpace,
-			end: o.EndDate.Or(0), machine: o.MachineID, id: o.ID}
+			end: o.EndDate.Or(0), machine: o.MachineID, id: o.ID, host: o.HostID,
+			country: Country(o.Geolocation.Or(""))}
 	}
 	if p.rowCache == nil {
 		p.rowCache = map[string][]offerRow{}
@@ -584,11 +663,16 @@ func (p *planner) pickOffer(fp *fleetPlan, opt pick) (*vastapi.Offer, float64, f
 		stageSavings
 		stageBudget
 		stageAccount
+		stageMonthly
+		stageSpread
 		stageAvoided
 	)
 	stage := stageNone
 	disk := f.Instance.DiskGB
 	accountCap := p.cfg.Account.MaxSpendPerHour
+	fleetMonth, fleetMonthCap := p.monthFleets[f.Name], f.Monthly
+	accountMonthCap := p.cfg.Account.MonthlyBudget
+	spread := f.Spread.Any()
 	minEnd := 0.0
 	if d := max(f.MinDuration, opt.minDuration); d > 0 {
 		minEnd = float64(p.now.Add(d).Unix())
@@ -621,6 +705,16 @@ func (p *planner) pickOffer(fp *fleetPlan, opt pick) (*vastapi.Offer, float64, f
 			stage = max(stage, stageAccount)
 			continue
 		}
+		// Projected month-end spend: month-to-date + committed $/h with this create × hours left.
+		if fleetMonthCap > 0 && fleetMonth+(fp.committed+price)*p.hoursLeft > fleetMonthCap+eps ||
+			accountMonthCap > 0 && p.monthAccount+(p.account+price)*p.hoursLeft > accountMonthCap+eps {
+			stage = max(stage, stageMonthly)
+			continue
+		}
+		if spread && !fp.spreadAllows(r.machine, r.host, r.country) {
+			stage = max(stage, stageSpread)
+			continue
+		}
 		if p.takenOff[r.id] || p.takenMac[r.machine] {
 			continue // chosen by an earlier create of this plan
 		}
@@ -633,6 +727,10 @@ func (p *planner) pickOffer(fp *fleetPlan, opt pick) (*vastapi.Offer, float64, f
 	switch stage {
 	case stageAvoided:
 		return nil, 0, 0, ReasonAvoidedMachine
+	case stageSpread:
+		return nil, 0, 0, ReasonSpread
+	case stageMonthly:
+		return nil, 0, 0, ReasonMonthlyBudget
 	case stageAccount:
 		return nil, 0, 0, ReasonAccountCap
 	case stageBudget:

@@ -146,6 +146,8 @@ func (p *planner) replacementBlocked(fp *fleetPlan) string {
 		return ReasonCreditFloor
 	case fp.actions >= fp.limit:
 		return ReasonMaxActions
+	case p.monthUnknown(f):
+		return ReasonMonthlyBudget
 	}
 	return ""
 }

@@ -75,8 +75,10 @@ type Scaler struct {
 	outbidSince  map[int64]time.Time
 	lastUp       map[string]time.Time
 	lastDown     map[string]time.Time
-	lastAt       time.Time
-	lastSpend    map[string]float64
+	// book integrates committed spend into month-to-date totals (kept in the state dir);
+	// while bookErr is set the persisted totals are unknown and book is an in-memory stand-in.
+	book    *SpendBook
+	bookErr error
 }
 
 // New builds a Scaler. An unusable journal does not fail New: the scaler runs, but every
@@ -120,13 +122,28 @@ func New(o Options) *Scaler {
 		outbidSince:  map[int64]time.Time{},
 		lastUp:       map[string]time.Time{},
 		lastDown:     map[string]time.Time{},
-		lastSpend:    map[string]float64{},
 	}
 	s.journal, s.journalErr = OpenJournal(o.StateDir)
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
 	}
+	s.openBook()
 	return s
+}
+
+// openBook (re)reads the spend book. An unusable one leaves an in-memory book counting from
+// now and creates under a monthly budget blocked. Callers hold mu (or own s).
+func (s *Scaler) openBook() {
+	b, err := OpenSpendBook(s.o.StateDir)
+	if err != nil {
+		s.log.Error("spend book unusable; creates under a monthly budget blocked", "err", err)
+		if s.book == nil || s.bookErr == nil {
+			s.book, _ = OpenSpendBook("")
+		}
+		s.bookErr = err
+		return
+	}
+	s.book, s.bookErr = b, nil
 }
 
 // CycleReport is what one cycle saw, decided and did.
@@ -137,8 +154,13 @@ type CycleReport struct {
 	Outcomes    []ActionOutcome
 	DryRun      bool
 	// Cost is the committed dollars per fleet since the previous cycle (committed $/h after the
-	// previous cycle's plan × hours elapsed), for vastwatch_fleet_cost_dollars_total.
+	// previous cycle's plan × hours elapsed, across a restart too: the rate and time are kept in
+	// the state dir), for vastwatch_fleet_cost_dollars_total. It is already in the plan's
+	// month-to-date figures (FleetStatus.MonthSpend, Result.AccountMonthSpend).
 	Cost map[string]float64
+	// SpendErr is set while the spend book is unusable (month-to-date unknown; creates under a
+	// monthly budget blocked).
+	SpendErr error
 	// JournalErr is set while the journal is unusable (creates blocked).
 	JournalErr error
 }
@@ -176,6 +198,11 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 		}
 	}
 	s.track(obs)
+	if s.bookErr != nil {
+		s.openBook() // retry: the file may have been repaired or moved away
+	}
+	rep.Cost, _ = s.book.Advance(now)
+	rep.SpendErr = s.bookErr
 	st := s.state()
 	res := Plan(now, obs, cfg, st)
 	rep.Plan = res
@@ -188,17 +215,12 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 	for _, o := range rep.Outcomes {
 		s.remember(o, now)
 	}
-	rep.Cost = make(map[string]float64, len(res.Fleets))
-	if !s.lastAt.IsZero() && now.After(s.lastAt) {
-		h := now.Sub(s.lastAt).Hours()
-		for f, spend := range s.lastSpend {
-			rep.Cost[f] = spend * h
-		}
-	}
-	s.lastAt = now
-	clear(s.lastSpend)
+	committed := make(map[string]float64, len(res.Fleets))
 	for _, f := range res.Fleets {
-		s.lastSpend[f.Name] = f.SpendAfter
+		committed[f.Name] = f.SpendAfter
+	}
+	if err := s.book.Commit(now, committed, res.CommittedAfter); err != nil {
+		s.log.Error("spend book not saved", "err", err)
 	}
 	return rep, nil
 }
@@ -214,6 +236,10 @@ func (s *Scaler) state() State {
 		LastScaleDown:    maps.Clone(s.lastDown),
 		CreatesNotBefore: s.notBefore,
 		PendingGrace:     s.o.PendingGrace,
+		MonthToDate:      s.book.Month(),
+	}
+	if s.bookErr != nil {
+		st.MonthUnknown = s.bookErr.Error()
 	}
 	if s.journal == nil {
 		st.CreatesBlocked = "journal unusable"
@@ -328,6 +354,7 @@ func (s *Scaler) Rearm() {
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
 	}
+	s.openBook()
 }
 
 // JournalErr reports why creates are blocked, or nil.

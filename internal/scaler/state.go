@@ -24,6 +24,10 @@ type CreateRecord struct {
 	Fleet     string `json:"fleet"`
 	OfferID   int64  `json:"offer_id"`
 	MachineID int64  `json:"machine_id"`
+	// HostID and Country (the ", CC" suffix of the offer's geolocation; "" when unknown) place
+	// a pending create for the fleet's spread limits.
+	HostID  int64  `json:"host_id,omitempty"`
+	Country string `json:"country,omitempty"`
 	// Price is the committed $/h: on-demand dph for the fleet's disk, or bid + storage.
 	Price float64 `json:"price"`
 	// Bid is the bid sent as the create's price; 0 for on-demand.
@@ -74,4 +78,10 @@ type State struct {
 	OutbidGrace time.Duration
 	// ListingMargin is how long before its host listing ends an instance is replaced (0: off).
 	ListingMargin time.Duration
+	// MonthToDate is the committed spend integrated so far this calendar month (UTC), per fleet
+	// and for the account. A Month other than now's month counts as nothing spent yet.
+	MonthToDate MonthSpend
+	// MonthUnknown, when set, says why the month-to-date spend is unknown (an unreadable spend
+	// file): creates of fleets under a monthly budget (all fleets under an account one) stop.
+	MonthUnknown string
 }

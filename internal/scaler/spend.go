@@ -1,0 +1,236 @@
+package scaler
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// SpendFile is the month-to-date spend book's name inside --state.dir.
+const SpendFile = "spend.json"
+
+const spendVersion = 1
+
+// MonthSpend is the committed spend integrated over one calendar month (UTC): per fleet and
+// for the account (every managed instance, orphans included).
+type MonthSpend struct {
+	// Month is "2006-01" in UTC; "" when nothing was integrated yet.
+	Month   string             `json:"month"`
+	Fleets  map[string]float64 `json:"fleets,omitempty"`
+	Account float64            `json:"account"`
+}
+
+// MonthKey is the calendar month (UTC) of t, as MonthSpend.Month names it.
+func MonthKey(t time.Time) string { return t.UTC().Format("2006-01") }
+
+// MonthEnd is the start of the calendar month (UTC) after t's.
+func MonthEnd(t time.Time) time.Time {
+	u := t.UTC()
+	return time.Date(u.Year(), u.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// HoursLeftInMonth is the time from t to the end of its calendar month (UTC), in hours.
+func HoursLeftInMonth(t time.Time) float64 { return MonthEnd(t).Sub(t).Hours() }
+
+// At returns the month-to-date figures for now's month: zeroes when the book is of an earlier
+// month (the month rolled over).
+func (m MonthSpend) At(now time.Time) (fleets map[string]float64, account float64) {
+	if m.Month != MonthKey(now) {
+		return nil, 0
+	}
+	return m.Fleets, m.Account
+}
+
+type spendData struct {
+	Version int `json:"version"`
+	MonthSpend
+	// At is when the spend was last integrated; Committed and AccountCommitted are the $/h
+	// committed from then on, so a restart's downtime is integrated too (the instances bill on).
+	At               time.Time          `json:"at,omitzero"`
+	Committed        map[string]float64 `json:"committed,omitempty"`
+	AccountCommitted float64            `json:"account_committed,omitempty"`
+}
+
+// SpendBook integrates committed spend ($/h × hours) into month-to-date totals and keeps them
+// in the state directory with the journal's discipline (temp file, fsync, rename, fsync of the
+// directory). A book with no directory lives in memory only.
+type SpendBook struct {
+	path string
+	data spendData
+}
+
+// SpendError is a spend file that cannot be read or parsed. Creates under a monthly budget stay
+// stopped while it persists: starting the month afresh could spend the budget twice.
+type SpendError struct {
+	Path string
+	Err  error
+}
+
+func (e *SpendError) Error() string {
+	return fmt.Sprintf("spend book %s unusable, month-to-date spend unknown until it is repaired or moved away: %v", e.Path, e.Err)
+}
+
+func (e *SpendError) Unwrap() error { return e.Err }
+
+// OpenSpendBook reads the spend book in dir (dir "": an in-memory book). A missing file is an
+// empty book; an unreadable or corrupt one is a *SpendError.
+func OpenSpendBook(dir string) (*SpendBook, error) {
+	if dir == "" {
+		return &SpendBook{data: spendData{Version: spendVersion}}, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, &SpendError{Path: filepath.Join(dir, SpendFile), Err: err}
+	}
+	d, err := readSpend(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &SpendBook{path: filepath.Join(dir, SpendFile), data: d}, nil
+}
+
+// ReadMonthSpend reads the month-to-date spend kept in dir without writing anything, as
+// `vastwatch plan` needs it; the figures of an earlier month than now's come back as nothing
+// spent yet.
+func ReadMonthSpend(dir string, now time.Time) (MonthSpend, error) {
+	d, err := readSpend(dir)
+	if err != nil {
+		return MonthSpend{}, err
+	}
+	if d.Month != MonthKey(now) {
+		return MonthSpend{Month: MonthKey(now)}, nil
+	}
+	return d.MonthSpend, nil
+}
+
+func readSpend(dir string) (spendData, error) {
+	path := filepath.Join(dir, SpendFile)
+	empty := spendData{Version: spendVersion}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return empty, nil
+	}
+	if err != nil {
+		return empty, &SpendError{Path: path, Err: err}
+	}
+	var d spendData
+	if err := json.Unmarshal(b, &d); err != nil {
+		return empty, &SpendError{Path: path, Err: fmt.Errorf("corrupt: %w", err)}
+	}
+	if d.Version != spendVersion {
+		return empty, &SpendError{Path: path, Err: fmt.Errorf("version %d, want %d", d.Version, spendVersion)}
+	}
+	if _, err := time.Parse("2006-01", d.Month); d.Month != "" && err != nil {
+		return empty, &SpendError{Path: path, Err: fmt.Errorf("corrupt: month %q", d.Month)}
+	}
+	return d, nil
+}
+
+// Advance integrates the committed $/h recorded by the last Commit from then until now into
+// the month-to-date totals, splitting the interval at month boundaries (a new month starts from
+// zero). It returns the dollars added per fleet and for the account. It does not save.
+func (b *SpendBook) Advance(now time.Time) (fleets map[string]float64, account float64) {
+	fleets = map[string]float64{}
+	from := b.data.At
+	if !from.IsZero() && now.After(from) {
+		for start := from; start.Before(now); {
+			end := MonthEnd(start)
+			if end.After(now) {
+				end = now
+			}
+			h := end.Sub(start).Hours()
+			b.rollTo(MonthKey(start))
+			for f, rate := range b.data.Committed {
+				b.data.Fleets[f] += rate * h
+				fleets[f] += rate * h
+			}
+			b.data.Account += b.data.AccountCommitted * h
+			account += b.data.AccountCommitted * h
+			start = end
+		}
+	}
+	b.rollTo(MonthKey(now))
+	if now.After(b.data.At) {
+		b.data.At = now
+	}
+	return fleets, account
+}
+
+// rollTo makes month the book's month, starting it from zero when it is another.
+func (b *SpendBook) rollTo(month string) {
+	if b.data.Month != month {
+		b.data.Month = month
+		b.data.Fleets = map[string]float64{}
+		b.data.Account = 0
+	}
+	if b.data.Fleets == nil {
+		b.data.Fleets = map[string]float64{}
+	}
+}
+
+// Commit records the $/h committed from now on (per fleet, and the account's) and saves the book.
+func (b *SpendBook) Commit(now time.Time, fleets map[string]float64, account float64) error {
+	if now.After(b.data.At) {
+		b.data.At = now
+	}
+	b.data.Committed = maps.Clone(fleets)
+	b.data.AccountCommitted = account
+	return b.save()
+}
+
+// Month returns a copy of the month-to-date totals.
+func (b *SpendBook) Month() MonthSpend {
+	m := b.data.MonthSpend
+	m.Fleets = maps.Clone(m.Fleets)
+	return m
+}
+
+// save writes the book atomically and durably; an in-memory book is not written.
+func (b *SpendBook) save() error {
+	if b.path == "" {
+		return nil
+	}
+	buf, err := json.MarshalIndent(b.data, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode spend book: %w", err)
+	}
+	return writeDurably(b.path, ".spend-*.tmp", buf)
+}
+
+// writeDurably replaces path with buf: a temp file in the same directory, synced, renamed over
+// path, and the directory synced.
+func writeDurably(path, pattern string, buf []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
+	if _, err := tmp.Write(buf); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("replace %s: %w", filepath.Base(path), err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync state dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync state dir: %w", err)
+	}
+	return nil
+}
