@@ -147,8 +147,8 @@ func TestPlanSpreadAndMonthlyBudgets(t *testing.T) {
 				c.Account.MonthlyBudget = 10
 				return c
 			}(),
-			obs: obsOf(100, map[string][]vastapi.Offer{"m": {testOffer(1, 0.3)}}, testInstance(10, "g", "a", "running", 0.3)),
-			st:  scaler.State{MonthToDate: scaler.MonthSpend{Month: "2026-11", Account: 6}},
+			obs:  obsOf(100, map[string][]vastapi.Offer{"m": {testOffer(1, 0.3)}}, testInstance(10, "g", "a", "running", 0.3)),
+			st:   scaler.State{MonthToDate: scaler.MonthSpend{Month: "2026-11", Account: 6}},
 			want: nil, // 6 + (0.31 + 0.31) × 12 = 13.44
 			check: func(t *testing.T, r scaler.Result) {
 				if !blockedBy(r, "f", scaler.ReasonMonthlyBudget) {
