@@ -251,3 +251,42 @@ func TestSpendBookIntegratesSplitsMonthsAndPersists(t *testing.T) {
 		t.Fatalf("hours left at %s: %v", start, h)
 	}
 }
+
+func TestSimMonthlyBudgetBlocksCreatesSurvivesRestartAndResetsAtMonthEnd(t *testing.T) {
+	f := simFleet("web", simMarket(t), 1)
+	w := newWorld(t, 5, simConfig(f))
+	var rep scaler.CycleReport
+	for range 120 { // two hours with one instance
+		rep = w.mustStep()
+	}
+	fs := rep.Plan.Fleet("web")
+	if len(w.ours("web")) != 1 || fs.MonthSpend <= 0 || fs.MonthForecast <= fs.MonthSpend {
+		t.Fatalf("after 2h: %d instances, month spend %v forecast %v", len(w.ours("web")), fs.MonthSpend, fs.MonthForecast)
+	}
+	// The cap leaves room for the running instance to the month's end, not for a second one.
+	f.Monthly = fs.MonthForecast + 0.05
+	f.Target = 2
+	rep = w.mustStep()
+	if !blockedBy(rep.Plan, "web", scaler.ReasonMonthlyBudget) || len(w.ours("web")) != 1 {
+		t.Fatalf("not blocked by the monthly budget: %v, %d instances", rep.Plan.Decisions, len(w.ours("web")))
+	}
+	before := rep.Plan.Fleet("web").MonthSpend
+	w.restart()
+	for range 3 {
+		rep = w.mustStep()
+	}
+	after := rep.Plan.Fleet("web").MonthSpend
+	if after < before || !blockedBy(rep.Plan, "web", scaler.ReasonMonthlyBudget) || len(w.ours("web")) != 1 {
+		t.Fatalf("after a restart: month spend %v (before %v), decisions %v, %d instances", after, before, rep.Plan.Decisions, len(w.ours("web")))
+	}
+	// Past midnight UTC the month starts again from zero: only the minutes of December count.
+	w.clk.Set(time.Date(2026, 12, 1, 0, 0, 30, 0, time.UTC))
+	rep = w.mustStep()
+	fs = rep.Plan.Fleet("web")
+	if fs.MonthSpend >= before || fs.MonthSpend > fs.SpendBefore*0.02 {
+		t.Fatalf("December month-to-date %v (November's was %v, committed $%.4f/h)", fs.MonthSpend, before, fs.SpendBefore)
+	}
+	if ms, err := scaler.ReadMonthSpend(w.dir, w.clk.Now()); err != nil || ms.Month != "2026-12" {
+		t.Fatalf("persisted month %+v, %v", ms, err)
+	}
+}
