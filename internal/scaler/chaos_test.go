@@ -38,7 +38,7 @@ var chaosFaults = []vastsim.Fault{
 
 type chaosStats struct {
 	cycles, failedCycles, restarts, vanished, failed, priceJumps, bidJumps, creditDrops, reloads int
-	orphanings                                                                                   int
+	orphanings, spreadChecks                                                                     int
 	listingEnds, listingKills, overlaps, rebids, rebalances, priceDrops                          int
 	violations                                                                                   []string
 	seenReqs                                                                                     int
@@ -73,6 +73,8 @@ func TestChaos(t *testing.T) {
 	web.Max, web.Budget, web.MaxPrice = 5, 0.45, 0.2
 	web.BootTimeout = 4 * time.Minute
 	web.Rebalance = &policy.Rebalance{MinSavings: 0.25, MinAge: 20 * time.Minute}
+	// Spread: at most one per machine, host and country (unknown countries refused).
+	web.Spread = policy.Spread{MaxPerMachine: 1, MaxPerHost: 1, MaxPerCountry: 1}
 	batch := simFleet("batch", m, 2)
 	batch.Max, batch.Budget, batch.MaxPrice = 4, 0.4, 0.2
 	batch.ScaleDown = policy.ScaleDownStop
@@ -197,7 +199,7 @@ func TestChaos(t *testing.T) {
 		seed, st.cycles, st.failedCycles, faults, st.restarts, st.vanished, st.failed, st.priceJumps, st.bidJumps, st.creditDrops, st.reloads, st.orphanings, len(st.violations))
 	t.Logf("moves: %d price drops, %d rebids, %d rebalance and %d listing-end replacements, %d cycles with a replacement overlapping, %d instances lost to a listing end",
 		st.priceDrops, st.rebids, st.rebalances, st.listingEnds, st.overlaps, st.listingKills)
-	t.Logf("decisions by reason: %v; creates by fleet: %v", st.decisions, st.created)
+	t.Logf("decisions by reason: %v; creates by fleet: %v; %d fleet-cycles checked for spread", st.decisions, st.created, st.spreadChecks)
 	for _, f := range w.cfg.Fleets {
 		t.Logf("end: fleet %s target %d, %d instances, blocked %v", f.Name, f.TargetAt(w.clk.Now()), len(w.ours(f.Name)), st.lastBlocked[f.Name])
 	}
@@ -496,6 +498,7 @@ func checkInvariants(t *testing.T, w *world, c int, foreign map[int64]bool, reqs
 			}
 		}
 	}
+	checkSpread(w, c, js, listedNonce, st)
 	if capv := w.cfg.Account.MaxSpendPerHour; capv > 0 && account > capv+1e-6 {
 		st.violate(c, "account committed $%.4f/h over the cap $%.4f/h", account, capv)
 	}
@@ -514,6 +517,86 @@ func checkInvariants(t *testing.T, w *world, c int, foreign map[int64]bool, reqs
 			st.violate(c, "foreign instance %d destroyed", id)
 		}
 	}
+}
+
+// checkSpread checks every fleet's spread limits against the simulator's instances of the fleet
+// plus the journal's creates not listed yet and still within the pending grace (what the
+// planner counts): never more than the limit on one machine, host or country.
+func checkSpread(w *world, c int, js scaler.State, listedNonce map[string]bool, st *chaosStats) {
+	now := w.clk.Now()
+	for _, f := range w.cfg.Fleets {
+		sp := f.Spread
+		if !sp.Any() {
+			continue
+		}
+		machines, hosts, countries := map[int64]int{}, map[int64]int{}, map[string]int{}
+		for _, in := range w.ours(f.Name) {
+			machines[in.MachineID]++
+			hosts[in.HostID]++
+			if cc := scaler.Country(in.Geolocation.Or("")); cc != "" {
+				countries[cc]++
+			}
+		}
+		for _, r := range js.Creates {
+			if r.Fleet == f.Name && r.SeenAt.IsZero() && !listedNonce[r.Nonce] && now.Sub(r.IntentAt) <= w.opts.PendingGrace {
+				machines[r.MachineID]++
+				hosts[r.HostID]++
+				if r.Country != "" {
+					countries[r.Country]++
+				}
+			}
+		}
+		for m, n := range machines {
+			if sp.MaxPerMachine > 0 && n > sp.MaxPerMachine {
+				st.violate(c, "fleet %s has %d instances on machine %d, spread allows %d", f.Name, n, m, sp.MaxPerMachine)
+			}
+		}
+		for h, n := range hosts {
+			if sp.MaxPerHost > 0 && n > sp.MaxPerHost {
+				st.violate(c, "fleet %s has %d instances on host %d, spread allows %d", f.Name, n, h, sp.MaxPerHost)
+			}
+		}
+		for cc, n := range countries {
+			if sp.MaxPerCountry > 0 && n > sp.MaxPerCountry {
+				st.violate(c, "fleet %s has %d instances in country %s, spread allows %d", f.Name, n, cc, sp.MaxPerCountry)
+			}
+		}
+		st.spreadChecks++
+	}
+}
+
+// spreadRoom reports whether some rentable offer within the caps keeps the fleet's spread limits.
+func spreadRoom(w *world, f *policy.Fleet, ins []vastapi.Instance, spend, account float64) bool {
+	sp := f.Spread
+	for _, o := range w.sim.Offers() {
+		if !o.Rentable || !f.Market.Query.Match(&o, w.clk.Now()) {
+			continue
+		}
+		p, _, ok := scaler.OfferPrice(f, &o)
+		if !ok || p > f.MaxPrice || spend+p > f.Budget || account+p > w.cfg.Account.MaxSpendPerHour {
+			continue
+		}
+		cc := scaler.Country(o.Geolocation.Or(""))
+		if sp.MaxPerCountry > 0 && cc == "" {
+			continue
+		}
+		m, h, n := 0, 0, 0
+		for _, in := range ins {
+			if in.MachineID == o.MachineID {
+				m++
+			}
+			if in.HostID == o.HostID {
+				h++
+			}
+			if cc != "" && scaler.Country(in.Geolocation.Or("")) == cc {
+				n++
+			}
+		}
+		if (sp.MaxPerMachine == 0 || m < sp.MaxPerMachine) && (sp.MaxPerHost == 0 || h < sp.MaxPerHost) && (sp.MaxPerCountry == 0 || n < sp.MaxPerCountry) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkSettled: after the faults stop, every fleet holds exactly its target (instances running
@@ -629,6 +712,10 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 			}
 		case scaler.ReasonMaxInstances:
 			if len(ins) >= f.Max {
+				return ""
+			}
+		case scaler.ReasonSpread:
+			if !spreadRoom(w, f, ins, spend, account) {
 				return ""
 			}
 		}
