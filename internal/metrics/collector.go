@@ -50,6 +50,16 @@ var (
 		[]string{"fleet", "reason"}, nil)
 	descAvoided = prometheus.NewDesc("vastwatch_avoided_machines",
 		"Machines the fleet avoids after failures.", []string{"fleet"}, nil)
+	descFleetMonthSpend = prometheus.NewDesc("vastwatch_fleet_month_spend_dollars",
+		"Committed spend of the fleet integrated over the current calendar month (UTC).", []string{"fleet"}, nil)
+	descFleetMonthForecast = prometheus.NewDesc("vastwatch_fleet_month_forecast_dollars",
+		"Month-to-date committed spend of the fleet plus its committed spend per hour times the hours left in the month (UTC).",
+		[]string{"fleet"}, nil)
+	descAccountMonthSpend = prometheus.NewDesc("vastwatch_account_month_spend_dollars",
+		"Committed spend of all managed instances integrated over the current calendar month (UTC).", nil, nil)
+	descAccountMonthForecast = prometheus.NewDesc("vastwatch_account_month_forecast_dollars",
+		"Month-to-date committed spend of all managed instances plus their committed spend per hour times the hours left in the month (UTC).",
+		nil, nil)
 	descOrphaned = prometheus.NewDesc("vastwatch_orphaned_instances",
 		"Managed instances whose fleet is no longer in the config, by that fleet.", []string{"fleet"}, nil)
 )
@@ -119,6 +129,8 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	if a := s.Account; a != nil {
 		emit(descCredit, a.Credit)
 		emit(descBurn, a.Burn)
+		emit(descAccountMonthSpend, a.MonthSpend)
+		emit(descAccountMonthForecast, a.MonthForecast)
 		if r, ok := a.runwaySeconds(); ok {
 			emit(descRunway, r)
 		}
@@ -149,6 +161,8 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		emit(descFleetSpend, f.Spend, f.Name)
 		emit(descFleetBudget, f.Budget, f.Name)
 		emit(descAvoided, float64(f.AvoidedMachines), f.Name)
+		emit(descFleetMonthSpend, f.MonthSpend, f.Name)
+		emit(descFleetMonthForecast, f.MonthForecast, f.Name)
 		reasons := map[string]bool{}
 		for _, r := range f.Blocked {
 			if !reasons[r] {

@@ -48,7 +48,7 @@ func fixedSnapshot() *metrics.Snapshot {
 			metrics.NewMarketSnapshot(gpu, offers, 0),
 			metrics.NewMarketSnapshot(geo, offers, 2),
 		},
-		Account: &metrics.AccountSnapshot{Credit: 120, Burn: 1.5},
+		Account: &metrics.AccountSnapshot{Credit: 120, Burn: 1.5, MonthSpend: 310.5, MonthForecast: 322.5},
 		Instances: []metrics.InstanceRow{
 			{ID: 9001, Fleet: "inference", MachineID: 10, GPUName: "RTX 4090", NumGPUs: 1, State: "running",
 				Price: 0.35, StartTime: fixedTime.Add(-2 * time.Hour)},
@@ -60,7 +60,8 @@ func fixedSnapshot() *metrics.Snapshot {
 				Price: 0.2, StartTime: fixedTime.Add(-72 * time.Hour)},
 		},
 		Fleets: []metrics.FleetRow{
-			{Name: "inference", Target: 3, Min: 1, Max: 6, Spend: 0.8, Budget: 2, AvoidedMachines: 1},
+			{Name: "inference", Target: 3, Min: 1, Max: 6, Spend: 0.8, Budget: 2, AvoidedMachines: 1,
+				MonthSpend: 250.25, MonthForecast: 259.85},
 			{Name: "training", Target: 2, Min: 0, Max: 4, Spend: 0, Budget: 1,
 				Blocked: []string{"price_cap", "no_offers"}},
 		},

@@ -72,6 +72,10 @@ type AccountSnapshot struct {
 	// Burn is what the account pays now in $/h: running instances at dph_total, every other
 	// non-destroyed instance at its storage cost (spec.md §5).
 	Burn float64
+	// MonthSpend is the account's committed spend integrated over this calendar month (UTC),
+	// $; MonthForecast adds the committed $/h × hours left in the month
+	// (vastwatch_account_month_spend_dollars, vastwatch_account_month_forecast_dollars).
+	MonthSpend, MonthForecast float64
 }
 
 // Runway is how long the credit lasts at the current burn. ok is false while burn is 0; a
@@ -117,6 +121,10 @@ type FleetRow struct {
 	// budget_exhausted, price_cap, no_offers, credit_floor); empty when it is not blocked.
 	Blocked         []string
 	AvoidedMachines int // machines this fleet avoids after failures
+	// MonthSpend is the fleet's committed spend integrated over this calendar month (UTC), $;
+	// MonthForecast adds its committed $/h × hours left in the month
+	// (vastwatch_fleet_month_spend_dollars, vastwatch_fleet_month_forecast_dollars).
+	MonthSpend, MonthForecast float64
 }
 
 // DefaultMaxGroups is the per-market cap on exported label sets that the daemon uses: each set
