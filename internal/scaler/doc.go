@@ -5,7 +5,9 @@
 // (journalled), outbid instances rebid within the caps or replaced after a grace, and
 // make-before-break replacements when a host listing ends or an equivalent offer is cheaper
 // by at least min_savings (one in flight per fleet, a surge of one over max, budgets holding
-// during the overlap).
+// during the overlap); spreading a fleet over machines, hosts and countries; and monthly
+// budgets, from committed spend integrated into month-to-date totals (calendar month, UTC)
+// kept in the state dir beside the journal.
 //
 // It must never touch an instance it does not own (our owner tag in the label, or an id
 // journalled from one of our create replies), never send a create whose intent is not synced to

@@ -367,11 +367,19 @@ func (s *Scaler) JournalErr() error {
 var errNoJournal = errors.New("no journal")
 
 // ReadState loads the journal in dir read-only, as `vastwatch plan` needs it: the pending
-// creates, our stops and avoided machines, without writing anything.
+// creates, our stops and avoided machines, and the month-to-date spend of the spend book,
+// without writing anything.
 func ReadState(dir string, grace time.Duration) (State, error) {
 	st := State{PendingGrace: grace, OutbidGrace: DefaultOutbidGrace, ListingMargin: DefaultListingMargin}
 	if dir == "" {
 		return st, errNoJournal
+	}
+	// The month-to-date spend as of the leader's last cycle (Plan counts an earlier month's as
+	// nothing spent); an unreadable spend book blocks creates under a monthly budget.
+	if sd, err := readSpend(dir); err != nil {
+		st.MonthUnknown = err.Error()
+	} else {
+		st.MonthToDate = sd.MonthSpend
 	}
 	j, err := readJournal(dir)
 	if err != nil {

@@ -1,6 +1,9 @@
 package scaler_test
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -288,5 +291,43 @@ func TestSimMonthlyBudgetBlocksCreatesSurvivesRestartAndResetsAtMonthEnd(t *test
 	}
 	if ms, err := scaler.ReadMonthSpend(w.dir, w.clk.Now()); err != nil || ms.Month != "2026-12" {
 		t.Fatalf("persisted month %+v, %v", ms, err)
+	}
+}
+
+func TestSimUnreadableSpendBookBlocksOnlyFleetsUnderAMonthlyBudget(t *testing.T) {
+	capped := simFleet("capped", simMarket(t), 1)
+	capped.Monthly = 10_000
+	free := simFleet("free", simMarket(t), 1)
+	w := newWorld(t, 9, simConfig(capped, free))
+	if err := os.WriteFile(filepath.Join(w.dir, scaler.SpendFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.restart()
+	var rep scaler.CycleReport
+	for range 3 {
+		rep = w.mustStep()
+	}
+	var se *scaler.SpendError
+	if !errors.As(rep.SpendErr, &se) || !blockedBy(rep.Plan, "capped", scaler.ReasonMonthlyBudget) {
+		t.Fatalf("spend error %v, decisions %v", rep.SpendErr, rep.Plan.Decisions)
+	}
+	if len(w.ours("capped")) != 0 || len(w.ours("free")) != 1 {
+		t.Fatalf("capped %d, free %d instances", len(w.ours("capped")), len(w.ours("free")))
+	}
+	if st, _ := scaler.ReadState(w.dir, time.Minute); st.MonthUnknown == "" {
+		t.Fatal("ReadState does not report the unreadable spend book")
+	}
+	// Moved away: the book starts afresh and the fleet fills.
+	if err := os.Rename(filepath.Join(w.dir, scaler.SpendFile), filepath.Join(w.dir, "spend.json.bad")); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		rep = w.mustStep()
+	}
+	if rep.SpendErr != nil || len(w.ours("capped")) != 1 {
+		t.Fatalf("after the repair: %v, %d instances", rep.SpendErr, len(w.ours("capped")))
+	}
+	if st, err := scaler.ReadState(w.dir, time.Minute); err != nil || st.MonthToDate.Month != "2026-11" || st.MonthToDate.Fleets["capped"] <= 0 {
+		t.Fatalf("ReadState month-to-date %+v, %v", st.MonthToDate, err)
 	}
 }
