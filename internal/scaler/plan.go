@@ -561,6 +561,19 @@ func (p *planner) emitCreate(fp *fleetPlan, o *vastapi.Offer, price, bid float64
 	fp.occupy(o.MachineID, o.HostID, Country(o.Geolocation.Or("")), 1)
 }
 
+// monthFits reports whether adding delta $/h to the fleet's committed spend keeps the projected
+// month-end spend (month-to-date + committed $/h × hours left in the month) within the fleet's
+// and the account's monthly budgets.
+func (p *planner) monthFits(fp *fleetPlan, delta float64) bool {
+	if c := fp.f.Monthly; c > 0 && p.monthFleets[fp.f.Name]+(fp.committed+delta)*p.hoursLeft > c+eps {
+		return false
+	}
+	if c := p.cfg.Account.MonthlyBudget; c > 0 && p.monthAccount+(p.account+delta)*p.hoursLeft > c+eps {
+		return false
+	}
+	return true
+}
+
 // monthUnknown reports whether a monthly budget binds the fleet while the month-to-date spend
 // is unknown.
 func (p *planner) monthUnknown(f *policy.Fleet) bool {
@@ -670,8 +683,6 @@ func (p *planner) pickOffer(fp *fleetPlan, opt pick) (*vastapi.Offer, float64, f
 	stage := stageNone
 	disk := f.Instance.DiskGB
 	accountCap := p.cfg.Account.MaxSpendPerHour
-	fleetMonth, fleetMonthCap := p.monthFleets[f.Name], f.Monthly
-	accountMonthCap := p.cfg.Account.MonthlyBudget
 	spread := f.Spread.Any()
 	minEnd := 0.0
 	if d := max(f.MinDuration, opt.minDuration); d > 0 {
@@ -705,9 +716,7 @@ func (p *planner) pickOffer(fp *fleetPlan, opt pick) (*vastapi.Offer, float64, f
 			stage = max(stage, stageAccount)
 			continue
 		}
-		// Projected month-end spend: month-to-date + committed $/h with this create × hours left.
-		if fleetMonthCap > 0 && fleetMonth+(fp.committed+price)*p.hoursLeft > fleetMonthCap+eps ||
-			accountMonthCap > 0 && p.monthAccount+(p.account+price)*p.hoursLeft > accountMonthCap+eps {
+		if !p.monthFits(fp, price) {
 			stage = max(stage, stageMonthly)
 			continue
 		}

@@ -31,7 +31,7 @@ func rebidPrice(fp *fleetPlan, m *Managed, current float64) (bid, price float64,
 }
 
 // planOutbid rebids an outbid instance when the fleet needs it, the current min_bid is within
-// the caps and the new bid fits the fleet budget and the account cap; otherwise it waits out the
+// the caps and the new bid fits the fleet budget, the account cap and the monthly budgets; otherwise it waits out the
 // outbid grace (min_bid may fall back; the disk is kept) and then destroys the instance (its
 // machine avoided), the fleet replacing it meanwhile. An instance the fleet does not need (a
 // replacement already counts) is not rebid.
@@ -45,7 +45,7 @@ func (p *planner) planOutbid(fp *fleetPlan, m *Managed, needed bool) outbidPlan 
 	delta := price - m.Price
 	accountCap := p.cfg.Account.MaxSpendPerHour
 	fits := needed && ok && (fp.f.Budget <= 0 || fp.committed+delta <= fp.f.Budget+eps) &&
-		(accountCap <= 0 || p.account+delta <= accountCap+eps)
+		(accountCap <= 0 || p.account+delta <= accountCap+eps) && p.monthFits(fp, delta)
 	if fits {
 		if !p.emit(fp, Action{Kind: KindRebid, Reason: ReasonRebid, InstanceID: id, MachineID: m.Instance.MachineID,
 			Price: price, Bid: bid, Detail: fmt.Sprintf("min_bid $%.4f/h", m.Instance.MinBid)}) {

@@ -331,3 +331,20 @@ func TestSimUnreadableSpendBookBlocksOnlyFleetsUnderAMonthlyBudget(t *testing.T)
 		t.Fatalf("ReadState month-to-date %+v, %v", st.MonthToDate, err)
 	}
 }
+
+func TestPlanRebidKeepsTheMonthlyBudget(t *testing.T) {
+	f := testFleet("f", testMarket("b", vastapi.Bid), func(f *policy.Fleet) { f.Target = 1 })
+	obs := obsOf(100, map[string][]vastapi.Offer{"b": {}}, outbidInstance(120, 0.3, 0.5))
+	st := scaler.State{OutbidGrace: 10 * time.Minute}
+	r := scaler.Plan(t0, obs, testConfig(f), st)
+	fs := r.Fleet("f")
+	if got := kinds(r); !slices.Equal(got, []string{"rebid:f:120"}) || fs.SpendAfter <= fs.SpendBefore {
+		t.Fatalf("without a monthly budget: %v, spend %v → %v", got, fs.SpendBefore, fs.SpendAfter)
+	}
+	// 12 hours are left: the budget covers the current bid to the month's end, not the new one.
+	f.Monthly = (fs.SpendBefore + fs.SpendAfter) / 2 * 12
+	r = scaler.Plan(t0, obs, testConfig(f), st)
+	if got := kinds(r); len(got) != 0 || !hasDecision(r, "f", scaler.DecisionWait, scaler.ReasonOutbid) {
+		t.Fatalf("with a monthly budget of $%.2f: actions %v, decisions %v", f.Monthly, got, r.Decisions)
+	}
+}
