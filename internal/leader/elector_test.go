@@ -1,6 +1,8 @@
 package leader
 
 import (
+	"github.com/vastwatch/vastwatch/internal/leader/leasetest"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -23,7 +25,7 @@ var fast = Config{LeaseDuration: 2 * time.Second, RenewDeadline: 1500 * time.Mil
 // candidate is one replica: an Elector on its own client over the shared store.
 type candidate struct {
 	e      *Elector
-	faults *faults
+	faults *leasetest.Faults
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
@@ -37,11 +39,11 @@ type candidate struct {
 }
 
 // startCandidate starts Run once gate is closed (nil: at once).
-func startCandidate(t *testing.T, s *leaseStore, cfg Config, id string, gate <-chan struct{}) *candidate {
+func startCandidate(t *testing.T, s *leasetest.Store, cfg Config, id string, gate <-chan struct{}) *candidate {
 	t.Helper()
 	cfg.Namespace, cfg.LeaseName, cfg.Identity = testNS, testLease, id
-	c := &candidate{faults: &faults{}, done: make(chan error, 1)}
-	e, err := New(cfg, s.client(c.faults), slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	c := &candidate{faults: &leasetest.Faults{}, done: make(chan error, 1)}
+	e, err := New(cfg, s.Client(c.faults), slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,8 +239,8 @@ func without(cands []*candidate, c *candidate) []*candidate {
 func TestExactlyOneLeads(t *testing.T) {
 	for _, n := range []int{2, 3} {
 		t.Run(fmt.Sprintf("%d candidates: one leads at a time and another takes over within twice the lease duration when it stops", n), func(t *testing.T) {
-			store := newLeaseStore()
-			store.readDelay = 20 * time.Millisecond
+			store := leasetest.NewStore()
+			store.ReadDelay = 20 * time.Millisecond
 			gate := make(chan struct{})
 			var cands []*candidate
 			for i := range n {
@@ -271,12 +273,10 @@ func TestExactlyOneLeads(t *testing.T) {
 				t.Logf("%s took over after %v", leader.e.Identity(), took)
 			}
 			leader.stop(t)
-			if h := store.holder(testNS, testLease); h != "" {
+			if h := store.Holder(testNS, testLease); h != "" {
 				t.Errorf("lease held by %q after every candidate stopped; the last leader did not release it", h)
 			}
-			store.mu.Lock()
-			conflicts := store.conflicts
-			store.mu.Unlock()
+			conflicts := store.Conflicts()
 			if conflicts < n-1 {
 				t.Errorf("%d writes refused as conflicts, want at least %d: the candidates did not race for the lease", conflicts, n-1)
 			}
@@ -289,7 +289,7 @@ func TestExactlyOneLeads(t *testing.T) {
 
 func TestFailingRenewalsStopLeadership(t *testing.T) {
 	cfg := Config{LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 250 * time.Millisecond}
-	store := newLeaseStore()
+	store := leasetest.NewStore()
 	a := startCandidate(t, store, cfg, "replica-a", nil)
 	if l, _ := waitLeader(t, []*candidate{a}, 2*cfg.LeaseDuration); l != a {
 		t.Fatal("replica-a did not lead alone")
@@ -303,7 +303,7 @@ func TestFailingRenewalsStopLeadership(t *testing.T) {
 	a.mu.Lock()
 	termCtx := a.ctxs[len(a.ctxs)-1]
 	a.mu.Unlock()
-	a.faults.rejectWrites.Store(true)
+	a.faults.RejectWrites.Store(true)
 
 	var flipped, cancelled time.Time
 	for deadline := time.Now().Add(2 * cfg.LeaseDuration); time.Now().Before(deadline) && (flipped.IsZero() || cancelled.IsZero()); {
@@ -316,7 +316,7 @@ func TestFailingRenewalsStopLeadership(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	first := time.Unix(0, a.faults.firstReject.Load())
+	first := time.Unix(0, a.faults.FirstReject.Load())
 	if flipped.IsZero() || cancelled.IsZero() {
 		t.Fatalf("with every renewal refused: IsLeader false at %v, OnStartedLeading ctx cancelled at %v", flipped, cancelled)
 	}
@@ -336,7 +336,7 @@ func TestFailingRenewalsStopLeadership(t *testing.T) {
 		t.Errorf("replica-b took over %v after replica-a's renewals began failing, want within %v", took, 2*cfg.LeaseDuration)
 	}
 	// replica-a recovers and follows; the sampler checks it never leads beside replica-b.
-	a.faults.rejectWrites.Store(false)
+	a.faults.RejectWrites.Store(false)
 	time.Sleep(cfg.LeaseDuration)
 	if !b.e.IsLeader() || a.e.IsLeader() {
 		t.Errorf("after replica-a recovered: a leads %v, b leads %v; want b alone", a.e.IsLeader(), b.e.IsLeader())
@@ -350,9 +350,9 @@ func TestFailingRenewalsStopLeadership(t *testing.T) {
 // Without the store's resourceVersion checks (the fake clientset alone) two candidates both
 // win; the sampler must see it, or the tests above prove nothing.
 func TestSamplerSeesTwoLeadersWithoutConflictChecks(t *testing.T) {
-	store := newLeaseStore()
-	store.readDelay = 20 * time.Millisecond
-	store.lax = true
+	store := leasetest.NewStore()
+	store.ReadDelay = 20 * time.Millisecond
+	store.Lax = true
 	gate := make(chan struct{})
 	cands := []*candidate{
 		startCandidate(t, store, fast, "replica-0", gate),
