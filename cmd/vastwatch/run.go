@@ -59,6 +59,8 @@ type runOptions struct {
 	graceSet    bool
 
 	leader leaderOptions
+	// transport, when set (tests), carries the API requests instead of the default transport.
+	transport http.RoundTripper
 }
 
 func runFlagSet(pio IO, o *runOptions) *flag.FlagSet {
@@ -237,7 +239,7 @@ func newDaemon(o runOptions, env policy.Env, pio IO, logger *slog.Logger) (*daem
 
 	key := env.APIKey
 	baseURL := strings.TrimRight(o.apiURL, "/")
-	hc := &http.Client{Timeout: 2 * time.Minute}
+	hc := &http.Client{Timeout: 2 * time.Minute, Transport: o.transport}
 	pacingFactor := o.pacingFactor
 	if o.simulate {
 		if key.Empty() {
