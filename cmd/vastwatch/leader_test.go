@@ -207,3 +207,15 @@ func TestOnlyTheLeaderActsAndANewLeaderReconcilesFirst(t *testing.T) {
 		t.Fatalf("%d instances: something was rented twice across the takeover", n)
 	}
 }
+
+// Without --leader-elect there is no elector at all: Kubernetes is never contacted and the
+// daemon always acts.
+func TestWithoutLeaderElectNothingIsElected(t *testing.T) {
+	d := newTestDaemon(t, watchOnlyConfig)
+	if d.lead.enabled() || d.lead.elector != nil || d.lead.acting() == nil {
+		t.Fatal("leader election must be off without --leader-elect")
+	}
+	if err := d.lead.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
