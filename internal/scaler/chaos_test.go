@@ -38,7 +38,7 @@ var chaosFaults = []vastsim.Fault{
 
 type chaosStats struct {
 	cycles, failedCycles, restarts, vanished, failed, priceJumps, bidJumps, creditDrops, reloads int
-	orphanings, spreadChecks                                                                     int
+	orphanings, spreadChecks, monthlyChecks                                                      int
 	listingEnds, listingKills, overlaps, rebids, rebalances, priceDrops                          int
 	violations                                                                                   []string
 	seenReqs                                                                                     int
@@ -81,6 +81,10 @@ func TestChaos(t *testing.T) {
 	batch.StoppedTTL = 10 * time.Minute
 	batch.CooldownDown = 2 * time.Minute
 	batch.BootTimeout = 4 * time.Minute
+	// The chaos runs from 11:00 UTC on the last day of November into December: this monthly
+	// budget is far off in November's last hours and binds in December (about $0.16/h for the
+	// whole month, below the fleet's hourly budget).
+	batch.Monthly = 120
 	tight := simFleet("tight", m, 3)
 	tight.Max, tight.Budget, tight.MaxPrice = 4, 0.15, 0.1
 	tight.BootTimeout = 4 * time.Minute
@@ -181,6 +185,9 @@ func TestChaos(t *testing.T) {
 			}
 		}
 		checkInvariants(t, w, c, foreign, reqsBefore, st)
+		if err == nil {
+			checkMonthly(w, c, rep, st)
+		}
 		if c >= chaosEnd+5 {
 			checkSettled(t, w, c, rep, err, st)
 		}
@@ -199,7 +206,7 @@ func TestChaos(t *testing.T) {
 		seed, st.cycles, st.failedCycles, faults, st.restarts, st.vanished, st.failed, st.priceJumps, st.bidJumps, st.creditDrops, st.reloads, st.orphanings, len(st.violations))
 	t.Logf("moves: %d price drops, %d rebids, %d rebalance and %d listing-end replacements, %d cycles with a replacement overlapping, %d instances lost to a listing end",
 		st.priceDrops, st.rebids, st.rebalances, st.listingEnds, st.overlaps, st.listingKills)
-	t.Logf("decisions by reason: %v; creates by fleet: %v; %d fleet-cycles checked for spread", st.decisions, st.created, st.spreadChecks)
+	t.Logf("decisions by reason: %v; creates by fleet: %v; %d fleet-cycles checked for spread, %d cycles with a create or rebid under a monthly budget checked", st.decisions, st.created, st.spreadChecks, st.monthlyChecks)
 	for _, f := range w.cfg.Fleets {
 		t.Logf("end: fleet %s target %d, %d instances, blocked %v", f.Name, f.TargetAt(w.clk.Now()), len(w.ours(f.Name)), st.lastBlocked[f.Name])
 	}
@@ -208,6 +215,10 @@ func TestChaos(t *testing.T) {
 	}
 	if !testing.Short() && (st.rebids == 0 || st.rebalances == 0 || st.listingEnds == 0 || st.overlaps == 0 || st.decisions[scaler.ReasonSavingsBelow] == 0) {
 		t.Error("the chaos never rebid, rebalanced, replaced an ending listing or held a rebalance below the threshold: it covers less than it claims")
+	}
+	// Only the full run reaches December, where batch's monthly budget binds.
+	if !testing.Short() && !raceEnabled && (st.decisions[scaler.ReasonSpread] == 0 || st.decisions[scaler.ReasonMonthlyBudget] == 0 || st.monthlyChecks == 0) {
+		t.Error("the chaos never blocked a fleet by its spread or its monthly budget: it covers less than it claims")
 	}
 	for i, v := range st.violations {
 		if i == 20 {
@@ -565,9 +576,56 @@ func checkSpread(w *world, c int, js scaler.State, listedNonce map[string]bool, 
 	}
 }
 
+// checkMonthly: in a cycle where a fleet under a monthly budget created or rebid, its projected
+// month-end spend from the persisted month-to-date and the simulator's instances (plus the
+// journal's creates not listed yet) stays within the budget.
+func checkMonthly(w *world, c int, rep scaler.CycleReport, st *chaosStats) {
+	ms, err := scaler.ReadMonthSpend(w.dir, rep.At)
+	if err != nil {
+		st.violate(c, "spend book unreadable: %v", err)
+		return
+	}
+	js, _ := scaler.ReadState(w.dir, time.Hour)
+	listedNonce := map[string]bool{}
+	for _, in := range w.sim.Instances() {
+		if _, _, nonce, ok := scaler.ParseLabel(in.Label.Or("")); ok {
+			listedNonce[nonce] = true
+		}
+	}
+	hours := scaler.HoursLeftInMonth(rep.At)
+	for _, f := range w.cfg.Fleets {
+		if f.Monthly <= 0 {
+			continue
+		}
+		grew := false
+		for _, o := range rep.Outcomes {
+			if o.Action.Fleet == f.Name && (o.Action.Kind == scaler.KindCreate || o.Action.Kind == scaler.KindRebid) &&
+				(o.Result == scaler.ResultOK || o.Unknown) {
+				grew = true
+			}
+		}
+		if !grew {
+			continue
+		}
+		st.monthlyChecks++
+		committed := 0.0
+		for _, in := range w.ours(f.Name) {
+			committed += simCommitted(in)
+		}
+		for _, r := range js.Creates {
+			if r.Fleet == f.Name && r.SeenAt.IsZero() && !listedNonce[r.Nonce] && rep.At.Sub(r.IntentAt) <= w.opts.PendingGrace {
+				committed += r.Price
+			}
+		}
+		if proj := ms.Fleets[f.Name] + committed*hours; proj > f.Monthly+1e-6 {
+			st.violate(c, "fleet %s grew to a projected month-end spend of $%.2f ($%.2f so far + $%.4f/h × %.1f h), over its monthly budget $%.2f",
+				f.Name, proj, ms.Fleets[f.Name], committed, hours, f.Monthly)
+		}
+	}
+}
+
 // spreadRoom reports whether some rentable offer within the caps keeps the fleet's spread limits.
 func spreadRoom(w *world, f *policy.Fleet, ins []vastapi.Instance, spend, account float64) bool {
-	sp := f.Spread
 	for _, o := range w.sim.Offers() {
 		if !o.Rentable || !f.Market.Query.Match(&o, w.clk.Now()) {
 			continue
@@ -576,27 +634,33 @@ func spreadRoom(w *world, f *policy.Fleet, ins []vastapi.Instance, spend, accoun
 		if !ok || p > f.MaxPrice || spend+p > f.Budget || account+p > w.cfg.Account.MaxSpendPerHour {
 			continue
 		}
-		cc := scaler.Country(o.Geolocation.Or(""))
-		if sp.MaxPerCountry > 0 && cc == "" {
-			continue
-		}
-		m, h, n := 0, 0, 0
-		for _, in := range ins {
-			if in.MachineID == o.MachineID {
-				m++
-			}
-			if in.HostID == o.HostID {
-				h++
-			}
-			if cc != "" && scaler.Country(in.Geolocation.Or("")) == cc {
-				n++
-			}
-		}
-		if (sp.MaxPerMachine == 0 || m < sp.MaxPerMachine) && (sp.MaxPerHost == 0 || h < sp.MaxPerHost) && (sp.MaxPerCountry == 0 || n < sp.MaxPerCountry) {
+		if spreadOK(f, ins, &o) {
 			return true
 		}
 	}
 	return false
+}
+
+// spreadOK reports whether renting o keeps the fleet's spread limits with its instances ins.
+func spreadOK(f *policy.Fleet, ins []vastapi.Instance, o *vastapi.Offer) bool {
+	sp := f.Spread
+	cc := scaler.Country(o.Geolocation.Or(""))
+	if sp.MaxPerCountry > 0 && cc == "" {
+		return false
+	}
+	m, h, n := 0, 0, 0
+	for _, in := range ins {
+		if in.MachineID == o.MachineID {
+			m++
+		}
+		if in.HostID == o.HostID {
+			h++
+		}
+		if cc != "" && scaler.Country(in.Geolocation.Or("")) == cc {
+			n++
+		}
+	}
+	return (sp.MaxPerMachine == 0 || m < sp.MaxPerMachine) && (sp.MaxPerHost == 0 || h < sp.MaxPerHost) && (sp.MaxPerCountry == 0 || n < sp.MaxPerCountry)
 }
 
 // checkSettled: after the faults stop, every fleet holds exactly its target (instances running
@@ -673,13 +737,18 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 		}
 	}
 	js, _ := scaler.ReadState(w.dir, time.Hour)
+	ms, _ := scaler.ReadMonthSpend(w.dir, planAt)
 	cheapest, cheapestFree := -1.0, -1.0 // over all offers; over those not on avoided machines
 	for _, o := range w.sim.Offers() {
 		if !o.Rentable || !f.Market.Query.Match(&o, w.clk.Now()) {
 			continue
 		}
-		if until, ok := js.Avoided[o.MachineID]; !ok || !planAt.Before(until) {
-			if p, _, ok := scaler.OfferPrice(f, &o); ok && p <= f.MaxPrice && (cheapestFree < 0 || p < cheapestFree) {
+		// Free: not avoided, and within the fleet's spread (the planner reports avoided_machine
+		// when the offers the spread leaves are on avoided machines).
+		// Monthly: the same goes for offers the monthly budget leaves.
+		if until, ok := js.Avoided[o.MachineID]; (!ok || !planAt.Before(until)) && spreadOK(f, ins, &o) {
+			if p, _, ok := scaler.OfferPrice(f, &o); ok && p <= f.MaxPrice && (cheapestFree < 0 || p < cheapestFree) &&
+				(f.Monthly <= 0 || ms.Fleets[f.Name]+(spend+p)*scaler.HoursLeftInMonth(planAt) <= f.Monthly) {
 				cheapestFree = p
 			}
 		}
@@ -712,6 +781,10 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 			}
 		case scaler.ReasonMaxInstances:
 			if len(ins) >= f.Max {
+				return ""
+			}
+		case scaler.ReasonMonthlyBudget:
+			if cheapest < 0 || ms.Fleets[f.Name]+(spend+cheapest)*scaler.HoursLeftInMonth(planAt) > f.Monthly {
 				return ""
 			}
 		case scaler.ReasonSpread:
