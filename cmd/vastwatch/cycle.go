@@ -95,6 +95,9 @@ func (d *daemon) publish(cfg *policy.Config, start time.Time, rep scaler.CycleRe
 		return
 	}
 	st.mu.Unlock()
+	if rep.SpendErr != nil {
+		d.logger.Warn("month-to-date spend not saved; fleets under a monthly budget stop creating", "err", rep.SpendErr)
+	}
 
 	snap := buildSnapshot(cfg, &rep, avoidedByFleet(d.scaler.AvoidedMachines()))
 	// The status page needs only each market's count and prices: keeping the offers themselves
@@ -185,11 +188,13 @@ func buildSnapshot(cfg *policy.Config, rep *scaler.CycleReport, avoided map[stri
 		}
 		s.Instances = append(s.Instances, row)
 	}
-	s.Account = &metrics.AccountSnapshot{Credit: obs.User.Credit, Burn: burn}
+	s.Account = &metrics.AccountSnapshot{Credit: obs.User.Credit, Burn: burn,
+		MonthSpend: rep.Plan.AccountMonthSpend, MonthForecast: rep.Plan.AccountMonthForecast}
 	for _, f := range rep.Plan.Fleets {
 		s.Fleets = append(s.Fleets, metrics.FleetRow{
 			Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore, Budget: f.Budget,
 			Blocked: f.Blocked, AvoidedMachines: avoided[f.Name],
+			MonthSpend: f.MonthSpend, MonthForecast: f.MonthForecast,
 		})
 	}
 	return s
@@ -247,7 +252,8 @@ func (d *daemon) statusView() *statusView {
 	}
 	for _, f := range rep.Plan.Fleets {
 		sf := statusFleet{Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore,
-			Budget: f.Budget, Blocked: f.Blocked, Counts: phaseCounts(f)}
+			Budget: f.Budget, Blocked: f.Blocked, Counts: phaseCounts(f),
+			Month: f.MonthSpend, Forecast: f.MonthForecast, MonthBudget: f.MonthBudget}
 		for _, pf := range cfg.Fleets {
 			if pf.Name == f.Name && pf.Market != nil {
 				sf.Market = pf.Market.Name

@@ -200,6 +200,12 @@ func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
 		if f.Name == "web" && f.AvoidedMachines != 1 {
 			t.Fatalf("vastwatch_avoided_machines{fleet=web} = %d, want 1", f.AvoidedMachines)
 		}
+		if f.Name == "web" && (f.MonthForecast <= 0 || f.MonthSpend < 0) {
+			t.Fatalf("month spend %v and forecast %v of a fleet with running instances", f.MonthSpend, f.MonthForecast)
+		}
+	}
+	if a := d.exporter.Snapshot().Account; a == nil || a.MonthForecast <= 0 {
+		t.Fatalf("the account's month forecast should be exported: %+v", a)
 	}
 }
 
