@@ -147,10 +147,7 @@ func runDaemon(ctx context.Context, pio IO, args []string) int {
 		return 2
 	}
 	applyEnv(fs, &o, env)
-	fs.Visit(func(f *flag.Flag) {
-		o.pacingSet = o.pacingSet || f.Name == "api.pacing-factor"
-		o.graceSet = o.graceSet || f.Name == "scaler.start-grace"
-	})
+	o.pacingSet, o.graceSet = set(fs, "api.pacing-factor"), set(fs, "scaler.start-grace")
 	if o.leader.namespace == "" {
 		o.leader.namespace = pio.Getenv("POD_NAMESPACE")
 		if o.leader.namespace == "" {
