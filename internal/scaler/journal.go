@@ -134,35 +134,7 @@ func (j *Journal) save() error {
 	if err != nil {
 		return fmt.Errorf("encode journal: %w", err)
 	}
-	dir := filepath.Dir(j.path)
-	tmp, err := os.CreateTemp(dir, ".journal-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write journal: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write journal: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync journal: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write journal: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), j.path); err != nil {
-		return fmt.Errorf("replace journal: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync state dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync state dir: %w", err)
-	}
-	return nil
+	return writeDurably(j.path, ".journal-*.tmp", b)
 }
 
 // Intent records a create about to be sent. When it returns an error the create must not be sent.
