@@ -899,35 +899,16 @@ func (s *scanner) secret(dst *Secret) error {
 
 // int64s reads a list of integers; null gives nil and [] an empty list, as encoding/json does.
 func (s *scanner) int64s(dst *[]int64) error {
-	null, err := s.isNull()
-	if err != nil || null {
-		if null {
-			*dst = nil
-		}
-		return err
-	}
-	c, _ := s.peek()
-	if c != '[' {
-		if err := s.skip(); err != nil {
-			return err
-		}
-		return errType{"a list of integers"}
-	}
-	// Always a fresh slice: a decoded value may be copied out and must not share memory.
-	out := []int64{}
-	err = s.array(func() error {
-		var n int64
-		if err := s.int64(&n); err != nil {
-			return err
-		}
-		out = append(out, n)
-		return nil
-	})
-	*dst = out
-	return err
+	return readList(s, dst, "a list of integers", s.int64)
 }
 
+// strs reads a list of strings, like int64s.
 func (s *scanner) strs(dst *[]string) error {
+	return readList(s, dst, "a list of strings", s.str)
+}
+
+// readList reads a JSON list whose items read decodes; null gives nil and [] an empty list.
+func readList[T any](s *scanner, dst *[]T, what string, read func(*T) error) error {
 	null, err := s.isNull()
 	if err != nil || null {
 		if null {
@@ -940,13 +921,13 @@ func (s *scanner) strs(dst *[]string) error {
 		if err := s.skip(); err != nil {
 			return err
 		}
-		return errType{"a list of strings"}
+		return errType{what}
 	}
 	// Always a fresh slice: a decoded value may be copied out and must not share memory.
-	out := []string{}
+	out := []T{}
 	err = s.array(func() error {
-		var v string
-		if err := s.str(&v); err != nil {
+		var v T
+		if err := read(&v); err != nil {
 			return err
 		}
 		out = append(out, v)
