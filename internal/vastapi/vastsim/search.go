@@ -3,6 +3,7 @@ package vastsim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 
 	"fmt"
 	"io"
@@ -162,15 +163,16 @@ const chunkBytes = 64 << 10
 // mutating) detaches it with a copy of the offers it has yet to write, so every reply is the
 // market at one instant, as a real server's is.
 type searchStream struct {
-	s    *Sim
-	c    *pricedCat
-	idx  []int // never modified: it may be a cached result
-	pos  int
-	now  float64  // for duration
-	snap []offer  // the offers still to write as they were (templates never change)
-	enc  encOffer // scratch for snapshot offers
-	tmp  scratch
-	done bool
+	s      *Sim
+	c      *pricedCat
+	idx    []int // never modified: it may be a cached result
+	pos    int
+	now    float64  // for duration
+	snap   []offer  // the offers still to write as they were (templates never change)
+	enc    encOffer // scratch for snapshot offers
+	tmp    scratch
+	done   bool // the closing bracket is encoded
+	closed bool // dropped: by its reader, its context, or a change after it detached
 }
 
 // mutating must be called, under s.mu, before any stored offer changes: replies being written
@@ -220,9 +222,17 @@ func (st *searchStream) fill(buf *bytes.Buffer) error {
 func (st *searchStream) writeTo(w io.Writer) error {
 	defer st.close()
 	buf := bytes.NewBuffer(make([]byte, 0, chunkBytes+8<<10))
-	for !st.done {
+	for {
 		buf.Reset()
 		st.s.mu.Lock()
+		if st.done || st.closed {
+			closed := !st.done
+			st.s.mu.Unlock()
+			if closed {
+				return errStreamClosed
+			}
+			return nil
+		}
 		err := st.fill(buf)
 		st.s.mu.Unlock()
 		if err != nil {
@@ -232,14 +242,18 @@ func (st *searchStream) writeTo(w io.Writer) error {
 			return err
 		}
 	}
-	return nil
 }
 
-// close unregisters st; the rest of its reply is dropped.
+// errStreamClosed is writeTo's error when its reply was dropped before it was complete.
+var errStreamClosed = errors.New("vastsim: search reply closed before it was written")
+
+// close unregisters st; the rest of its reply is dropped. It may be called more than once and
+// from any goroutine: the reader's Close and its context's end call it before the reader can
+// see either, so no reply outlives its reader.
 func (st *searchStream) close() {
 	st.s.mu.Lock()
 	delete(st.s.streams, st)
-	st.done = true
+	st.closed = true
 	st.s.mu.Unlock()
 }
 

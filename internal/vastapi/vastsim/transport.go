@@ -54,20 +54,39 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(rep.body)), int64(len(rep.body))
 		return res, nil
 	}
+	st := rep.stream
 	pr, pw := io.Pipe()
-	stop := context.AfterFunc(ctx, func() { pw.CloseWithError(ctx.Err()) })
+	stop := context.AfterFunc(ctx, func() {
+		st.close()
+		pw.CloseWithError(ctx.Err())
+	})
 	go func() {
 		defer stop()
 		_, err := pw.Write(rep.body)
 		if err == nil {
-			err = rep.stream.writeTo(pw)
+			err = st.writeTo(pw)
 		}
-		rep.release()
+		st.close()
 		if errors.Is(err, errAbort) {
 			err = fmt.Errorf("%w: %w", err, syscall.ECONNRESET)
 		}
+		if errors.Is(err, errStreamClosed) && ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		pw.CloseWithError(err) // nil: the reader sees EOF
 	}()
-	res.Body, res.ContentLength = pr, -1
+	res.Body, res.ContentLength = streamBody{pr, st}, -1
 	return res, nil
+}
+
+// streamBody is a streamed reply's body: closing it releases the reply at once, before the
+// writer notices the closed pipe.
+type streamBody struct {
+	*io.PipeReader
+	st *searchStream
+}
+
+func (b streamBody) Close() error {
+	b.st.close()
+	return b.PipeReader.Close()
 }
