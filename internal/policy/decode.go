@@ -70,6 +70,22 @@ type fileFleet struct {
 	Bid                *fileBid            `yaml:"bid"`
 	Discovery          *fileDiscovery      `yaml:"discovery"`
 	Spread             *fileSpread         `yaml:"spread"`
+	Readiness          *fileReadiness      `yaml:"readiness"`
+	Drain              *fileDrain          `yaml:"drain"`
+}
+
+// fileReadiness is the probe an instance must pass before it counts as ready.
+type fileReadiness struct {
+	Port    int      `yaml:"port"`
+	Path    string   `yaml:"path"`
+	Timeout duration `yaml:"timeout"`
+}
+
+// fileDrain is what happens before an instance of the fleet is scaled down or replaced.
+type fileDrain struct {
+	Webhook secretString `yaml:"webhook"`
+	Timeout duration     `yaml:"timeout"`
+	Delay   duration     `yaml:"delay"`
 }
 
 // fileSpread caps the fleet's instances per machine, host and country (0 = no cap).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -574,6 +575,9 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, firs
 		spread = Spread{MaxPerMachine: ff.Spread.MaxPerMachine, MaxPerHost: ff.Spread.MaxPerHost, MaxPerCountry: ff.Spread.MaxPerCountry}
 	}
 
+	readiness := v.readiness(p, ff.Readiness)
+	drain := v.drain(p, ff.Drain)
+
 	var reb *Rebalance
 	if ff.Rebalance != nil {
 		rp := p + ".rebalance"
@@ -646,7 +650,86 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, firs
 		Bid:                bid,
 		DiscoveryPorts:     discovery,
 		Spread:             spread,
+		Readiness:          readiness,
+		Drain:              drain,
 	}
+}
+
+// readiness checks a fleet's readiness probe; nil when none is configured or it is invalid
+// (the problem is then recorded).
+func (v *validator) readiness(p string, fr *fileReadiness) *Readiness {
+	if fr == nil {
+		return nil
+	}
+	rp := p + ".readiness"
+	ok := true
+	switch {
+	case !v.isSet(rp + ".port"):
+		v.bad(rp+".port", "required; allowed: the container port to probe, from 1 to 65535, e.g. 8080")
+		ok = false
+	case fr.Port < 1 || fr.Port > 65535:
+		v.bad(rp+".port", "%d is not a port; allowed: a container port from 1 to 65535, e.g. 8080", fr.Port)
+		ok = false
+	}
+	if fr.Path != "" && (!strings.HasPrefix(fr.Path, "/") || strings.ContainsAny(fr.Path, " \t\r\n#")) {
+		v.bad(rp+".path", "%s is not an absolute URL path; allowed: a path such as /healthz (omit it for a TCP connect)", strconv.Quote(fr.Path))
+		ok = false
+	}
+	timeout := time.Duration(fr.Timeout)
+	switch {
+	case !v.isSet(rp + ".timeout"):
+		timeout = DefaultProbeTimeout
+	case timeout <= 0 || timeout > time.Minute:
+		v.bad(rp+".timeout", "%s is outside (0, 1m]; allowed: how long one probe may take, e.g. 5s", timeout)
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	return &Readiness{Port: fr.Port, Path: fr.Path, Timeout: timeout}
+}
+
+// drain checks a fleet's drain settings; nil when none are configured or they are invalid.
+func (v *validator) drain(p string, fd *fileDrain) *Drain {
+	if fd == nil {
+		return nil
+	}
+	dp := p + ".drain"
+	ok := true
+	hook := fd.Webhook.Value
+	if fd.Webhook.set {
+		u, err := url.Parse(hook.Reveal())
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			// The URL is not quoted: it may carry a token.
+			v.bad(dp+".webhook", "is not an absolute http or https URL; allowed: a URL such as https://lb.example/drain, or {env: NAME} / {file: PATH} holding one")
+			ok = false
+		case u.User != nil:
+			v.bad(dp+".webhook", "carries user:password; allowed: a URL without credentials (put a token in the path or query, and the URL in {env: NAME} or {file: PATH})")
+			ok = false
+		}
+	}
+	timeout := time.Duration(fd.Timeout)
+	switch {
+	case !v.isSet(dp + ".timeout"):
+		timeout = DefaultDrainTimeout
+	case timeout <= 0:
+		v.bad(dp+".timeout", "%s is not positive; allowed: how long to wait for the webhook's 2xx before removing the instance anyway, e.g. 5m", timeout)
+		ok = false
+	}
+	delay := time.Duration(fd.Delay)
+	if delay < 0 {
+		v.bad(dp+".delay", "%s is negative; allowed: 0 or the least time between the drain and the removal, e.g. 2m", delay)
+		ok = false
+	}
+	if !fd.Webhook.set && delay <= 0 && ok {
+		v.bad(dp, "has neither webhook nor delay; allowed: a webhook to call, a delay to wait, or both")
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	return &Drain{Webhook: hook, Timeout: timeout, Delay: delay}
 }
 
 func contains(list []string, s string) bool {

@@ -75,7 +75,7 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown nested key", edit(t, "    max_price_dollars_per_hour: 0.5\n", "    max_price_dollar_per_hour: 0.5\n"),
 			[]string{
 				`fleets[0].max_price_dollars_per_hour (line 6): required; allowed: the most one instance may cost in whole-instance $/h (dph_total), e.g. 0.60`,
-				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid, discovery, spread`,
+				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid, discovery, spread, readiness, drain`,
 			}},
 		{"duplicate key", edit(t, "    market: m\n", "    market: m\n    market: m\n"),
 			[]string{`fleets[0].market (line 8): duplicate key (first at line 7); allowed: each key once`}},
@@ -129,6 +129,20 @@ func TestBadConfigs(t *testing.T) {
 		{"discovery port out of range and repeated", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    discovery: {ports: [9100, 70000, 9100]}\n"),
 			[]string{`fleets[0].discovery.ports[1] (line 12): 70000 is not a port; allowed: a container port from 1 to 65535, e.g. 9100`,
 				`fleets[0].discovery.ports[2] (line 12): 9100 is listed twice; allowed: each port once`}},
+		{"readiness without a port", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    readiness: {path: /healthz}\n"),
+			[]string{`fleets[0].readiness.port (line 12): required; allowed: the container port to probe, from 1 to 65535, e.g. 8080`}},
+		{"readiness path not absolute and port out of range", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    readiness: {port: 0, path: healthz}\n"),
+			[]string{`fleets[0].readiness.port (line 12): 0 is not a port; allowed: a container port from 1 to 65535, e.g. 8080`,
+				`fleets[0].readiness.path (line 12): "healthz" is not an absolute URL path; allowed: a path such as /healthz (omit it for a TCP connect)`}},
+		{"readiness timeout too long", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    readiness: {port: 8080, timeout: 5m}\n"),
+			[]string{`fleets[0].readiness.timeout (line 12): 5m0s is outside (0, 1m]; allowed: how long one probe may take, e.g. 5s`}},
+		{"drain with nothing to do", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    drain: {timeout: 1m}\n"),
+			[]string{`fleets[0].drain (line 12): has neither webhook nor delay; allowed: a webhook to call, a delay to wait, or both`}},
+		{"drain webhook not a URL, without echoing it", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    drain: {webhook: \"lb.example/drain?token=s3cret\"}\n"),
+			[]string{`fleets[0].drain.webhook (line 12): is not an absolute http or https URL; allowed: a URL such as https://lb.example/drain, or {env: NAME} / {file: PATH} holding one`}},
+		{"drain webhook with credentials", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    drain: {webhook: \"https://u:p@lb.example/drain\", delay: -1s}\n"),
+			[]string{`fleets[0].drain.webhook (line 12): carries user:password; allowed: a URL without credentials (put a token in the path or query, and the URL in {env: NAME} or {file: PATH})`,
+				`fleets[0].drain.delay (line 12): -1s is negative; allowed: 0 or the least time between the drain and the removal, e.g. 2m`}},
 		{"negative spread limit", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    spread: {max_per_host: -1}\n"),
 			[]string{`fleets[0].spread.max_per_host (line 12): -1 is negative; allowed: 0 (no limit) or a positive number of the fleet's instances`}},
 		{"negative cooldown", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    cooldown: {scale_down: -1m}\n"),
@@ -265,6 +279,42 @@ func TestPacingWarning(t *testing.T) {
 	want := "poll_interval (line 1): 3 distinct searches need 18s per poll at the published pacing of one search every 6s, more than the poll interval 15s; polls will run late (raise poll_interval to 18s or more, or share identical queries between markets)"
 	if len(cfg.Warnings) != 1 || cfg.Warnings[0] != want {
 		t.Fatalf("warnings %q", cfg.Warnings)
+	}
+}
+
+func TestReadinessAndDrainAreParsed(t *testing.T) {
+	y := edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    readiness: {port: 8080, path: /healthz}\n    drain: {webhook: {env: HOOK}, delay: 30s}\n")
+	env := func(k string) string {
+		if k == "HOOK" {
+			return "https://lb.example/drain?token=s3cret"
+		}
+		return ""
+	}
+	cfg, err := Parse([]byte(y), "", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := cfg.Fleets[0]
+	if want := (Readiness{Port: 8080, Path: "/healthz", Timeout: DefaultProbeTimeout}); f.Readiness == nil || *f.Readiness != want {
+		t.Fatalf("readiness %+v, want %+v", f.Readiness, want)
+	}
+	if f.Drain == nil || f.Drain.Webhook.Reveal() != "https://lb.example/drain?token=s3cret" || !f.Drain.Webhook.IsSecret() ||
+		f.Drain.Timeout != DefaultDrainTimeout || f.Drain.Delay != 30*time.Second {
+		t.Fatalf("drain %+v", f.Drain)
+	}
+	cfg, err = Parse([]byte(edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    readiness: {port: 22, timeout: 2s}\n    drain: {delay: 1m}\n")), "", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := cfg.Fleets[0]; f.Readiness.Path != "" || f.Readiness.Timeout != 2*time.Second || f.Drain.Webhook.Reveal() != "" || f.Drain.Delay != time.Minute {
+		t.Fatalf("tcp readiness %+v, delay-only drain %+v", f.Readiness, f.Drain)
+	}
+	cfg, err = Parse([]byte(base), "", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Fleets[0].Readiness != nil || cfg.Fleets[0].Drain != nil {
+		t.Fatalf("readiness or drain without their keys: %+v %+v", cfg.Fleets[0].Readiness, cfg.Fleets[0].Drain)
 	}
 }
 

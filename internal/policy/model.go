@@ -83,7 +83,42 @@ type Fleet struct {
 	// Spread caps how many of the fleet's instances share a machine, a host or a country
 	// (0: no cap).
 	Spread Spread
+	// Readiness is the probe a running instance must pass before it counts as ready (nil: an
+	// instance is ready once Vast reports it running).
+	Readiness *Readiness
+	// Drain says how an instance is taken out of service before a scale-down or a replacement
+	// removes it (nil: removed at once).
+	Drain *Drain
 }
+
+// Readiness probes a container port through the instance's public address and the host port
+// Vast maps it to: a TCP connect, or with Path an HTTP GET that must answer 2xx. An instance
+// that has not passed it within the fleet's boot_timeout of starting is failed (destroyed,
+// its machine avoided, replaced). Once passed, a later failure takes the instance out of /sd
+// until it passes again, but does not replace it: readiness gates the boot, it is not a
+// liveness check.
+type Readiness struct {
+	Port    int           // container port, e.g. 8080
+	Path    string        // "" = TCP connect; else an absolute path such as /healthz
+	Timeout time.Duration // one probe's limit
+}
+
+// Drain takes an instance out of service before it is removed: it leaves /sd and stops counting
+// toward the target at once; the webhook, when set, is POSTed a JSON description of it every
+// cycle until it answers 2xx; the instance is removed once the webhook has answered 2xx (or
+// Timeout has passed since the drain began, whatever it answered) and at least Delay has
+// passed since the drain began.
+type Drain struct {
+	Webhook Value // "" = none; may be a secret (it may carry a token)
+	Timeout time.Duration
+	Delay   time.Duration
+}
+
+// Defaults of the readiness probe and the drain.
+const (
+	DefaultProbeTimeout = 5 * time.Second
+	DefaultDrainTimeout = 5 * time.Minute
+)
 
 // Spread limits how many of a fleet's instances (pending creates and make-before-break
 // replacements included) may share one machine, one host (host_id) or one country (the ", CC"
