@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
@@ -68,13 +69,17 @@ func (s *Sim) view(in *instance, now time.Time) wireInstance {
 	if running {
 		gpuNow = in.dphBase
 		w.PublicIPAddr = o.PublicIPAddr
+		if s.opts.PublicIPAddr != "" {
+			w.PublicIPAddr = s.opts.PublicIPAddr
+		}
 		if o.DirectPortCount > 1 {
 			w.DirectPortStart = in.portStart
-			w.DirectPortEnd = in.portStart + min(o.DirectPortCount, 100) - 1
+			w.DirectPortEnd = in.portStart + directPorts(o.DirectPortCount) - 1
 		}
-		host := fmt.Sprint(in.portStart)
-		w.Ports = map[string][]vastapi.PortBinding{
-			"22/tcp": {{HostIP: "0.0.0.0", HostPort: host}, {HostIP: "::", HostPort: host}},
+		w.Ports = make(map[string][]vastapi.PortBinding, len(in.ports))
+		for c, p := range in.ports {
+			host := strconv.Itoa(p)
+			w.Ports[c] = []vastapi.PortBinding{{HostIP: "0.0.0.0", HostPort: host}, {HostIP: "::", HostPort: host}}
 		}
 		w.UptimeMins = vastapi.Some(now.Sub(in.phAt).Minutes())
 		w.GPUUtil = vastapi.Some(0.0)
@@ -160,6 +165,10 @@ func (s *Sim) handleCreate(_ *http.Request, body []byte, rt route) reply {
 			return apiErr(400, "invalid_args", "env: "+err.Error())
 		}
 	}
+	requested, err := requestedPorts(env)
+	if err != nil {
+		return apiErr(400, "invalid_args", err.Error())
+	}
 	image := ""
 	if b.Image != nil {
 		image = *b.Image
@@ -222,6 +231,7 @@ func (s *Sim) handleCreate(_ *http.Request, body []byte, rt route) reply {
 		apiKey:       randHex(s, 32),
 		intended:     "running",
 	}
+	in.ports = mapPorts(requested, in.portStart, o.value().DirectPortCount)
 	if b.Runtype != nil {
 		in.runtype = *b.Runtype
 	} else if !hasTemplate {

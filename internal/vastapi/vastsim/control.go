@@ -19,6 +19,7 @@ import (
 //	POST   /_sim/advance       {"seconds":S} (only when the clock can Advance)
 //	POST   /_sim/step                       one drift step now
 //	POST   /_sim/instances/{id}/fail  {"status":"exited|unknown|offline|oci|stuck|scheduling"}
+//	POST   /_sim/instances/{id}/host_port {"port":"8080/tcp","host_port":N}
 //	POST   /_sim/offers/{id}/min_bid  {"value":D}
 //	POST   /_sim/offers/{id}/price    {"dph_base":D}
 //	POST   /_sim/offers/{id}/vanish
@@ -34,11 +35,13 @@ func (s *Sim) serveControl(r *http.Request) reply {
 		return reply{abort: true}
 	}
 	var in struct {
-		Credit  *float64 `json:"credit"`
-		Seconds float64  `json:"seconds"`
-		Status  string   `json:"status"`
-		Value   *float64 `json:"value"`
-		DphBase *float64 `json:"dph_base"`
+		Credit   *float64 `json:"credit"`
+		Seconds  float64  `json:"seconds"`
+		Status   string   `json:"status"`
+		Value    *float64 `json:"value"`
+		DphBase  *float64 `json:"dph_base"`
+		Port     string   `json:"port"`
+		HostPort *int     `json:"host_port"`
 	}
 	if len(body) > 0 && r.Method != http.MethodGet {
 		if err := json.Unmarshal(body, &in); err != nil && !strings.HasSuffix(r.URL.Path, "/faults") {
@@ -107,6 +110,14 @@ func (s *Sim) serveControl(r *http.Request) reply {
 		switch seg[0] + "/" + strings.Join(seg[2:], "/") {
 		case "instances/fail":
 			if err := s.FailInstance(id, in.Status); err != nil {
+				return fail(err)
+			}
+			return ok
+		case "instances/host_port":
+			if in.Port == "" || in.HostPort == nil {
+				return apiErr(400, "invalid_args", `want {"port": "8080/tcp", "host_port": port}`)
+			}
+			if err := s.SetHostPort(id, in.Port, *in.HostPort); err != nil {
 				return fail(err)
 			}
 			return ok

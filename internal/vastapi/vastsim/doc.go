@@ -25,6 +25,13 @@
 //     Transport), never whole in memory, and still shows the market as it was when asked.
 //   - Lifecycle: null for ProvisionDelay, loading for BootDelay, then running. GPU time is billed
 //     only while running; storage from creation to destroy in every state.
+//   - Ports: while running, `ports` maps 22/tcp to direct_port_start and each create env key
+//     "-p HOST:CONTAINER[/tcp|/udp]" (sorted as strings, each container port once) to the next
+//     port of the range; HOST is validated, not honoured. Ports past the instance's range
+//     (min(direct_port_count, 100)) stay unmapped. A key starting with "-p" that is not
+//     "-p N:M[/proto]" (1 ≤ N,M ≤ 65535) fails the create with 400 invalid_args, nothing rented.
+//     SetHostPort overrides one mapping and Options.PublicIPAddr every public_ipaddr, so tests
+//     can dial public_ipaddr:HostPort on loopback.
 //   - A stop (by the user or at zero credit) releases the GPUs: the offers return to the market,
 //     and a later start waits in `scheduling` while another contract holds them. An outbid
 //     instance keeps its GPUs out of the market (the winning bidder has them).

@@ -1,8 +1,12 @@
 package vastsim
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
@@ -46,8 +50,11 @@ type instance struct {
 	nextAt   time.Time // next automatic transition; zero = none
 	fail     string
 
-	sshPort      int
-	portStart    int
+	sshPort   int
+	portStart int
+	// ports maps a container port ("8000/tcp") to its host port: 22/tcp at portStart, then the
+	// create's -p keys, then SetHostPort overrides. Shown only while running.
+	ports        map[string]int
 	jupyterToken string
 	apiKey       string
 
@@ -338,4 +345,112 @@ func (s *Sim) transition(in *instance, t time.Time) {
 	default:
 		in.nextAt = time.Time{}
 	}
+}
+
+// maxDirectPorts caps the direct port range one instance gets, however many the machine lists.
+const maxDirectPorts = 100
+
+// directPorts is the size of an instance's direct port range on a machine listing count ports.
+func directPorts(count int) int { return min(count, maxDirectPorts) }
+
+// errBadPort is wrapped by every port-mapping validation failure.
+var errBadPort = errors.New("bad port mapping")
+
+// parsePort parses a port number 1–65535 written in decimal digits only.
+func parsePort(s string) (int, bool) {
+	if s == "" || len(s) > 5 || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 1 && n <= 65535
+}
+
+// parseContainerPort parses "PORT/proto" (proto tcp or udp) into its canonical form.
+func parseContainerPort(s string) (string, error) {
+	num, proto, ok := strings.Cut(s, "/")
+	n, valid := parsePort(num)
+	if !ok || !valid || (proto != "tcp" && proto != "udp") {
+		return "", fmt.Errorf("%w: %q is not PORT/tcp or PORT/udp with PORT 1-65535", errBadPort, s)
+	}
+	return fmt.Sprintf("%d/%s", n, proto), nil
+}
+
+// requestedPorts returns the container ports ("8000/tcp") asked for by the -p env keys of a
+// create, in the order the keys sort, each once. Any key starting with "-p" is a port request
+// and must read "-p HOST:CONTAINER[/tcp|/udp]" with both ports 1–65535. HOST is checked but,
+// as on Vast, not honoured: the host port comes from the instance's direct port range.
+func requestedPorts(env vastapi.EnvPairs) ([]string, error) {
+	var keys []string
+	for _, e := range env {
+		if strings.HasPrefix(e.Name, "-p") {
+			keys = append(keys, e.Name)
+		}
+	}
+	sort.Strings(keys)
+	var out []string
+	seen := map[string]bool{}
+	for _, k := range keys {
+		bad := fmt.Errorf("%w: env key %q is not -p HOST:CONTAINER[/tcp|/udp] with ports 1-65535", errBadPort, k)
+		rest := strings.TrimLeft(k[2:], " ")
+		if len(rest) == len(k)-2 {
+			return nil, bad // no space after -p
+		}
+		host, cont, ok := strings.Cut(rest, ":")
+		if _, valid := parsePort(host); !ok || !valid {
+			return nil, bad
+		}
+		if !strings.Contains(cont, "/") {
+			cont += "/tcp"
+		}
+		c, err := parseContainerPort(cont)
+		if err != nil {
+			return nil, bad
+		}
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// mapPorts maps 22/tcp to the first port of the direct range starting at start, then each
+// requested container port to the next one, as far as a range of directPorts(count) goes: a
+// host without enough direct ports cannot map the rest.
+func mapPorts(requested []string, start, count int) map[string]int {
+	ports := map[string]int{"22/tcp": start}
+	next := start + 1
+	for _, c := range requested {
+		if next >= start+directPorts(count) {
+			break
+		}
+		if _, dup := ports[c]; dup {
+			continue
+		}
+		ports[c] = next
+		next++
+	}
+	return ports
+}
+
+// SetHostPort maps container port (like "8080/tcp") of instance id to hostPort, replacing the
+// mapping the create asked for or adding one, so a test can point an instance at a server of
+// its own (with Options.PublicIPAddr "127.0.0.1"). The mapping shows while the instance runs.
+func (s *Sim) SetHostPort(id int64, port string, hostPort int) error {
+	c, err := parseContainerPort(port)
+	if err != nil {
+		return fmt.Errorf("set host port of instance %d: %w", id, err)
+	}
+	if hostPort < 1 || hostPort > 65535 {
+		return fmt.Errorf("set host port of instance %d: %w: host port %d is not 1-65535", id, errBadPort, hostPort)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now()
+	in := s.live(id)
+	if in == nil {
+		return fmt.Errorf("set host port of instance %d: %w", id, ErrNotFound)
+	}
+	in.ports[c] = hostPort
+	return nil
 }

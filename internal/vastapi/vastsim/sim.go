@@ -49,6 +49,9 @@ type Options struct {
 	// Grace is how long instances survive, stopped, after credit reaches zero before they are
 	// deleted (default 24h, ÷ Speed).
 	Grace time.Duration
+	// PublicIPAddr, when set, is the public_ipaddr of every running instance instead of its
+	// machine's made-up one, so tests can dial a mapped port on loopback ("127.0.0.1").
+	PublicIPAddr string
 }
 
 // Sim is the simulated market. It is safe for concurrent use.
