@@ -76,6 +76,9 @@ func (d *daemon) observeOnly(ctx context.Context, cfg *policy.Config, now time.T
 		d.logger.Debug("follower: no journal to plan with", "err", jerr)
 	}
 	rep.Observation = obs
+	// Probes only read; a follower's /sd must be as right as the leader's.
+	d.followerProbes = scaler.ProbeAll(ctx, scaler.NetProber{}, now, cfg, obs, st.Creates, d.followerProbes)
+	st.Probes = d.followerProbes
 	rep.Plan = scaler.Plan(now, obs, cfg, st)
 	return rep, nil
 }
@@ -168,6 +171,10 @@ func buildSnapshot(cfg *policy.Config, rep *scaler.CycleReport, avoided map[stri
 		s.Markets = append(s.Markets, metrics.NewMarketSnapshot(m, obs.Offers[m.Name], metrics.DefaultMaxGroups))
 	}
 	burn := 0.0
+	probed := map[string]bool{}
+	for _, f := range cfg.Fleets {
+		probed[f.Name] = f.Readiness != nil
+	}
 	managed := map[int64]*scaler.Managed{}
 	for i := range rep.Plan.Managed {
 		managed[rep.Plan.Managed[i].Instance.ID] = &rep.Plan.Managed[i]
@@ -182,6 +189,7 @@ func buildSnapshot(cfg *policy.Config, rep *scaler.CycleReport, avoided map[stri
 		}
 		if m, ok := managed[in.ID]; ok {
 			row.Fleet, row.State, row.Price = m.Fleet, string(m.Phase), m.Price
+			row.Probed, row.Ready = probed[m.Fleet], m.Ready
 		} else {
 			p, _ := scaler.Classify(in, rep.At, time.Time{}, 0, false)
 			row.State = string(p)
@@ -274,6 +282,7 @@ func (d *daemon) statusView() *statusView {
 		}
 		if m, ok := managed[in.ID]; ok {
 			si.Fleet, si.State, si.Price = m.Fleet, string(m.Phase), m.Price
+			si.Service, si.ServiceOK = serviceState(m, now)
 			if m.Orphan {
 				v.Orphans++
 			}
@@ -294,12 +303,48 @@ func (d *daemon) statusView() *statusView {
 	return v
 }
 
+// serviceState says in words where an instance stands with its fleet's readiness probe or
+// drain; ok marks a ready instance. "" when neither applies.
+func serviceState(m *scaler.Managed, now time.Time) (string, bool) {
+	if d := m.Drain; d != nil {
+		s := fmt.Sprintf("draining for %s, then %s (%s)", now.Sub(d.Since).Round(time.Second), d.Then, d.Reason)
+		switch {
+		case !d.Acked.IsZero():
+			s += "; webhook answered 2xx"
+		case d.LastError != "":
+			s += fmt.Sprintf("; webhook: %d calls, last: %s", d.Calls, d.LastError)
+		}
+		return s, false
+	}
+	pr := m.Probe
+	if pr == nil {
+		if m.Phase == scaler.PhaseFailed && m.Why == scaler.WhyReadinessTimeout {
+			return "never passed its readiness probe", false
+		}
+		return "", false
+	}
+	ago := now.Sub(pr.At).Round(time.Second)
+	switch {
+	case m.Ready:
+		return fmt.Sprintf("ready: probe passed %s ago (%s)", ago, pr.Target), true
+	case pr.OK:
+		return fmt.Sprintf("probe passed %s ago", ago), false
+	case pr.Passed.IsZero():
+		return fmt.Sprintf("not ready yet: %s (%s ago)", pr.Err, ago), false
+	default:
+		return fmt.Sprintf("not ready: %s (%s ago); out of /sd until it passes", pr.Err, ago), false
+	}
+}
+
 func phaseCounts(f scaler.FleetStatus) string {
 	var parts []string
-	for _, p := range []scaler.Phase{scaler.PhaseRunning, scaler.PhasePending, scaler.PhaseStopped, scaler.PhaseOutbid, scaler.PhaseFailed} {
+	for _, p := range []scaler.Phase{scaler.PhaseRunning, scaler.PhasePending, scaler.PhaseStopped, scaler.PhaseOutbid, scaler.PhaseFailed, scaler.PhaseDraining} {
 		if n := f.Counts[p]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, p))
 		}
+	}
+	if f.Ready != f.Counts[scaler.PhaseRunning] {
+		parts = append(parts, fmt.Sprintf("%d ready", f.Ready))
 	}
 	if f.PendingCreates > 0 {
 		parts = append(parts, fmt.Sprintf("%d creating", f.PendingCreates))

@@ -121,6 +121,8 @@ func planOnce(ctx context.Context, pio IO, deps planDeps, cfg *policy.Config, st
 		fmt.Fprintf(pio.Stderr, "vastwatch plan: %v (a cycle would take no action)\n", err)
 		return 1
 	}
+	// Readiness probes only read: run once here, an instance passing now counts as ready.
+	st.Probes = scaler.ProbeAll(ctx, scaler.NetProber{}, now, cfg, obs, st.Creates, nil)
 	res := scaler.Plan(now, obs, cfg, st)
 	ex := &scaler.Executor{API: scaler.Refuser{}, DryRun: true, Clock: deps.clock}
 	outs := ex.Execute(ctx, res.Actions)

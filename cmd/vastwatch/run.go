@@ -202,6 +202,9 @@ type daemon struct {
 	state    *cycleState
 	lead     *leadership
 	signals  <-chan os.Signal // SIGHUP
+	// followerProbes are the readiness probes of a follower's cycles (the leader's live in
+	// its scaler); only the cycle loop touches them.
+	followerProbes map[int64]scaler.ProbeResult
 }
 
 func newDaemon(o runOptions, env policy.Env, pio IO, logger *slog.Logger) (*daemon, error) {

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/vastwatch/vastwatch/internal/scaler"
-	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
 // sdGroup is one target group of Prometheus HTTP service discovery.
@@ -16,9 +15,10 @@ type sdGroup struct {
 	Labels  map[string]string `json:"labels"`
 }
 
-// discoveryTargets lists, for every running managed instance of a fleet with discovery ports,
-// one target per port at the instance's public address and mapped host port. Instances whose
-// port is not mapped (yet) are left out rather than guessed.
+// discoveryTargets lists, for every ready managed instance of a fleet with discovery ports (running,
+// passing its readiness probe if the fleet has one, not draining), one target per port at the
+// instance's public address and mapped host port. Instances whose port is not mapped (yet) are
+// left out rather than guessed.
 func discoveryTargets(rep *scaler.CycleReport, ports map[string][]int, only string) []sdGroup {
 	out := []sdGroup{}
 	if rep == nil {
@@ -26,11 +26,11 @@ func discoveryTargets(rep *scaler.CycleReport, ports map[string][]int, only stri
 	}
 	for i := range rep.Plan.Managed {
 		m := &rep.Plan.Managed[i]
-		if m.Orphan || m.Phase != scaler.PhaseRunning || (only != "" && m.Fleet != only) {
+		if m.Orphan || !m.Ready || (only != "" && m.Fleet != only) {
 			continue
 		}
 		for _, port := range ports[m.Fleet] {
-			addr := hostPort(m.Instance, port)
+			addr := scaler.PublicAddr(m.Instance, port)
 			if addr == "" {
 				continue
 			}
@@ -46,16 +46,6 @@ func discoveryTargets(rep *scaler.CycleReport, ports map[string][]int, only stri
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Targets[0] < out[j].Targets[0] })
 	return out
-}
-
-// hostPort is the public address of a container port: public_ipaddr and the host port mapped
-// to PORT/tcp (vast-api.md §4), "" when there is none.
-func hostPort(in *vastapi.Instance, port int) string {
-	b := in.Ports[strconv.Itoa(port)+"/tcp"]
-	if in.PublicIPAddr == "" || len(b) == 0 || b[0].HostPort == "" {
-		return ""
-	}
-	return in.PublicIPAddr + ":" + b[0].HostPort
 }
 
 // serveSD is GET /sd[?fleet=NAME].

@@ -71,6 +71,10 @@ type statusInstance struct {
 	Price         float64
 	Age           time.Duration
 	SSH           string
+	// Service is the instance's readiness probe or drain, in words ("" when its fleet has
+	// neither); ServiceOK marks a ready one.
+	Service   string
+	ServiceOK bool
 }
 
 type statusDecision struct{ Fleet, Decision, Reason, Detail string }
@@ -171,11 +175,12 @@ th{color:#57606a;font-weight:600}
 {{else}}<tr><td colspan="8" class="muted">no fleets configured: vastwatch only watches</td></tr>{{end}}
 </table></div></section>
 <section><h2>Instances</h2><div class="scroll"><table>
-<tr><th>id</th><th>fleet</th><th>state</th><th>gpu</th><th class="num">$/h</th><th class="num">age</th><th class="num">machine</th><th>ssh</th></tr>
+<tr><th>id</th><th>fleet</th><th>state</th><th>gpu</th><th class="num">$/h</th><th class="num">age</th><th class="num">machine</th><th>ssh</th><th>readiness / drain</th></tr>
 {{range .Instances}}<tr><td>{{.ID}}</td><td>{{if .Fleet}}{{.Fleet}}{{else}}<span class="muted">not managed</span>{{end}}</td>
 <td><span class="pill {{if eq .State "running"}}ok{{else if eq .State "failed"}}bad{{else}}warn{{end}}">{{.State}}</span></td>
-<td>{{.NumGPUs}}× {{.GPU}}</td><td class="num">{{usd .Price}}</td><td class="num">{{dur .Age}}</td><td class="num">{{.MachineID}}</td><td>{{.SSH}}</td></tr>
-{{else}}<tr><td colspan="8" class="muted">no instances</td></tr>{{end}}
+<td>{{.NumGPUs}}× {{.GPU}}</td><td class="num">{{usd .Price}}</td><td class="num">{{dur .Age}}</td><td class="num">{{.MachineID}}</td><td>{{.SSH}}</td>
+<td>{{if .Service}}<span class="{{if .ServiceOK}}ok{{else}}muted{{end}}">{{.Service}}</span>{{end}}</td></tr>
+{{else}}<tr><td colspan="9" class="muted">no instances</td></tr>{{end}}
 </table></div>{{if .Orphans}}<p class="warn">{{.Orphans}} orphaned instance(s): ours, but their fleet left the config.</p>{{end}}</section>
 <section><h2>Last plan</h2><div class="scroll"><table>
 <tr><th>fleet</th><th>decision</th><th>reason</th><th>detail</th></tr>

@@ -30,6 +30,9 @@ var (
 	descInstancePrice = prometheus.NewDesc("vast_instance_price_dollars_per_hour",
 		"What the instance costs per hour when running (dph_total, or the bid plus storage).",
 		[]string{"id", "fleet"}, nil)
+	descInstanceReady = prometheus.NewDesc("vastwatch_instance_ready",
+		"1 while the instance is ready (running and passing its fleet's readiness probe), else 0; only for fleets with a probe.",
+		[]string{"id", "fleet"}, nil)
 	descInstanceStart = prometheus.NewDesc("vast_instance_start_timestamp_seconds",
 		"When the instance was started, Unix time.",
 		[]string{"id", "fleet"}, nil)
@@ -189,6 +192,13 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		emit(descInstancePrice, in.Price, id, in.Fleet)
 		if !in.StartTime.IsZero() {
 			emit(descInstanceStart, float64(in.StartTime.UnixNano())/1e9, id, in.Fleet)
+		}
+		if in.Probed {
+			ready := 0.0
+			if in.Ready {
+				ready = 1
+			}
+			emit(descInstanceReady, ready, id, in.Fleet)
 		}
 	}
 	for _, k := range order {

@@ -51,9 +51,9 @@ func fixedSnapshot() *metrics.Snapshot {
 		Account: &metrics.AccountSnapshot{Credit: 120, Burn: 1.5, MonthSpend: 310.5, MonthForecast: 322.5},
 		Instances: []metrics.InstanceRow{
 			{ID: 9001, Fleet: "inference", MachineID: 10, GPUName: "RTX 4090", NumGPUs: 1, State: "running",
-				Price: 0.35, StartTime: fixedTime.Add(-2 * time.Hour)},
+				Price: 0.35, StartTime: fixedTime.Add(-2 * time.Hour), Probed: true, Ready: true},
 			{ID: 9002, Fleet: "inference", MachineID: 11, GPUName: "RTX 4090", NumGPUs: 1, State: "pending",
-				Price: 0.45},
+				Price: 0.45, Probed: true},
 			{ID: 9003, Fleet: "", MachineID: 77, GPUName: "A100 SXM4", NumGPUs: 2, State: "running",
 				Price: 2.1, StartTime: fixedTime.Add(-48 * time.Hour)},
 			{ID: 9004, Fleet: "retired", MachineID: 78, GPUName: "RTX 3090", NumGPUs: 1, State: "stopped",

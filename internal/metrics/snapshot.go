@@ -99,15 +99,19 @@ type InstanceRow struct {
 	MachineID int64
 	GPUName   string
 	NumGPUs   int
-	// State is the instance's phase (spec.md §5.6): pending, running, stopped, outbid or failed.
+	// State is the instance's phase (spec.md §5.6): pending, running, stopped, outbid, failed or
+	// draining.
 	State     string
 	Price     float64   // $/h the instance costs when running (dph_total, or the bid plus storage)
 	StartTime time.Time // zero when unknown: the start timestamp is then not exported
+	// Probed: the instance's fleet has a readiness probe; Ready then says whether the instance
+	// is ready (running and its last probe passed) (vastwatch_instance_ready).
+	Probed, Ready bool
 }
 
 // Phases are the instance states every configured fleet exports in vast_instances, zero
 // included, so that "fleet below target" alerts do not depend on a series appearing.
-var Phases = []string{"pending", "running", "stopped", "outbid", "failed"}
+var Phases = []string{"pending", "running", "stopped", "outbid", "failed", "draining"}
 
 // FleetRow is one configured fleet's sizes, money and health.
 type FleetRow struct {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
@@ -18,6 +19,10 @@ const (
 	KindDestroy Kind = "destroy"
 	// KindRebid raises an outbid instance's bid (Bid) within the fleet's caps.
 	KindRebid Kind = "rebid"
+	// KindDrain takes an instance out of service before its removal: the drain is journalled
+	// and the fleet's webhook, if any, is POSTed the instance (again each cycle until it
+	// answers 2xx).
+	KindDrain Kind = "drain"
 )
 
 // Reasons: every decision and action carries one (spec.md §5.9). The same text appears in
@@ -68,7 +73,15 @@ const (
 	// committed $/h × hours left in the month) of the fleet or the account past its monthly
 	// budget, or the month-to-date spend is unknown.
 	ReasonMonthlyBudget = "monthly_budget"
+	// ReasonDraining: an instance is being drained; it is removed once the webhook answered
+	// 2xx (or the drain timeout passed) and the drain delay passed. The removal then carries
+	// the reason the drain was for (above_target, rebalance, listing_ending).
+	ReasonDraining = "draining"
 )
+
+// WhyReadinessTimeout is what makes a failed instance failed when it never passed its fleet's
+// readiness probe within boot_timeout.
+const WhyReadinessTimeout = "readiness_timeout"
 
 // Decision kinds (the `decision` label of vastwatch_scaler_decisions_total).
 const (
@@ -106,6 +119,12 @@ type Action struct {
 	Market string
 	// Replaces is the instance a make-before-break create replaces (0: none).
 	Replaces int64
+
+	// Drain only: what follows the drain (destroy or stop), the fleet's drain settings and the
+	// notice its webhook is sent.
+	Then   Kind
+	Drain  *policy.Drain
+	Notice *DrainNotice
 }
 
 // String is one line for logs and `vastwatch plan`, free of secrets.
@@ -126,6 +145,9 @@ func (a Action) String() string {
 		}
 		return fmt.Sprintf("create fleet=%s offer=%d machine=%d $%.4f/h %s nonce=%s%s: %s",
 			a.Fleet, a.Offer.ID, a.MachineID, a.Price, how, a.Nonce, repl, why)
+	case KindDrain:
+		return fmt.Sprintf("drain fleet=%s instance=%d machine=%d $%.4f/h, then %s: %s",
+			a.Fleet, a.InstanceID, a.MachineID, a.Price, a.Then, why)
 	case KindRebid:
 		return fmt.Sprintf("rebid fleet=%s instance=%d machine=%d bid $%.4f/h ($%.4f/h committed): %s",
 			a.Fleet, a.InstanceID, a.MachineID, a.Bid, a.Price, why)
@@ -163,6 +185,13 @@ type Managed struct {
 	Orphan   bool
 	// Replaces is the instance this one was created to replace make-before-break (0: none).
 	Replaces int64
+	// Ready: the instance runs and, when its fleet has a readiness probe, its last probe
+	// passed. Only ready instances are offered to Prometheus (/sd).
+	Ready bool
+	// Probe is the instance's last readiness probe (nil: none yet, or no probe configured).
+	Probe *ProbeResult
+	// Drain is the instance's drain while it is draining (phase draining), else nil.
+	Drain *DrainRecord
 
 	failedReply bool   // made by a create whose reply reported failure
 	country     string // from the instance's geolocation, else the create record's
@@ -175,6 +204,9 @@ type FleetStatus struct {
 	Min, Max       int
 	Counts         map[Phase]int // managed instances by phase
 	PendingCreates int           // journalled creates not listed yet
+	// Ready counts the instances that are ready (running and, with a probe, passing it);
+	// Draining those being drained (also in Counts[PhaseDraining]).
+	Ready, Draining int
 	// SpendBefore is the fleet's committed $/h now; SpendAfter once the plan is carried out.
 	SpendBefore, SpendAfter float64
 	Budget                  float64

@@ -2,6 +2,7 @@ package scaler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -57,6 +58,8 @@ type Executor struct {
 	AvoidMax time.Duration
 	// Hook, when set, is called with every outcome as it happens.
 	Hook func(ActionOutcome)
+	// Notifier delivers drain webhooks (nil: HTTPNotifier with its defaults).
+	Notifier Notifier
 }
 
 // Execute runs the actions in order. After a destroy or stop fails, the remaining creates and
@@ -109,8 +112,9 @@ func (e *Executor) one(ctx context.Context, a Action) ActionOutcome {
 			return fail("destroy failed", fmt.Errorf("destroy instance %d: %w", a.InstanceID, err))
 		}
 		if e.Journal != nil {
-			// Best effort: a stale entry is dropped at the next reconcile anyway.
+			// Best effort: stale entries are dropped at the next reconcile anyway.
 			_ = e.Journal.SetStopped(a.InstanceID, time.Time{})
+			_ = e.Journal.EndDrain(a.InstanceID)
 			if (a.Reason == ReasonFailed || a.Reason == ReasonOutbid) && e.AvoidFor > 0 && a.MachineID != 0 {
 				until, n, err := e.Journal.Fail(a.MachineID, a.Fleet, e.now(), e.AvoidFor, e.AvoidMax)
 				if err != nil {
@@ -133,7 +137,10 @@ func (e *Executor) one(ctx context.Context, a Action) ActionOutcome {
 			_ = e.Journal.SetStopped(a.InstanceID, time.Time{})
 			return fail("stop failed", fmt.Errorf("stop instance %d: %w", a.InstanceID, err))
 		}
+		_ = e.Journal.EndDrain(a.InstanceID) // best effort: a stopped instance is no longer draining
 		return out
+	case KindDrain:
+		return e.drain(ctx, a)
 	case KindStart:
 		if err := e.API.SetInstanceState(ctx, a.InstanceID, "running"); err != nil {
 			return fail("start failed", fmt.Errorf("start instance %d: %w", a.InstanceID, err))
@@ -163,6 +170,45 @@ func (e *Executor) one(ctx context.Context, a Action) ActionOutcome {
 		return out
 	}
 	return fail("unknown action", fmt.Errorf("unknown action kind %q", a.Kind))
+}
+
+// drain journals the drain of an instance (written ahead: from now on it is out of /sd and of
+// its fleet's count, also after a restart) and calls the fleet's webhook, if any, once. A
+// webhook that does not answer 2xx is an error of this action; the planner calls it again next
+// cycle until the drain timeout.
+func (e *Executor) drain(ctx context.Context, a Action) ActionOutcome {
+	out := ActionOutcome{Action: a, Result: ResultOK}
+	if e.Journal == nil || a.Drain == nil || a.Notice == nil {
+		out.Result, out.Why, out.Err = ResultError, "refused", errors.New("drain needs the journal, the fleet's drain settings and a notice")
+		return out
+	}
+	rec := DrainRecord{Fleet: a.Fleet, Since: a.Notice.Since, Then: a.Then, Reason: a.Reason}
+	if err := e.Journal.StartDrain(a.InstanceID, rec); err != nil {
+		out.Result, out.Why, out.Err = ResultError, "journal write failed, drain not started", err
+		return out
+	}
+	hook := a.Drain.Webhook.Reveal()
+	if hook == "" {
+		return out
+	}
+	body, err := json.Marshal(a.Notice)
+	if err != nil {
+		out.Result, out.Why, out.Err = ResultError, "drain notice not encoded", err
+		return out
+	}
+	n := e.Notifier
+	if n == nil {
+		n = HTTPNotifier{}
+	}
+	err = n.Notify(ctx, hook, body)
+	if jerr := e.Journal.DrainCalled(a.InstanceID, e.now(), err); jerr != nil && err == nil {
+		// The 2xx is not on disk: the webhook is called again next cycle, which it must bear.
+		out.Why = "webhook answered 2xx, not journalled: " + jerr.Error()
+	}
+	if err != nil {
+		out.Result, out.Why, out.Err = ResultError, "webhook not acknowledged; called again next cycle until the drain timeout", err
+	}
+	return out
 }
 
 // create re-checks the offer, writes the intent, sends the create and journals its outcome.

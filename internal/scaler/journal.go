@@ -39,6 +39,22 @@ type journalData struct {
 	// Failures counts each machine's recent failures, so that its avoidance grows with them
 	// also across restarts.
 	Failures map[int64]MachineFailures `json:"machine_failures,omitempty"`
+	// Draining holds the instances being drained before their removal (spec: drain).
+	Draining map[int64]DrainRecord `json:"draining,omitempty"`
+}
+
+// DrainRecord is an instance being drained: out of /sd and of its fleet's count from Since, and
+// removed (Then: destroy or stop, for Reason) once the drain is done.
+type DrainRecord struct {
+	Fleet  string    `json:"fleet"`
+	Since  time.Time `json:"since"`
+	Then   Kind      `json:"then"`
+	Reason string    `json:"reason"`
+	// Acked is when the webhook first answered 2xx; zero until then.
+	Acked time.Time `json:"acked,omitzero"`
+	// Calls counts the webhook calls so far; LastError is the last failed call's, one line.
+	Calls     int    `json:"calls,omitempty"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // MachineFailures is how often a machine's instances failed (boot, death, outbid) and when last.
@@ -230,6 +246,61 @@ func (j *Journal) StartedByUs() map[int64]time.Time {
 	return maps.Clone(j.data.StartedByUs)
 }
 
+// StartDrain records that instance id is draining from rec.Since; an instance already draining
+// keeps its record (a retry does not restart the drain).
+func (j *Journal) StartDrain(id int64, rec DrainRecord) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, ok := j.data.Draining[id]; ok {
+		return nil
+	}
+	if j.data.Draining == nil {
+		j.data.Draining = map[int64]DrainRecord{}
+	}
+	j.data.Draining[id] = rec
+	return j.save()
+}
+
+// DrainCalled records one webhook call for a draining instance: at is when it answered 2xx
+// (err nil), or err why it did not.
+func (j *Journal) DrainCalled(id int64, at time.Time, err error) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	rec, ok := j.data.Draining[id]
+	if !ok {
+		return nil
+	}
+	rec.Calls++
+	if err != nil {
+		rec.LastError = err.Error()
+	} else {
+		rec.LastError = ""
+		if rec.Acked.IsZero() {
+			rec.Acked = at
+		}
+	}
+	j.data.Draining[id] = rec
+	return j.save()
+}
+
+// EndDrain forgets the drain of instance id (it was removed).
+func (j *Journal) EndDrain(id int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, ok := j.data.Draining[id]; !ok {
+		return nil
+	}
+	delete(j.data.Draining, id)
+	return j.save()
+}
+
+// Draining returns a copy of the instances being drained.
+func (j *Journal) Draining() map[int64]DrainRecord {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return maps.Clone(j.data.Draining)
+}
+
 // Avoid records that machine is not to be rented on until until.
 func (j *Journal) Avoid(machine int64, until time.Time) error {
 	j.mu.Lock()
@@ -370,6 +441,12 @@ func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time
 	for id := range j.data.StartedByUs {
 		if !byID[id] {
 			delete(j.data.StartedByUs, id)
+			changed = true
+		}
+	}
+	for id := range j.data.Draining {
+		if !byID[id] {
+			delete(j.data.Draining, id)
 			changed = true
 		}
 	}

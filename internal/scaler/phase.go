@@ -17,10 +17,12 @@ const (
 	PhaseStopped Phase = "stopped"
 	PhaseOutbid  Phase = "outbid"
 	PhaseFailed  Phase = "failed"
+	// PhaseDraining: being drained before its removal; no longer counted toward the target.
+	PhaseDraining Phase = "draining"
 )
 
 // Phases lists every phase in the order the status page shows them.
-var Phases = []Phase{PhasePending, PhaseRunning, PhaseStopped, PhaseOutbid, PhaseFailed}
+var Phases = []Phase{PhasePending, PhaseRunning, PhaseStopped, PhaseOutbid, PhaseFailed, PhaseDraining}
 
 // ociError is what a container that could not start leaves in status_msg (vast-api.md §4).
 const ociError = "OCI runtime create failed"

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,6 +134,13 @@ func (p *planner) classify() {
 		}
 		_, stopped := p.st.StoppedByUs[in.ID]
 		m.Phase, m.Why = Classify(in, p.now, bootSince, boot, stopped)
+		m.Ready = m.Phase == PhaseRunning
+		if f != nil && f.Readiness != nil {
+			p.gate(&m, f, bootSince)
+		}
+		if d, ok := p.st.Draining[in.ID]; ok && m.Phase != PhaseFailed {
+			m.Phase, m.Ready, m.Drain = PhaseDraining, false, &d
+		}
 		m.Price = instancePrice(in, disk, rec)
 		p.res.Managed = append(p.res.Managed, m)
 	}
@@ -157,6 +166,29 @@ func (p *planner) classify() {
 		p.pending[c.Fleet] = append(p.pending[c.Fleet], c)
 		p.account += c.Price
 	}
+}
+
+// gate applies the fleet's readiness probe to a running instance: until it first passes, the
+// instance is still booting (pending), and failed once boot_timeout has passed since it began
+// booting; after that it is ready while its last probe passes.
+func (p *planner) gate(m *Managed, f *policy.Fleet, bootSince time.Time) {
+	if pr, ok := p.st.Probes[m.Instance.ID]; ok {
+		m.Probe = &pr
+	}
+	if m.Phase != PhaseRunning {
+		m.Ready = false
+		return
+	}
+	if m.Probe != nil && !m.Probe.Passed.IsZero() {
+		m.Ready = m.Probe.OK
+		return
+	}
+	m.Ready = false
+	if f.BootTimeout > 0 && !bootSince.IsZero() && p.now.Sub(bootSince) > f.BootTimeout {
+		m.Phase, m.Why = PhaseFailed, WhyReadinessTimeout
+		return
+	}
+	m.Phase = PhasePending
 }
 
 // instancePrice is an instance's committed $/h (spec.md §5): on-demand at dph for the fleet's
@@ -264,6 +296,94 @@ func (p *planner) remove(fp *fleetPlan, m *Managed, kind Kind, reason, detail st
 	return true
 }
 
+// retire takes an instance out of the fleet for reason: at once (kind: destroy or stop), or,
+// when the fleet drains, by starting its drain; the removal follows once the drain is done.
+func (p *planner) retire(fp *fleetPlan, m *Managed, kind Kind, reason, detail string) bool {
+	d := fp.f.Drain
+	if d == nil {
+		return p.remove(fp, m, kind, reason, detail)
+	}
+	return p.emit(fp, Action{Kind: KindDrain, Reason: reason, Detail: detail, InstanceID: m.Instance.ID,
+		MachineID: m.Instance.MachineID, Price: m.Price, Then: kind, Drain: d,
+		Notice: p.notice(fp, m, kind, reason, p.now)})
+}
+
+// notice describes a draining instance for the fleet's webhook.
+func (p *planner) notice(fp *fleetPlan, m *Managed, then Kind, reason string, since time.Time) *DrainNotice {
+	in := m.Instance
+	n := &DrainNotice{Event: "drain", Owner: p.cfg.Owner, Fleet: fp.f.Name, InstanceID: in.ID,
+		MachineID: in.MachineID, HostID: in.HostID, Label: in.Label.Or(""), GPUName: in.GPUName,
+		NumGPUs: in.NumGPUs, PublicIP: in.PublicIPAddr, Reason: reason, Then: then, Since: since.UTC(),
+		Deadline: since.Add(max(fp.f.Drain.Timeout, fp.f.Drain.Delay)).UTC()}
+	for key, b := range in.Ports {
+		if len(b) > 0 && b[0].HostPort != "" && in.PublicIPAddr != "" {
+			if n.Ports == nil {
+				n.Ports = map[string]string{}
+			}
+			n.Ports[key] = net.JoinHostPort(in.PublicIPAddr, b[0].HostPort)
+		}
+	}
+	return n
+}
+
+// planDrained handles an instance being drained: once its drain is done it is removed as the
+// drain intended; while the webhook has not answered 2xx and the drain timeout has not passed,
+// the webhook is called again; otherwise it waits. It reports false when an action was due but
+// max_actions_per_cycle was reached.
+func (p *planner) planDrained(fp *fleetPlan, m *Managed) bool {
+	name, id, d := fp.f.Name, m.Instance.ID, m.Drain
+	dr := fp.f.Drain
+	elapsed := p.now.Sub(d.Since)
+	hook := dr != nil && dr.Webhook.Reveal() != ""
+	acked := !d.Acked.IsZero()
+	timedOut := dr == nil || elapsed >= dr.Timeout
+	delayed := dr == nil || elapsed >= dr.Delay
+	switch {
+	case (!hook || acked || timedOut) && delayed:
+		how := "drain delay passed"
+		switch {
+		case dr == nil:
+			how = "drain no longer configured"
+		case hook && acked:
+			how = "webhook answered 2xx"
+			if dr.Delay > 0 {
+				how += " and drain delay passed"
+			}
+		case hook:
+			how = fmt.Sprintf("webhook did not answer 2xx within %s", dr.Timeout)
+		}
+		detail := fmt.Sprintf("instance %d drained: %s", id, how)
+		then := d.Then
+		if then != KindStop {
+			then = KindDestroy
+		}
+		if !p.remove(fp, m, then, d.Reason, detail) {
+			return false
+		}
+		decision := DecisionReplace
+		if d.Reason == ReasonAboveTarget {
+			decision = DecisionScaleDown
+		}
+		p.decide(name, decision, d.Reason, detail)
+		return true
+	case hook && !acked:
+		detail := fmt.Sprintf("instance %d: webhook call %d", id, d.Calls+1)
+		if d.LastError != "" {
+			detail += " (last: " + d.LastError + ")"
+		}
+		ok := p.emit(fp, Action{Kind: KindDrain, Reason: d.Reason, Detail: detail, InstanceID: id,
+			MachineID: m.Instance.MachineID, Price: m.Price, Then: d.Then, Drain: dr,
+			Notice: p.notice(fp, m, d.Then, d.Reason, d.Since)})
+		p.decide(name, DecisionWait, ReasonDraining, fmt.Sprintf("instance %d: waiting for the webhook's 2xx until %s",
+			id, d.Since.Add(dr.Timeout).UTC().Format(time.RFC3339)))
+		return ok
+	default:
+		p.decide(name, DecisionWait, ReasonDraining, fmt.Sprintf("instance %d: drain delay until %s",
+			id, d.Since.Add(dr.Delay).UTC().Format(time.RFC3339)))
+		return true
+	}
+}
+
 func (p *planner) planFleet(f *policy.Fleet) {
 	target := f.TargetAt(p.now)
 	fp := &fleetPlan{f: f, limit: f.MaxActionsPerCycle,
@@ -277,6 +397,12 @@ func (p *planner) planFleet(f *policy.Fleet) {
 	pend := p.pending[f.Name]
 	for _, m := range managed {
 		fp.status.Counts[m.Phase]++
+		if m.Ready {
+			fp.status.Ready++
+		}
+		if m.Phase == PhaseDraining {
+			fp.status.Draining++
+		}
 		fp.committed += m.Price
 		fp.status.Burn += burnOf(m.Instance)
 		fp.occupy(m.Instance.MachineID, m.Instance.HostID, m.country, 1)
@@ -361,6 +487,10 @@ func (p *planner) planFleet(f *policy.Fleet) {
 			}
 		case PhaseStopped:
 			spares = append(spares, m)
+		case PhaseDraining:
+			if !p.planDrained(fp, m) {
+				limited = true
+			}
 		}
 	}
 	active := len(booting) + len(running) + len(pend)
@@ -444,7 +574,7 @@ func (p *planner) planFleet(f *policy.Fleet) {
 			if excess == 0 {
 				break
 			}
-			if !p.remove(fp, m, kind, ReasonAboveTarget, fmt.Sprintf("%d/%d", active, target)) {
+			if !p.retire(fp, m, kind, ReasonAboveTarget, fmt.Sprintf("%d/%d", active, target)) {
 				limited = true
 				break
 			}
@@ -772,11 +902,42 @@ func createRequest(f *policy.Fleet, label string, bid float64) vastapi.CreateReq
 			req.Env[e.Name] = e.Value.Reveal()
 		}
 	}
+	// The ports the daemon reaches (readiness, /sd) must be mapped: Vast maps only the container
+	// ports a create asks for with `-p HOST:CONTAINER` env keys (vast-api.md §3).
+	for _, port := range exposedPorts(f) {
+		if !mapsPort(req.Env, port) {
+			if req.Env == nil {
+				req.Env = map[string]string{}
+			}
+			req.Env[fmt.Sprintf("-p %d:%d", port, port)] = "1"
+		}
+	}
 	if bid > 0 {
 		b := bid
 		req.Price = &b
 	}
 	return req
+}
+
+// exposedPorts are the container ports the daemon reaches on the fleet's instances.
+func exposedPorts(f *policy.Fleet) []int {
+	ports := slices.Clone(f.DiscoveryPorts)
+	if f.Readiness != nil && !slices.Contains(ports, f.Readiness.Port) {
+		ports = append(ports, f.Readiness.Port)
+	}
+	return ports
+}
+
+// mapsPort reports whether env already has a `-p HOST:PORT` (or PORT/tcp) key for the
+// container port.
+func mapsPort(env map[string]string, port int) bool {
+	suffix := ":" + strconv.Itoa(port)
+	for k := range env {
+		if strings.HasPrefix(k, "-p ") && (strings.HasSuffix(k, suffix) || strings.HasSuffix(k, suffix+"/tcp")) {
+			return true
+		}
+	}
+	return false
 }
 
 // planOrphans destroys managed instances whose fleet left the config, only when the config
@@ -803,7 +964,7 @@ func (p *planner) planOrphans() {
 // order puts what frees money and capacity first: destroys, stops, starts, then creates. The
 // executor skips the creates when an earlier destroy or stop failed.
 func (p *planner) order() {
-	rank := map[Kind]int{KindDestroy: 0, KindStop: 1, KindStart: 2, KindCreate: 3}
+	rank := map[Kind]int{KindDestroy: 0, KindStop: 1, KindDrain: 1, KindStart: 2, KindCreate: 3}
 	slices.SortStableFunc(p.res.Actions, func(a, b Action) int { return cmp.Compare(rank[a.Kind], rank[b.Kind]) })
 }
 

@@ -123,7 +123,11 @@ func (p *planner) finishReplacement(fp *fleetPlan, old, r *Managed) outbidPlan {
 		p.decide(name, DecisionWait, ReasonReplacing, fmt.Sprintf("instance %d (%s): replacement %s", id, reason, what))
 		return outbidWait
 	}
-	if !p.remove(fp, old, KindDestroy, reason, detail) {
+	retire := p.retire
+	if !end.IsZero() && !p.now.Before(end) {
+		retire = p.remove // the listing has ended: no time to drain
+	}
+	if !retire(fp, old, KindDestroy, reason, detail) {
 		return outbidLimited
 	}
 	p.decide(name, DecisionReplace, reason, detail)

@@ -54,6 +54,10 @@ type Options struct {
 	// ListingMargin is how long before its host listing ends an instance is replaced
 	// make-before-break (default 1h; negative: never).
 	ListingMargin time.Duration
+	// Prober runs readiness probes (default NetProber); Notifier calls drain webhooks (default
+	// HTTPNotifier).
+	Prober   Prober
+	Notifier Notifier
 	// OnAction and OnDecision, when set, see every outcome and decision (metrics, logs).
 	OnAction   func(ActionOutcome)
 	OnDecision func(Decision)
@@ -79,6 +83,9 @@ type Scaler struct {
 	// while bookErr is set the persisted totals are unknown and book is an in-memory stand-in.
 	book    *SpendBook
 	bookErr error
+	// probes are the last readiness probe of each probed instance (memory only: a restart
+	// probes again, and boot_timeout runs from the instance's start either way).
+	probes map[int64]ProbeResult
 }
 
 // New builds a Scaler. An unusable journal does not fail New: the scaler runs, but every
@@ -110,6 +117,12 @@ func New(o Options) *Scaler {
 		o.OutbidGrace = DefaultOutbidGrace
 	} else if o.OutbidGrace < 0 {
 		o.OutbidGrace = 0
+	}
+	if o.Prober == nil {
+		o.Prober = NetProber{}
+	}
+	if o.Notifier == nil {
+		o.Notifier = HTTPNotifier{}
 	}
 	if o.ListingMargin == 0 {
 		o.ListingMargin = DefaultListingMargin
@@ -198,6 +211,11 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 		}
 	}
 	s.track(obs)
+	var creates []CreateRecord
+	if s.journal != nil {
+		creates = s.journal.Creates()
+	}
+	s.probes = ProbeAll(ctx, s.o.Prober, now, cfg, obs, creates, s.probes)
 	if s.bookErr != nil {
 		s.openBook() // retry: the file may have been repaired or moved away
 	}
@@ -210,7 +228,7 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 		s.decision(d)
 	}
 	ex := &Executor{API: s.o.API, Journal: s.journal, Clock: s.o.Clock, DryRun: rep.DryRun,
-		AvoidFor: s.o.AvoidFor, AvoidMax: s.o.AvoidMax, Hook: s.outcome}
+		AvoidFor: s.o.AvoidFor, AvoidMax: s.o.AvoidMax, Hook: s.outcome, Notifier: s.o.Notifier}
 	rep.Outcomes = ex.Execute(ctx, res.Actions)
 	for _, o := range rep.Outcomes {
 		s.remember(o, now)
@@ -237,6 +255,7 @@ func (s *Scaler) state() State {
 		CreatesNotBefore: s.notBefore,
 		PendingGrace:     s.o.PendingGrace,
 		MonthToDate:      s.book.Month(),
+		Probes:           maps.Clone(s.probes),
 	}
 	if s.bookErr != nil {
 		st.MonthUnknown = s.bookErr.Error()
@@ -253,6 +272,7 @@ func (s *Scaler) state() State {
 	st.StartedByUs = s.journal.StartedByUs()
 	st.Avoided = s.journal.Avoided()
 	st.Failures = s.journal.Failures()
+	st.Draining = s.journal.Draining()
 	return st
 }
 
@@ -306,6 +326,11 @@ func (s *Scaler) remember(o ActionOutcome, now time.Time) {
 		s.lastUp[a.Fleet] = now
 	case KindStop:
 		s.lastDown[a.Fleet] = now
+	case KindDrain:
+		// The drain that starts a scale-down (not a later webhook retry: its notice is older).
+		if a.Reason == ReasonAboveTarget && a.Notice != nil && a.Notice.Since.Equal(now) {
+			s.lastDown[a.Fleet] = now
+		}
 	case KindDestroy:
 		if a.Reason == ReasonAboveTarget {
 			s.lastDown[a.Fleet] = now
@@ -350,6 +375,7 @@ func (s *Scaler) Rearm() {
 	clear(s.outbidSince)
 	clear(s.lastUp)
 	clear(s.lastDown)
+	clear(s.probes)
 	s.journal, s.journalErr = OpenJournal(s.o.StateDir)
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
@@ -390,6 +416,7 @@ func ReadState(dir string, grace time.Duration) (State, error) {
 	st.StoppedByUs = j.StoppedByUs
 	st.Avoided = j.Avoided
 	st.Failures = j.Failures
+	st.Draining = j.Draining
 	return st, nil
 }
 

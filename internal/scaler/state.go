@@ -84,4 +84,8 @@ type State struct {
 	// MonthUnknown, when set, says why the month-to-date spend is unknown (an unreadable spend
 	// file): creates of fleets under a monthly budget (all fleets under an account one) stop.
 	MonthUnknown string
+	// Probes are the last readiness probe of each probed instance.
+	Probes map[int64]ProbeResult
+	// Draining holds the instances being drained before their removal (journalled).
+	Draining map[int64]DrainRecord
 }

@@ -1,0 +1,261 @@
+package scaler
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+)
+
+// ProbeResult is what the readiness probes of one instance found.
+type ProbeResult struct {
+	At     time.Time // the last probe
+	OK     bool      // the last probe passed
+	Err    string    // why the last probe failed, one line; "" when it passed
+	Target string    // what was probed: host:port, or "" when the port is not mapped
+	// Passed is when the instance first passed; zero while it never has.
+	Passed time.Time
+}
+
+// Prober runs one readiness probe against addr (host:port). A nil error is a pass.
+type Prober interface {
+	Probe(ctx context.Context, addr string, r *policy.Readiness) error
+}
+
+// NetProber probes over the network: a TCP connect, or an HTTP GET of the path that must answer
+// 2xx (redirects are not followed: a 3xx is not ready).
+type NetProber struct{}
+
+// Probe implements Prober. Each probe is bounded by r.Timeout.
+func (NetProber) Probe(ctx context.Context, addr string, r *policy.Readiness) error {
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	if r.Path == "" {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return fmt.Errorf("tcp connect: %w", unwrapNet(err))
+		}
+		return c.Close()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+r.Path, nil)
+	if err != nil {
+		return fmt.Errorf("http probe: %w", err)
+	}
+	req.Header.Set("User-Agent", "vastwatch-probe")
+	res, err := probeClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("http get: %w", unwrapNet(err))
+	}
+	defer res.Body.Close()
+	_, _ = io.CopyN(io.Discard, res.Body, 64<<10)
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return fmt.Errorf("http get: status %d", res.StatusCode)
+	}
+	return nil
+}
+
+// probeClient keeps no connections between probes (each probe is a fresh connect, as it would
+// be from a load balancer) and never follows a redirect.
+var probeClient = &http.Client{
+	Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil, MaxResponseHeaderBytes: 64 << 10},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// unwrapNet drops the URL a *url.Error carries (a drain webhook's may hold a token) and keeps
+// the cause.
+func unwrapNet(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// PublicAddr is the public address of an instance's container port: public_ipaddr and the
+// host port Vast maps to PORT/tcp (vast-api.md §4), "" when there is none.
+func PublicAddr(in *vastapi.Instance, port int) string {
+	b := in.Ports[strconv.Itoa(port)+"/tcp"]
+	if in.PublicIPAddr == "" || len(b) == 0 || b[0].HostPort == "" {
+		return ""
+	}
+	return net.JoinHostPort(in.PublicIPAddr, b[0].HostPort)
+}
+
+// maxProbesInFlight bounds the probes of one cycle that run at once.
+const maxProbesInFlight = 16
+
+// probeTarget is one instance to probe this cycle.
+type probeTarget struct {
+	id   int64
+	addr string
+	r    *policy.Readiness
+}
+
+// ProbeAll probes every running instance of ours whose fleet has a readiness probe, at most
+// maxProbesInFlight at once, each within its fleet's probe timeout, and returns the results
+// merged into prev (which it does not modify); the planner reads them as State.Probes.
+// Instances no longer listed are forgotten. Followers and `vastwatch plan` probe too: a probe
+// only reads, and /sd must be right on whichever replica Prometheus asks.
+func ProbeAll(ctx context.Context, pr Prober, now time.Time, cfg *policy.Config, obs Observation, creates []CreateRecord, prev map[int64]ProbeResult) map[int64]ProbeResult {
+	fleets := make(map[string]*policy.Fleet, len(cfg.Fleets))
+	for _, f := range cfg.Fleets {
+		if f.Readiness != nil {
+			fleets[f.Name] = f
+		}
+	}
+	out := make(map[int64]ProbeResult, len(prev))
+	if len(fleets) == 0 {
+		return out
+	}
+	byID := make(map[int64]string, len(creates))
+	for _, c := range creates {
+		if c.InstanceID != 0 {
+			byID[c.InstanceID] = c.Fleet
+		}
+	}
+	var targets []probeTarget
+	for i := range obs.Instances {
+		in := &obs.Instances[i]
+		owner, fleet, _, ok := ParseLabel(in.Label.Or(""))
+		if !ok || owner != cfg.Owner {
+			if fleet, ok = byID[in.ID]; !ok {
+				continue
+			}
+		}
+		f := fleets[fleet]
+		if f == nil {
+			continue
+		}
+		res, seen := prev[in.ID]
+		if in.Status() != "running" {
+			if seen {
+				out[in.ID] = res // kept while it is listed: a restart of the box re-probes
+			}
+			continue
+		}
+		addr := PublicAddr(in, f.Readiness.Port)
+		if addr == "" {
+			res.At, res.OK, res.Target = now, false, ""
+			res.Err = fmt.Sprintf("container port %d/tcp is not mapped to a public address", f.Readiness.Port)
+			out[in.ID] = res
+			continue
+		}
+		if seen {
+			out[in.ID] = res
+		}
+		targets = append(targets, probeTarget{id: in.ID, addr: addr, r: f.Readiness})
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxProbesInFlight)
+	for _, t := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := pr.Probe(ctx, t.addr, t.r)
+			mu.Lock()
+			defer mu.Unlock()
+			res := out[t.id]
+			res.At, res.Target, res.OK, res.Err = now, t.addr, err == nil, ""
+			if err != nil {
+				res.Err = oneLine(err.Error())
+			} else if res.Passed.IsZero() {
+				res.Passed = now
+			}
+			out[t.id] = res
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// oneLine keeps an error message to one short line.
+func oneLine(s string) string {
+	s = string(bytes.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, []byte(s)))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// DrainNotice is the JSON a drain webhook is POSTed: the instance about to be removed.
+type DrainNotice struct {
+	Event      string            `json:"event"` // "drain"
+	Owner      string            `json:"owner"`
+	Fleet      string            `json:"fleet"`
+	InstanceID int64             `json:"instance_id"`
+	MachineID  int64             `json:"machine_id"`
+	HostID     int64             `json:"host_id,omitempty"`
+	Label      string            `json:"label"`
+	GPUName    string            `json:"gpu_name"`
+	NumGPUs    int               `json:"num_gpus"`
+	PublicIP   string            `json:"public_ipaddr,omitempty"`
+	Ports      map[string]string `json:"ports,omitempty"` // "8080/tcp" → "203.0.113.7:41234"
+	Reason     string            `json:"reason"`          // above_target, rebalance, listing_ending
+	Then       Kind              `json:"then"`            // destroy or stop
+	Since      time.Time         `json:"since"`           // when the drain began
+	Deadline   time.Time         `json:"deadline"`        // when it is removed whatever the webhook says
+}
+
+// Notifier delivers a drain notice. A nil error means the webhook answered 2xx.
+type Notifier interface {
+	Notify(ctx context.Context, webhook string, body []byte) error
+}
+
+// HTTPNotifier POSTs drain notices as JSON, each call bounded by Timeout (default 10s). Its
+// errors never carry the webhook's URL, which may hold a token.
+type HTTPNotifier struct {
+	Client  *http.Client
+	Timeout time.Duration
+}
+
+// DefaultNotifyTimeout bounds one drain webhook call.
+const DefaultNotifyTimeout = 10 * time.Second
+
+// Notify implements Notifier.
+func (n HTTPNotifier) Notify(ctx context.Context, webhook string, body []byte) error {
+	timeout := n.Timeout
+	if timeout <= 0 {
+		timeout = DefaultNotifyTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
+	if err != nil {
+		return errors.New("drain webhook: not a valid URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "vastwatch-drain")
+	c := n.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("drain webhook: %w", unwrapNet(err))
+	}
+	defer res.Body.Close()
+	_, _ = io.CopyN(io.Discard, res.Body, 64<<10)
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return fmt.Errorf("drain webhook: status %d", res.StatusCode)
+	}
+	return nil
+}
