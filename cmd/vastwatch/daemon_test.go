@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +22,12 @@ import (
 // newTestDaemon builds the real daemon in simulate mode with cfgText, without serving HTTP.
 func newTestDaemon(t *testing.T, cfgText string) *daemon {
 	t.Helper()
+	return newTestDaemonWith(t, cfgText, nil)
+}
+
+// newTestDaemonWith is newTestDaemon with the run options changed by mut.
+func newTestDaemonWith(t *testing.T, cfgText string, mut func(*runOptions)) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
@@ -27,6 +36,9 @@ func newTestDaemon(t *testing.T, cfgText string) *daemon {
 	o := runOptions{configFile: path, stateDir: filepath.Join(dir, "state"), simulate: true,
 		simSpeed: 1000, simSeed: 3, simMachines: 60, simCredit: 100, listen: "127.0.0.1:0",
 		telemetryPath: "/metrics", startGrace: -1, pendingGrace: scaler.DefaultPendingGrace}
+	if mut != nil {
+		mut(&o)
+	}
 	env, err := policy.LoadEnv(context.Background(), envOf(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -216,4 +228,129 @@ func mustAtoi(t *testing.T, s string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+const readinessConfig = `poll_interval: 15s
+owner: demo
+markets:
+  - name: m
+    query: "num_gpus=1 direct_port_count>=4"
+    order: "dph_total"
+    limit: 200
+fleets:
+  - name: web
+    market: m
+    size: {min: 0, target: 3, max: 3}
+    max_price_dollars_per_hour: 5
+    budget_dollars_per_hour: 15
+    instance: {image: img, disk_gb: 10}
+    max_actions_per_cycle: 3
+    cooldown: {scale_up: 0s, scale_down: 0s}
+    discovery: {ports: [9100]}
+    readiness: {port: 8080, path: /healthz, timeout: 1s}
+    drain: {delay: 1h}
+`
+
+// /sd lists exactly the ready, non-draining instances: running, passing the fleet's readiness
+// probe, and not being drained; the status page and vastwatch_instance_ready say which is which.
+func TestServiceDiscoveryListsExactlyTheReadyNonDrainingInstances(t *testing.T) {
+	d := newTestDaemonWith(t, readinessConfig, func(o *runOptions) { o.simPublicIP = "127.0.0.1" })
+	ctx := context.Background()
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer healthy.Close()
+	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer sick.Close()
+	portOf := func(s *httptest.Server) int { return s.Listener.Addr().(*net.TCPAddr).Port }
+
+	// Three instances; the lowest id never passes its probe.
+	var ids []int64
+	deadline := time.Now().Add(20 * time.Second)
+	for len(ids) < 3 {
+		d.cycle(ctx)
+		ids = ids[:0]
+		for _, in := range d.sim.Instances() {
+			if in.Status() == "running" {
+				ids = append(ids, in.ID)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fleet did not reach 3 running instances: %v", ids)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		probe := healthy
+		if i == 0 {
+			probe = sick
+		}
+		if err := d.sim.SetHostPort(id, "8080/tcp", portOf(probe)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.cycle(ctx)
+	targets := func() []string {
+		rec := httptest.NewRecorder()
+		d.serveSD(rec, httptest.NewRequest("GET", "/sd", nil))
+		var groups []sdGroup
+		if err := json.Unmarshal(rec.Body.Bytes(), &groups); err != nil {
+			t.Fatalf("/sd: %v: %s", err, rec.Body)
+		}
+		var out []string
+		for _, g := range groups {
+			out = append(out, g.Labels["instance_id"])
+		}
+		slices.Sort(out)
+		return out
+	}
+	ready := []string{strconv.FormatInt(ids[1], 10), strconv.FormatInt(ids[2], 10)}
+	if got := targets(); !slices.Equal(got, ready) {
+		t.Fatalf("/sd lists %v, want the two instances passing their probe %v", got, ready)
+	}
+	readyMetric := map[int64]bool{}
+	for _, in := range d.exporter.Snapshot().Instances {
+		if !in.Probed {
+			t.Fatalf("instance %d of a probed fleet exported without vastwatch_instance_ready", in.ID)
+		}
+		readyMetric[in.ID] = in.Ready
+	}
+	if readyMetric[ids[0]] || !readyMetric[ids[1]] || !readyMetric[ids[2]] {
+		t.Fatalf("vastwatch_instance_ready %v for %v (the first never passes)", readyMetric, ids)
+	}
+
+	// Scale down to 1: the unready instance and the dearer ready one are drained (delay 1h).
+	// Both leave /sd at once although the drained ready one still runs and passes its probe.
+	cfg := strings.Replace(readinessConfig, "target: 3", "target: 1", 1)
+	if err := os.WriteFile(d.o.configFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cfg.reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	d.cycle(ctx)
+	d.cycle(ctx)
+	got := targets()
+	if len(got) != 1 || !slices.Contains(ready, got[0]) {
+		t.Fatalf("after the scale-down /sd lists %v, want exactly one of %v", got, ready)
+	}
+	draining := 0
+	for _, in := range d.statusView().Instances {
+		switch {
+		case in.State == "draining":
+			draining++
+			if !strings.Contains(in.Service, "draining for") {
+				t.Fatalf("draining instance %d shown as %q", in.ID, in.Service)
+			}
+		case strconv.FormatInt(in.ID, 10) == got[0]:
+			if !in.ServiceOK || !strings.HasPrefix(in.Service, "ready: probe passed") {
+				t.Fatalf("ready instance %d shown as %q", in.ID, in.Service)
+			}
+		}
+	}
+	if draining != 2 {
+		t.Fatalf("%d instances shown draining, want 2", draining)
+	}
+	if n := len(d.sim.Instances()); n != 3 {
+		t.Fatalf("%d instances: the drain delay has not passed, none may be destroyed yet", n)
+	}
 }

@@ -55,6 +55,7 @@ type runOptions struct {
 	simSeed     int64
 	simMachines int
 	simCredit   float64
+	simPublicIP string
 	pacingSet   bool
 	graceSet    bool
 
@@ -93,6 +94,7 @@ func runFlagSet(pio IO, o *runOptions) *flag.FlagSet {
 	fs.Int64Var(&o.simSeed, "simulate.seed", 1, "simulator seed")
 	fs.IntVar(&o.simMachines, "simulate.machines", 300, "simulated machines (about five offers each)")
 	fs.Float64Var(&o.simCredit, "simulate.credit", 100, "simulated starting credit in $")
+	fs.StringVar(&o.simPublicIP, "simulate.public-ip", "", "address every running simulated instance reports as public_ipaddr, e.g. 127.0.0.1 to probe and scrape local servers (default: a made-up address per machine)")
 	return fs
 }
 
@@ -248,6 +250,7 @@ func newDaemon(o runOptions, env policy.Env, pio IO, logger *slog.Logger) (*daem
 		sim, err := vastsim.New(vastsim.Options{
 			Seed: o.simSeed, Machines: o.simMachines, Clock: d.clk, APIKey: key.Reveal(),
 			Credit: o.simCredit, Speed: o.simSpeed, Logger: logger.With("component", "vastsim"),
+			PublicIPAddr: o.simPublicIP,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("simulator: %w", err)
