@@ -68,6 +68,7 @@ type Client struct {
 	maxAttempts int
 	maxBackoff  time.Duration
 	maxBody     int64
+	hints       sizeHints // offers each search last returned, to size the next reply's list
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand

@@ -38,15 +38,26 @@ func (c *Client) CurrentUser(ctx context.Context) (User, error) {
 
 // SearchOffers runs q (POST /api/v0/bundles/) and returns every offer of the reply. The reply is
 // decoded as it streams; a call that breaks mid-reply is retried from the start.
+//
+// The list is sized from the last reply to the same query (see collect.go), so a repeated search
+// holds its offers once rather than up to twice and a quarter while it grows them.
 func (c *Client) SearchOffers(ctx context.Context, q Query) ([]Offer, error) {
-	var out []Offer
-	err := c.search(ctx, q, true, func() { out = out[:0] }, func(o *Offer) error {
-		out = append(out, *o)
+	body, err := q.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("vast api POST %s: encode query: %w", EPSearch, err)
+	}
+	key := string(body)
+	var col offerCollector
+	hint := c.hints.get(key)
+	err = c.search(ctx, body, true, func() { col.reset(hint) }, func(o *Offer) error {
+		col.add(o)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	out := col.list()
+	c.hints.set(key, len(out))
 	return out, nil
 }
 
@@ -55,17 +66,18 @@ func (c *Client) SearchOffers(ctx context.Context, q Query) ([]Offer, error) {
 // stops the search and is returned as is. Once fn has been called, a broken connection is not
 // retried (fn would see offers twice); before that it is.
 func (c *Client) SearchOffersFunc(ctx context.Context, q Query, fn func(*Offer) error) error {
-	return c.search(ctx, q, false, nil, fn)
-}
-
-func (c *Client) search(ctx context.Context, q Query, restartable bool, reset func(), fn func(*Offer) error) error {
 	body, err := q.MarshalJSON()
 	if err != nil {
 		return fmt.Errorf("vast api POST %s: encode query: %w", EPSearch, err)
 	}
+	return c.search(ctx, body, false, nil, fn)
+}
+
+// search posts body, a query's JSON, and decodes the reply's offers into fn.
+func (c *Client) search(ctx context.Context, body []byte, restartable bool, reset func(), fn func(*Offer) error) error {
 	rq := &request{method: http.MethodPost, tmpl: EPSearch, path: EPSearch, body: body, kind: kindRead}
 	var fnErr error
-	err = c.do(ctx, rq, func(resp *http.Response) outcome {
+	err := c.do(ctx, rq, func(resp *http.Response) outcome {
 		if reset != nil {
 			reset()
 		}
