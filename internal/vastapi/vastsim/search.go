@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
@@ -22,32 +21,23 @@ type pricing struct {
 }
 
 // pricedCat is the catalogue as one pricing sees it, for one catalogue version: not a copy of
-// the offers (those are repriced into a scratch value when read, see at), just each offer's
-// reply JSON cached around its time-dependent `duration`, and the cached search results.
+// the offers (those are repriced into a scratch value when read, see at), just the cached search
+// results and the JSON of the first offers it wrote.
 type pricedCat struct {
 	version uint64
 	reprice *vastapi.Matcher // nil for the base pricing: the stored offers as they are
-	enc     []encOffer
-	encoded int // entries of enc filled, bounded by maxEncoded
 	results map[string]cachedSearch
+	hot     map[int]encOffer // by index into the stored catalogue, at most maxHot
 }
 
-// maxEncoded bounds the cached offer encodings of one priced catalogue (about 2.7 kB each). A
-// polled query's first offers (the cheapest, the ones a limit keeps) are what repeats; a whole
-// market reply is encoded as it is written instead, since a daemon polling markets of different
-// storage sizes reprices on almost every search and a large cache would only churn its heap.
-const maxEncoded = 128
+// maxHot bounds the offer encodings a priced catalogue keeps (about 2.7 kB each). A polled
+// query's first offers (the cheapest, the ones a small limit keeps) are what repeats; any other
+// offer is encoded as it is written, which allocates nothing (appendOffer), so a whole-market
+// reply leaves no garbage and no cache behind.
+const maxHot = 64
 
 // maxPriced bounds the priced catalogues kept besides the base pricing.
 const maxPriced = 1
-
-type encOffer struct {
-	pre, post []byte // JSON before and after the duration value; nil until first used
-	endDate   vastapi.Opt[float64]
-}
-
-// durationMark is a sentinel whose encoding locates `duration` in an offer's JSON.
-const durationMark = -987654321.125
 
 // basePricing is how the stored catalogue is priced (the CLI's default search).
 var basePricing = pricing{typ: vastapi.OnDemand, storage: baseStorageGB}
@@ -66,7 +56,7 @@ func (s *Sim) pricedFor(p pricing) *pricedCat {
 			delete(s.priced, k)
 		}
 	}
-	c := &pricedCat{version: s.version, enc: make([]encOffer, len(s.offers))}
+	c := &pricedCat{version: s.version}
 	if p != basePricing {
 		q := vastapi.Query{Type: p.typ}
 		if p.storage >= 0 {
@@ -103,51 +93,36 @@ func (c *pricedCat) build(o *offer, sc *scratch) *vastapi.Offer {
 	return &sc.v
 }
 
-// prepare fills e with o's JSON split around `duration`.
-func prepare(e *encOffer, o *vastapi.Offer) error {
-	v := *o
-	e.endDate = v.EndDate
-	v.Duration = vastapi.Some(durationMark)
-	b, err := json.Marshal(v)
+// encode appends o's JSON, with duration computed against now, to buf.
+func encode(buf *bytes.Buffer, o *vastapi.Offer, now float64) error {
+	b, err := appendOffer(buf.AvailableBuffer(), o, now)
 	if err != nil {
-		return fmt.Errorf("encode offer %d: %w", v.ID, err)
+		return err
 	}
-	mark := []byte(`"duration":` + strconv.FormatFloat(durationMark, 'f', -1, 64))
-	at := bytes.Index(b, mark)
-	if at < 0 {
-		return fmt.Errorf("encode offer %d: duration not found", v.ID)
-	}
-	e.pre = b[:at+len(`"duration":`)]
-	e.post = b[at+len(mark):]
+	buf.Write(b)
 	return nil
 }
 
-// write appends the offer's JSON with duration computed against now.
-func (e *encOffer) write(buf *bytes.Buffer, now float64) {
-	buf.Write(e.pre)
-	if e.endDate.Valid {
-		buf.WriteString(strconv.FormatFloat(e.endDate.V-now, 'f', -1, 64))
-	} else {
-		buf.WriteString("null")
-	}
-	buf.Write(e.post)
-}
-
-// encode appends stored offer i's JSON, as c prices it, with duration computed against now.
+// encodeAt appends stored offer i's JSON, as c prices it, with duration computed against now.
 // Callers hold s.mu.
-func (s *Sim) encode(c *pricedCat, buf *bytes.Buffer, i int, now float64, sc *scratch) error {
-	e := &c.enc[i]
-	if e.pre == nil {
-		var tmp encOffer
-		if c.encoded >= maxEncoded {
-			e = &tmp
-		} else {
-			c.encoded++
-		}
-		if err := prepare(e, s.at(c, i, sc)); err != nil {
-			return err
-		}
+func (s *Sim) encodeAt(c *pricedCat, buf *bytes.Buffer, i int, now float64, sc *scratch) error {
+	if e, ok := c.hot[i]; ok {
+		e.write(buf, now)
+		return nil
 	}
+	o := s.at(c, i, sc)
+	if len(c.hot) >= maxHot {
+		return encode(buf, o, now)
+	}
+	b, at, err := appendOfferSplit(nil, o)
+	if err != nil {
+		return err
+	}
+	e := encOffer{json: b, at: at, endDate: o.EndDate}
+	if c.hot == nil {
+		c.hot = make(map[int]encOffer, maxHot)
+	}
+	c.hot[i] = e
 	e.write(buf, now)
 	return nil
 }
@@ -167,9 +142,8 @@ type searchStream struct {
 	c      *pricedCat
 	idx    []int // never modified: it may be a cached result
 	pos    int
-	now    float64  // for duration
-	snap   []offer  // the offers still to write as they were (templates never change)
-	enc    encOffer // scratch for snapshot offers
+	now    float64 // for duration
+	snap   []offer // the offers still to write as they were (templates never change)
 	tmp    scratch
 	done   bool // the closing bracket is encoded
 	closed bool // dropped: by its reader, its context, or a change after it detached
@@ -195,13 +169,12 @@ func (st *searchStream) fill(buf *bytes.Buffer) error {
 	for buf.Len() < chunkBytes {
 		switch {
 		case st.snap != nil && len(st.snap) > 0:
-			if err := prepare(&st.enc, st.c.build(&st.snap[0], &st.tmp)); err != nil {
+			if err := encode(buf, st.c.build(&st.snap[0], &st.tmp), st.now); err != nil {
 				return err
 			}
-			st.enc.write(buf, st.now)
 			st.snap = st.snap[1:]
 		case st.snap == nil && st.pos < len(st.idx):
-			if err := st.s.encode(st.c, buf, st.idx[st.pos], st.now, &st.tmp); err != nil {
+			if err := st.s.encodeAt(st.c, buf, st.idx[st.pos], st.now, &st.tmp); err != nil {
 				return err
 			}
 			st.pos++
