@@ -2,11 +2,15 @@ package scaler_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +43,8 @@ var chaosFaults = []vastsim.Fault{
 type chaosStats struct {
 	cycles, failedCycles, restarts, vanished, failed, priceJumps, bidJumps, creditDrops, reloads int
 	orphanings, spreadChecks, monthlyChecks                                                      int
+	drains, drainedRemovals, hookCalls, probeFailures, readinessFailures                         int
+	drained                                                                                      map[int64]bool // instances whose drain was journalled
 	listingEnds, listingKills, overlaps, rebids, rebalances, priceDrops                          int
 	violations                                                                                   []string
 	seenReqs                                                                                     int
@@ -75,6 +81,15 @@ func TestChaos(t *testing.T) {
 	web.Rebalance = &policy.Rebalance{MinSavings: 0.25, MinAge: 20 * time.Minute}
 	// Spread: at most one per machine, host and country (unknown countries refused).
 	web.Spread = policy.Spread{MaxPerMachine: 1, MaxPerHost: 1, MaxPerCountry: 1}
+	// Readiness through a loopback server that fails some probes, and a drain webhook that fails
+	// some calls: scale-downs and replacements of web go through the drain.
+	// Whether they fail is drawn once per cycle from the seed, so the run stays reproducible
+	// although probes run concurrently.
+	probes, hook := newFlakyServer(t), newFlakyServer(t)
+	flaky := rand.New(rand.NewPCG(seed, 11))
+	probeOutage := 0
+	web.Readiness = &policy.Readiness{Port: 8080, Path: "/healthz", Timeout: time.Second}
+	web.Drain = &policy.Drain{Webhook: policy.SecretValue(hook.url + "/drain"), Timeout: 3 * time.Minute}
 	batch := simFleet("batch", m, 2)
 	batch.Max, batch.Budget, batch.MaxPrice = 4, 0.4, 0.2
 	batch.ScaleDown = policy.ScaleDownStop
@@ -85,6 +100,8 @@ func TestChaos(t *testing.T) {
 	// budget is far off in November's last hours and binds in December (about $0.16/h for the
 	// whole month, below the fleet's hourly budget).
 	batch.Monthly = 120
+	// batch drains by delay only, then stops.
+	batch.Drain = &policy.Drain{Delay: 2 * time.Minute, Timeout: time.Minute}
 	tight := simFleet("tight", m, 3)
 	tight.Max, tight.Budget, tight.MaxPrice = 4, 0.15, 0.1
 	tight.BootTimeout = 4 * time.Minute
@@ -102,7 +119,10 @@ func TestChaos(t *testing.T) {
 	cfg.Account.MaxSpendPerHour = 0.9
 	full := cfg
 	// Failures double a machine's avoidance; capped at 2h so the small market is not used up.
-	w := newWorld(t, int64(seed), cfg, func(_ *vastsim.Options, o *scaler.Options) { o.AvoidMax = 2 * time.Hour })
+	w := newWorld(t, int64(seed), cfg, func(so *vastsim.Options, o *scaler.Options) {
+		o.AvoidMax = 2 * time.Hour
+		so.PublicIPAddr = "127.0.0.1"
+	})
 
 	// Foreign instances: someone else's fleet, an unlabelled box, another owner's fleet of the
 	// same name. They must never be touched.
@@ -133,14 +153,31 @@ func TestChaos(t *testing.T) {
 		w.sim.InjectFault(f)
 	}
 
-	st := &chaosStats{tight: tight, decisions: map[string]int{}, created: map[string]int{}, lastBlocked: map[string][]string{}}
+	st := &chaosStats{tight: tight, decisions: map[string]int{}, created: map[string]int{}, lastBlocked: map[string][]string{},
+		drained: map[int64]bool{}}
 	chaosEnd := cycles - quiet
 	for c := range cycles {
 		if c < chaosEnd {
 			chaosEvents(t, w, rng, st)
 			chaosListingEnds(w, capi, rng, st)
 		}
+		// Every instance of web maps its probed port to the probe server (as its image would).
+		// Probes fail in 10% of cycles, and now and then for 6 cycles in a row (longer than
+		// web's boot_timeout); the webhook fails in 30% of cycles.
+		w.point("web", func(int64) int { return probes.port })
+		if c < chaosEnd {
+			switch r := flaky.Float64(); {
+			case probeOutage > 0:
+				probeOutage--
+			case r < 0.008:
+				probeOutage = 6
+			}
+			probes.setFailing(probeOutage > 0 || flaky.Float64() < 0.1)
+			hook.setFailing(flaky.Float64() < 0.3)
+		}
 		if c == chaosEnd {
+			probes.setFailing(false)
+			hook.setFailing(false)
 			capi.mu.Lock()
 			capi.on = false
 			capi.mu.Unlock()
@@ -169,6 +206,30 @@ func TestChaos(t *testing.T) {
 			}
 			if a.Kind == scaler.KindRebid && o.Result == scaler.ResultOK {
 				st.rebids++
+			}
+			if a.Kind == scaler.KindDrain && !strings.HasPrefix(o.Why, "journal write failed") && o.Result != scaler.ResultDryRun {
+				st.drained[a.InstanceID] = true
+				st.drains++
+			}
+			if a.Kind == scaler.KindDestroy && a.Reason == scaler.ReasonFailed && a.Detail == scaler.WhyReadinessTimeout {
+				st.readinessFailures++
+			}
+			// Every removal that a drain must precede (scale-down, or the old instance of a
+			// replacement once the new one runs) of a draining fleet was drained first, and
+			// web's webhook was called for it before.
+			if (a.Kind == scaler.KindDestroy || a.Kind == scaler.KindStop) && o.Result == scaler.ResultOK {
+				f := fleetNamed(w.cfg, a.Fleet)
+				mustDrain := a.Reason == scaler.ReasonAboveTarget ||
+					(a.Reason == scaler.ReasonRebalance || a.Reason == scaler.ReasonListingEnding) && !strings.Contains(a.Detail, "listing ended")
+				if f != nil && f.Drain != nil && mustDrain {
+					st.drainedRemovals++
+					if !st.drained[a.InstanceID] {
+						st.violate(c, "%s without a drain first", a)
+					}
+					if f.Drain.Webhook.Reveal() != "" && !hook.saw(a.InstanceID) {
+						st.violate(c, "%s: the drain webhook was never called for it", a)
+					}
+				}
 			}
 			if a.Kind == scaler.KindCreate && a.Replaces != 0 && o.Result == scaler.ResultOK {
 				if a.Reason == scaler.ReasonRebalance {
@@ -206,6 +267,9 @@ func TestChaos(t *testing.T) {
 		seed, st.cycles, st.failedCycles, faults, st.restarts, st.vanished, st.failed, st.priceJumps, st.bidJumps, st.creditDrops, st.reloads, st.orphanings, len(st.violations))
 	t.Logf("moves: %d price drops, %d rebids, %d rebalance and %d listing-end replacements, %d cycles with a replacement overlapping, %d instances lost to a listing end",
 		st.priceDrops, st.rebids, st.rebalances, st.listingEnds, st.overlaps, st.listingKills)
+	st.hookCalls, st.probeFailures = hook.count(), probes.failures()
+	t.Logf("drains: %d drain actions, %d removals after a drain, %d webhook calls, %d probes failed on purpose, %d instances replaced for never passing their probe",
+		st.drains, st.drainedRemovals, st.hookCalls, st.probeFailures, st.readinessFailures)
 	t.Logf("decisions by reason: %v; creates by fleet: %v; %d fleet-cycles checked for spread, %d cycles with a create or rebid under a monthly budget checked", st.decisions, st.created, st.spreadChecks, st.monthlyChecks)
 	for _, f := range w.cfg.Fleets {
 		t.Logf("end: fleet %s target %d, %d instances, blocked %v", f.Name, f.TargetAt(w.clk.Now()), len(w.ours(f.Name)), st.lastBlocked[f.Name])
@@ -226,6 +290,9 @@ func TestChaos(t *testing.T) {
 			break
 		}
 		t.Error(v)
+	}
+	if !testing.Short() && (st.drainedRemovals == 0 || st.hookCalls == 0 || st.probeFailures == 0 || st.decisions[scaler.ReasonDraining] == 0) {
+		t.Error("the chaos never drained before a removal, called the webhook, failed a probe or waited on a drain: it covers less than it claims")
 	}
 	if faults == 0 || st.restarts == 0 || st.failed == 0 {
 		t.Fatal("the chaos injected nothing: the test proves nothing")
@@ -691,7 +758,11 @@ func checkSettled(t *testing.T, w *world, c int, rep scaler.CycleReport, err err
 func settledWhy(w *world, f *policy.Fleet, rep scaler.CycleReport, now time.Time) string {
 	active := 0
 	live := map[int64]bool{}
+	js, _ := scaler.ReadState(w.dir, time.Hour)
 	for _, in := range w.ours(f.Name) {
+		if _, draining := js.Draining[in.ID]; draining {
+			continue // never counted toward the target
+		}
 		p, _ := scaler.Classify(&in, now, time.Unix(int64(in.StartDate), 0), f.BootTimeout, false)
 		if p == scaler.PhaseRunning || p == scaler.PhasePending {
 			active++
@@ -700,7 +771,6 @@ func settledWhy(w *world, f *policy.Fleet, rep scaler.CycleReport, now time.Time
 	}
 	// An instance being replaced make-before-break is not counted while its replacement is on
 	// its way: that is the surge of one.
-	js, _ := scaler.ReadState(w.dir, time.Hour)
 	for _, r := range js.Creates {
 		if r.Fleet == f.Name && r.Replaces != 0 && live[r.Replaces] && (r.InstanceID == 0 || live[r.InstanceID]) {
 			active--
@@ -814,3 +884,58 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 	return fmt.Sprintf("none holds (spend $%.4f/h, account $%.4f/h, cheapest $%.4f/h, %d instances, credit $%.2f)",
 		spend, account, cheapest, len(ins), w.sim.Credit())
 }
+
+func fleetNamed(cfg *policy.Config, name string) *policy.Fleet {
+	for _, f := range cfg.Fleets {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// flakyServer is a loopback HTTP server that answers 503 while failing and 204 otherwise, and
+// remembers the drain notices it was sent.
+type flakyServer struct {
+	url     string
+	port    int
+	mu      sync.Mutex
+	failing bool
+	seen    map[int64]bool
+	n       int
+	bad     int
+}
+
+func newFlakyServer(t *testing.T) *flakyServer {
+	t.Helper()
+	fs := &flakyServer{seen: map[int64]bool{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n scaler.DrainNotice
+		if r.Method == http.MethodPost {
+			_ = json.NewDecoder(r.Body).Decode(&n)
+		}
+		fs.mu.Lock()
+		fs.n++
+		if n.InstanceID != 0 {
+			fs.seen[n.InstanceID] = true
+		}
+		fail := fs.failing
+		if fail {
+			fs.bad++
+		}
+		fs.mu.Unlock()
+		if fail {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	fs.url, fs.port = srv.URL, srv.Listener.Addr().(*net.TCPAddr).Port
+	return fs
+}
+
+func (fs *flakyServer) setFailing(f bool) { fs.mu.Lock(); fs.failing = f; fs.mu.Unlock() }
+func (fs *flakyServer) saw(id int64) bool { fs.mu.Lock(); defer fs.mu.Unlock(); return fs.seen[id] }
+func (fs *flakyServer) count() int        { fs.mu.Lock(); defer fs.mu.Unlock(); return fs.n }
+func (fs *flakyServer) failures() int     { fs.mu.Lock(); defer fs.mu.Unlock(); return fs.bad }
