@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
@@ -405,9 +407,16 @@ func (s *Sim) handleListV0(_ *http.Request, _ []byte, _ route) reply {
 	return jsonReply(200, map[string]any{"instances_found": len(list), "instances": list})
 }
 
+// maxChargesLimit is the most rows one charges page returns (vast-api.md §5: limit ≤ 500).
+const maxChargesLimit = 500
+
+// handleCharges lists what each instance was charged, gpu and disk items as billed (bandwidth is
+// not simulated), newest first with latest_first=true, a page of limit rows (default 100, at
+// most 500) at a time, the next page named by next_token.
 func (s *Sim) handleCharges(r *http.Request, _ []byte, _ route) reply {
 	var f map[string]map[string]json.RawMessage
-	raw := r.URL.Query().Get("select_filters")
+	qv := r.URL.Query()
+	raw := qv.Get("select_filters")
 	if raw == "" || json.Unmarshal([]byte(raw), &f) != nil || f["day"] == nil {
 		return apiErr(400, "invalid_request", "select_filters with a day range is required")
 	}
@@ -420,6 +429,22 @@ func (s *Sim) handleCharges(r *http.Request, _ []byte, _ route) reply {
 	to, ok2 := num("lte")
 	if !ok1 || !ok2 {
 		return apiErr(400, "invalid_request", "day needs gte and lte")
+	}
+	limit := 100
+	if l := qv.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return apiErr(400, "invalid_request", "limit must be a positive integer")
+		}
+		limit = min(n, maxChargesLimit)
+	}
+	offset := 0
+	if t := qv.Get("after_token"); t != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(t, "c"))
+		if err != nil || n < 0 || !strings.HasPrefix(t, "c") {
+			return apiErr(400, "invalid_request", "after_token is not a token this server issued")
+		}
+		offset = n
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -447,7 +472,17 @@ func (s *Sim) handleCharges(r *http.Request, _ []byte, _ route) reply {
 			},
 		})
 	}
-	return jsonReply(200, map[string]any{"success": true, "count": len(results), "total": total, "next_token": nil, "results": results})
+	if qv.Get("latest_first") == "true" {
+		slices.Reverse(results) // instList is in creation order
+	}
+	count := len(results)
+	results = results[min(offset, len(results)):]
+	var next any
+	if len(results) > limit {
+		results = results[:limit]
+		next = fmt.Sprintf("c%d", offset+limit)
+	}
+	return jsonReply(200, map[string]any{"success": true, "count": count, "total": total, "next_token": next, "results": results})
 }
 
 // handleBulk is the newer CLI's multi-instance form: DELETE /api/v0/instances/
