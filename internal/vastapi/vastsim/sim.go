@@ -149,6 +149,7 @@ func New(opts Options) (*Sim, error) {
 	} else {
 		s.generate(seedRand(opts.Seed, 0), now, opts.Machines)
 	}
+	s.compact()
 	names := map[string]bool{}
 	for _, o := range s.offers {
 		names[o.tmpl.GPUName] = true
