@@ -58,6 +58,9 @@ func (d *daemon) cycle(ctx context.Context) {
 	} else {
 		rep, err = d.observeOnly(ctx, cfg, start)
 	}
+	if err == nil {
+		d.charges.refresh(ctx, start)
+	}
 	d.publish(cfg, start, rep, err)
 }
 
@@ -103,6 +106,7 @@ func (d *daemon) publish(cfg *policy.Config, start time.Time, rep scaler.CycleRe
 	}
 
 	snap := buildSnapshot(cfg, &rep, avoidedByFleet(d.scaler.AvoidedMachines()))
+	snap.Account.MonthCharges = d.charges.current()
 	// The status page needs only each market's count and prices: keeping the offers themselves
 	// until the next cycle would double the daemon's peak memory on a large market.
 	markets := make(map[string]marketSummary, len(cfg.Markets))

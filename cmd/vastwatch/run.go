@@ -207,6 +207,8 @@ type daemon struct {
 	// followerProbes are the readiness probes of a follower's cycles (the leader's live in
 	// its scaler); only the cycle loop touches them.
 	followerProbes map[int64]scaler.ProbeResult
+	// charges keeps the month-to-date charges (/api/v0/charges/) for the metrics.
+	charges *chargesPoller
 }
 
 func newDaemon(o runOptions, env policy.Env, pio IO, logger *slog.Logger) (*daemon, error) {
@@ -274,6 +276,7 @@ func newDaemon(o runOptions, env policy.Env, pio IO, logger *slog.Logger) (*daem
 		return nil, fmt.Errorf("api client: %w", err)
 	}
 	d.api = api
+	d.charges = &chargesPoller{api: api, logger: logger.With("component", "charges")}
 	d.state = newCycleState(o.simulate, o.dryRun)
 	d.scaler = scaler.New(scaler.Options{
 		Clock: d.clk, API: api, StateDir: o.stateDir, Logger: logger.With("component", "scaler"),

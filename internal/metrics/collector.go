@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,6 +22,9 @@ var (
 		"What the account pays now: running instances at dph_total, every other non-destroyed instance at its storage cost.", nil, nil)
 	descRunway = prometheus.NewDesc("vast_account_runway_seconds",
 		"How long the credit lasts at the current spend (credit / spend); absent while spend is 0.", nil, nil)
+	descMonthCharges = prometheus.NewDesc("vast_account_month_charges_dollars",
+		"What Vast charged the account this calendar month (UTC) so far, by item (gpu, disk, bwd, bwu), from /api/v0/charges/; absent when the key may not read billing.",
+		[]string{"item"}, nil)
 
 	descInstances = prometheus.NewDesc("vast_instances",
 		"Instances of the account by fleet (\"\" = not managed by vastwatch) and phase.",
@@ -136,6 +141,10 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		emit(descAccountMonthForecast, a.MonthForecast)
 		if r, ok := a.runwaySeconds(); ok {
 			emit(descRunway, r)
+		}
+		items := slices.Sorted(maps.Keys(a.MonthCharges))
+		for _, item := range items {
+			emit(descMonthCharges, a.MonthCharges[item], item)
 		}
 	}
 

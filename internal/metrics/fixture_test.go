@@ -48,7 +48,8 @@ func fixedSnapshot() *metrics.Snapshot {
 			metrics.NewMarketSnapshot(gpu, offers, 0),
 			metrics.NewMarketSnapshot(geo, offers, 2),
 		},
-		Account: &metrics.AccountSnapshot{Credit: 120, Burn: 1.5, MonthSpend: 310.5, MonthForecast: 322.5},
+		Account: &metrics.AccountSnapshot{Credit: 120, Burn: 1.5, MonthSpend: 310.5, MonthForecast: 322.5,
+			MonthCharges: map[string]float64{"gpu": 280.25, "disk": 21.5, "bwd": 3.75}},
 		Instances: []metrics.InstanceRow{
 			{ID: 9001, Fleet: "inference", MachineID: 10, GPUName: "RTX 4090", NumGPUs: 1, State: "running",
 				Price: 0.35, StartTime: fixedTime.Add(-2 * time.Hour), Probed: true, Ready: true},

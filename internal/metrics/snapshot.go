@@ -76,6 +76,10 @@ type AccountSnapshot struct {
 	// $; MonthForecast adds the committed $/h × hours left in the month
 	// (vastwatch_account_month_spend_dollars, vastwatch_account_month_forecast_dollars).
 	MonthSpend, MonthForecast float64
+	// MonthCharges is what Vast charged this calendar month (UTC) so far, $, by item (gpu,
+	// disk, bwd, bwu, …) from /api/v0/charges/; nil when the key may not read billing
+	// (vast_account_month_charges_dollars, absent then).
+	MonthCharges map[string]float64
 }
 
 // Runway is how long the credit lasts at the current burn. ok is false while burn is 0; a
