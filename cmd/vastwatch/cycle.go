@@ -287,6 +287,7 @@ func (d *daemon) statusView() *statusView {
 		if m, ok := managed[in.ID]; ok {
 			si.Fleet, si.State, si.Price = m.Fleet, string(m.Phase), m.Price
 			si.Service, si.ServiceOK = serviceState(m, now)
+			v.HasService = v.HasService || si.Service != ""
 			if m.Orphan {
 				v.Orphans++
 			}

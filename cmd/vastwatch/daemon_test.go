@@ -355,6 +355,10 @@ func TestServiceDiscoveryListsExactlyTheReadyNonDrainingInstances(t *testing.T) 
 	if draining != 2 {
 		t.Fatalf("%d instances shown draining, want 2", draining)
 	}
+	page, err := renderStatus(d.statusView())
+	if err != nil || !strings.Contains(string(page), "readiness / drain") || !strings.Contains(string(page), "draining for") {
+		t.Fatalf("status page without the readiness and drain column: %v", err)
+	}
 	if n := len(d.sim.Instances()); n != 3 {
 		t.Fatalf("%d instances: the drain delay has not passed, none may be destroyed yet", n)
 	}

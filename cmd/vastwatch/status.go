@@ -32,10 +32,12 @@ type statusView struct {
 	Markets   []statusMarket
 	Fleets    []statusFleet
 	Instances []statusInstance
-	Decisions []statusDecision
-	Actions   []statusAction
-	Avoided   []statusAvoided
-	Orphans   int
+	// HasService: some instance has a readiness probe or a drain to show (else no column).
+	HasService bool
+	Decisions  []statusDecision
+	Actions    []statusAction
+	Avoided    []statusAvoided
+	Orphans    int
 }
 
 type statusAccount struct {
@@ -175,11 +177,11 @@ th{color:#57606a;font-weight:600}
 {{else}}<tr><td colspan="8" class="muted">no fleets configured: vastwatch only watches</td></tr>{{end}}
 </table></div></section>
 <section><h2>Instances</h2><div class="scroll"><table>
-<tr><th>id</th><th>fleet</th><th>state</th><th>gpu</th><th class="num">$/h</th><th class="num">age</th><th class="num">machine</th><th>ssh</th><th>readiness / drain</th></tr>
+<tr><th>id</th><th>fleet</th><th>state</th><th>gpu</th><th class="num">$/h</th><th class="num">age</th><th class="num">machine</th><th>ssh</th>{{if .HasService}}<th>readiness / drain</th>{{end}}</tr>
 {{range .Instances}}<tr><td>{{.ID}}</td><td>{{if .Fleet}}{{.Fleet}}{{else}}<span class="muted">not managed</span>{{end}}</td>
 <td><span class="pill {{if eq .State "running"}}ok{{else if eq .State "failed"}}bad{{else}}warn{{end}}">{{.State}}</span></td>
 <td>{{.NumGPUs}}× {{.GPU}}</td><td class="num">{{usd .Price}}</td><td class="num">{{dur .Age}}</td><td class="num">{{.MachineID}}</td><td>{{.SSH}}</td>
-<td>{{if .Service}}<span class="{{if .ServiceOK}}ok{{else}}muted{{end}}">{{.Service}}</span>{{end}}</td></tr>
+{{if $.HasService}}<td>{{if .Service}}<span class="{{if .ServiceOK}}ok{{else}}muted{{end}}">{{.Service}}</span>{{end}}</td>{{end}}</tr>
 {{else}}<tr><td colspan="9" class="muted">no instances</td></tr>{{end}}
 </table></div>{{if .Orphans}}<p class="warn">{{.Orphans}} orphaned instance(s): ours, but their fleet left the config.</p>{{end}}</section>
 <section><h2>Last plan</h2><div class="scroll"><table>
