@@ -73,6 +73,18 @@ func (c *Client) SearchOffersFunc(ctx context.Context, q Query, fn func(*Offer) 
 	return c.search(ctx, body, false, nil, fn)
 }
 
+// SearchOffersEach runs q and calls fn for each offer as it is decoded, never holding the whole
+// reply; reset is called before each attempt, so a reply that breaks mid-way is retried from the
+// start (fn must forget what it was given before). The *Offer is reused for the next offer: fn
+// must copy what it keeps. An error from fn stops the search and is returned as is.
+func (c *Client) SearchOffersEach(ctx context.Context, q Query, reset func(), fn func(*Offer) error) error {
+	body, err := q.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("vast api POST %s: encode query: %w", EPSearch, err)
+	}
+	return c.search(ctx, body, true, reset, fn)
+}
+
 // search posts body, a query's JSON, and decodes the reply's offers into fn.
 func (c *Client) search(ctx context.Context, body []byte, restartable bool, reset func(), fn func(*Offer) error) error {
 	rq := &request{method: http.MethodPost, tmpl: EPSearch, path: EPSearch, body: body, kind: kindRead}
