@@ -111,13 +111,13 @@ func (d *daemon) publish(cfg *policy.Config, start time.Time, rep scaler.CycleRe
 	// until the next cycle would double the daemon's peak memory on a large market.
 	markets := make(map[string]marketSummary, len(cfg.Markets))
 	for _, m := range cfg.Markets {
-		offers := rep.Observation.Offers[m.Name]
+		offers := rep.Observation.Digests(m.Name)
 		ms := marketSummary{offers: len(offers)}
 		ms.best, ms.median, ms.ok = bestAndMedian(offers)
 		markets[m.Name] = ms
 	}
 	kept := rep
-	kept.Observation.Offers = nil
+	kept.Observation.Offers, kept.Observation.Watched = nil, nil
 	st.mu.Lock()
 	st.lastErr = ""
 	st.lastSuccess = start
@@ -153,7 +153,7 @@ type marketSummary struct {
 }
 
 // bestAndMedian are the lowest and the nearest-rank median dph_total of a market's offers.
-func bestAndMedian(offers []vastapi.Offer) (best, median float64, ok bool) {
+func bestAndMedian(offers []scaler.OfferDigest) (best, median float64, ok bool) {
 	if len(offers) == 0 {
 		return 0, 0, false
 	}
@@ -172,7 +172,7 @@ func buildSnapshot(cfg *policy.Config, rep *scaler.CycleReport, avoided map[stri
 	obs := &rep.Observation
 	s := &metrics.Snapshot{At: rep.At, Orphans: rep.Plan.Orphans}
 	for _, m := range cfg.Markets {
-		s.Markets = append(s.Markets, metrics.NewMarketSnapshot(m, obs.Offers[m.Name], metrics.DefaultMaxGroups))
+		s.Markets = append(s.Markets, metrics.MarketSnapshotOf(m, obs.Digests(m.Name), metrics.DefaultMaxGroups))
 	}
 	burn := 0.0
 	probed := map[string]bool{}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/scaler"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
@@ -149,15 +150,33 @@ const DefaultMaxGroups = 300
 // country is the code after the last ", " of geolocation ("" when null); datacenter is "true"
 // for hosting_type 1, "false" for other values and "" when null.
 func NewMarketSnapshot(m *policy.Market, offers []vastapi.Offer, maxGroups int) MarketSnapshot {
+	return marketSnapshot(m, len(offers), false, func(i int, _ *vastapi.Offer) *vastapi.Offer { return &offers[i] }, maxGroups)
+}
+
+// MarketSnapshotOf is NewMarketSnapshot over offer digests, what an observation keeps of a
+// market no fleet rents from (scaler.Observation.Watched). A digest holds every field the
+// statistics and labels read, so the snapshot is the one NewMarketSnapshot makes of the offers
+// the digests were made from.
+func MarketSnapshotOf(m *policy.Market, digests []scaler.OfferDigest, maxGroups int) MarketSnapshot {
+	return marketSnapshot(m, len(digests), true, func(i int, dst *vastapi.Offer) *vastapi.Offer {
+		digests[i].Into(dst)
+		return dst
+	}, maxGroups)
+}
+
+// marketSnapshot is NewMarketSnapshot over n offers read through at: at(i, dst) returns offer
+// i, built in dst when builds is true (dst then lives as long as the caller keeps it).
+func marketSnapshot(m *policy.Market, n int, builds bool, at func(i int, dst *vastapi.Offer) *vastapi.Offer, maxGroups int) MarketSnapshot {
 	ms := MarketSnapshot{Name: m.Name, GroupBy: slices.Clone(m.GroupBy)}
 	type group struct {
-		labels []string
-		offers []*vastapi.Offer
+		labels  []string
+		members []int // offer indices, in reply order
 	}
 	byKey := map[string]*group{}
 	var groups []*group
-	for i := range offers {
-		o := &offers[i]
+	var scratch vastapi.Offer
+	for i := range n {
+		o := at(i, &scratch)
 		labels := make([]string, len(ms.GroupBy))
 		for j, name := range ms.GroupBy {
 			labels[j] = GroupLabel(o, name)
@@ -169,10 +188,10 @@ func NewMarketSnapshot(m *policy.Market, offers []vastapi.Offer, maxGroups int) 
 			byKey[key] = g
 			groups = append(groups, g)
 		}
-		g.offers = append(g.offers, o)
+		g.members = append(g.members, i)
 	}
 	slices.SortFunc(groups, func(a, b *group) int {
-		if c := cmp.Compare(len(b.offers), len(a.offers)); c != 0 {
+		if c := cmp.Compare(len(b.members), len(a.members)); c != 0 {
 			return c
 		}
 		return slices.Compare(a.labels, b.labels)
@@ -184,7 +203,21 @@ func NewMarketSnapshot(m *policy.Market, offers []vastapi.Offer, maxGroups int) 
 	slices.SortFunc(groups, func(a, b *group) int { return slices.Compare(a.labels, b.labels) })
 	ms.Groups = make([]GroupStats, 0, len(groups))
 	for _, g := range groups {
-		ms.Groups = append(ms.Groups, groupStats(g.labels, g.offers))
+		// Offers are built one group at a time, so a market of digests never has more than its
+		// largest group as whole offers.
+		var built []vastapi.Offer
+		if builds {
+			built = make([]vastapi.Offer, len(g.members))
+		}
+		offers := make([]*vastapi.Offer, len(g.members))
+		for k, i := range g.members {
+			var dst *vastapi.Offer
+			if builds {
+				dst = &built[k]
+			}
+			offers[k] = at(i, dst)
+		}
+		ms.Groups = append(ms.Groups, groupStats(g.labels, offers))
 	}
 	return ms
 }
