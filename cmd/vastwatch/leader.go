@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 
 	"github.com/vastwatch/vastwatch/internal/leader"
 )
@@ -21,8 +21,8 @@ type leaderOptions struct {
 	retryPeriod   time.Duration
 	kubeconfig    string
 	followerPoll  time.Duration
-	identity      string               // tests; "" = pod name or hostname
-	client        kubernetes.Interface // tests; nil = in-cluster or --leader-elect.kubeconfig
+	identity      string                                       // tests; "" = pod name or hostname
+	client        coordinationv1client.CoordinationV1Interface // tests; nil = in-cluster or --leader-elect.kubeconfig
 }
 
 // leadership gates acting on leadership. Without --leader-elect it always leads and never

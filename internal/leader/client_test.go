@@ -42,7 +42,7 @@ func TestNewClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := cs.CoordinationV1().Leases("ops").Get(t.Context(), "vastwatch", metav1.GetOptions{})
+		l, err := cs.Leases("ops").Get(t.Context(), "vastwatch", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,7 +33,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := valid
 			tc.edit(&cfg)
-			_, err := New(cfg, fake.NewClientset(), nil)
+			_, err := New(cfg, fake.NewClientset().CoordinationV1(), nil)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -52,7 +52,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 
 	t.Run("zero durations take client-go's defaults", func(t *testing.T) {
-		e, err := New(valid, fake.NewClientset(), nil)
+		e, err := New(valid, fake.NewClientset().CoordinationV1(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestIdentityDefaults(t *testing.T) {
 	cfg := Config{Namespace: "vastwatch", LeaseName: "vastwatch"}
 	t.Run("the pod name when POD_NAME is set", func(t *testing.T) {
 		t.Setenv("POD_NAME", "vastwatch-7d9f-abcde")
-		e, err := New(cfg, fake.NewClientset(), nil)
+		e, err := New(cfg, fake.NewClientset().CoordinationV1(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,11 +81,11 @@ func TestIdentityDefaults(t *testing.T) {
 	})
 	t.Run("otherwise the hostname with a suffix that differs between processes", func(t *testing.T) {
 		t.Setenv("POD_NAME", "")
-		a, err := New(cfg, fake.NewClientset(), nil)
+		a, err := New(cfg, fake.NewClientset().CoordinationV1(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := New(cfg, fake.NewClientset(), nil)
+		b, _ := New(cfg, fake.NewClientset().CoordinationV1(), nil)
 		if !regexp.MustCompile(`^.+_[0-9a-f]{8}$`).MatchString(a.Identity()) || a.Identity() == b.Identity() {
 			t.Errorf("identities %q and %q", a.Identity(), b.Identity())
 		}
@@ -94,7 +94,7 @@ func TestIdentityDefaults(t *testing.T) {
 		t.Setenv("POD_NAME", "pod")
 		c := cfg
 		c.Identity = "mine"
-		e, err := New(c, fake.NewClientset(), nil)
+		e, err := New(c, fake.NewClientset().CoordinationV1(), nil)
 		if err != nil || e.Identity() != "mine" {
 			t.Errorf("identity %q, err %v", e.Identity(), err)
 		}

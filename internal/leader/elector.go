@@ -11,7 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/klog/v2"
@@ -34,7 +34,7 @@ type Callbacks struct {
 // Elector campaigns for one Lease. IsLeader may be called from any goroutine.
 type Elector struct {
 	cfg     Config
-	client  kubernetes.Interface
+	client  coordinationv1client.CoordinationV1Interface
 	log     *slog.Logger
 	running atomic.Bool
 
@@ -66,7 +66,7 @@ type term struct {
 
 // New checks cfg (after filling its defaults) and returns an Elector that has not yet
 // contacted the API server.
-func New(cfg Config, client kubernetes.Interface, logger *slog.Logger) (*Elector, error) {
+func New(cfg Config, client coordinationv1client.CoordinationV1Interface, logger *slog.Logger) (*Elector, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ func (e *Elector) campaign(ctx context.Context, cb Callbacks) error {
 	lock := &watchedLock{
 		Interface: &resourcelock.LeaseLock{
 			LeaseMeta:  metav1.ObjectMeta{Namespace: e.cfg.Namespace, Name: e.cfg.LeaseName},
-			Client:     e.client.CoordinationV1(),
+			Client:     e.client,
 			LockConfig: resourcelock.ResourceLockConfig{Identity: e.cfg.Identity},
 		},
 		e: e, c: c,

@@ -36,7 +36,7 @@ func (l *recordLock) Identity() string   { return "me" }
 func (l *recordLock) Describe() string   { return "ns/lease" }
 
 func TestReleaseOnlyALeaseWeHold(t *testing.T) {
-	e, err := New(Config{Namespace: "ns", LeaseName: "lease", Identity: "me"}, fake.NewClientset(), slog.New(slog.DiscardHandler))
+	e, err := New(Config{Namespace: "ns", LeaseName: "lease", Identity: "me"}, fake.NewClientset().CoordinationV1(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

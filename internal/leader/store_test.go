@@ -14,7 +14,7 @@ import (
 func TestLeaseStoreEnforcesResourceVersions(t *testing.T) {
 	ctx := t.Context()
 	s := leasetest.NewStore()
-	a, b := s.Client(nil).CoordinationV1().Leases("ns"), s.Client(nil).CoordinationV1().Leases("ns")
+	a, b := s.Client(nil).Leases("ns"), s.Client(nil).Leases("ns")
 	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "l"}}
 	created, err := a.Create(ctx, lease, metav1.CreateOptions{})
 	if err != nil {
@@ -46,7 +46,7 @@ func TestLeaseStoreEnforcesResourceVersions(t *testing.T) {
 	t.Run("a candidate whose writes are rejected gets a server error", func(t *testing.T) {
 		f := &leasetest.Faults{}
 		f.RejectWrites.Store(true)
-		c := s.Client(f).CoordinationV1().Leases("ns")
+		c := s.Client(f).Leases("ns")
 		got, err := c.Get(ctx, "l", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)

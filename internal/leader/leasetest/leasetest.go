@@ -14,8 +14,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	k8stesting "k8s.io/client-go/testing"
 )
 
@@ -47,7 +47,7 @@ func NewStore() *Store {
 }
 
 // Client is one candidate's view of the store; f may be nil.
-func (s *Store) Client(f *Faults) kubernetes.Interface {
+func (s *Store) Client(f *Faults) coordinationv1client.CoordinationV1Interface {
 	cs := fake.NewClientset()
 	cs.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		obj, err := s.react(a, f)
@@ -56,7 +56,7 @@ func (s *Store) Client(f *Faults) kubernetes.Interface {
 		}
 		return true, obj, err
 	})
-	return cs
+	return cs.CoordinationV1()
 }
 
 var leasesResource = coordinationv1.Resource("leases")
