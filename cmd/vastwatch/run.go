@@ -49,6 +49,7 @@ type runOptions struct {
 	startGrace     time.Duration
 	pendingGrace   time.Duration
 	shutdownGrace  time.Duration
+	memoryLimit    string
 
 	simulate    bool
 	simSpeed    float64
@@ -81,6 +82,7 @@ func runFlagSet(pio IO, o *runOptions) *flag.FlagSet {
 	fs.DurationVar(&o.startGrace, "scaler.start-grace", scaler.DefaultStartGrace, "after a start, no create until the journal is reconciled and this long has passed")
 	fs.DurationVar(&o.pendingGrace, "scaler.pending-grace", scaler.DefaultPendingGrace, "how long a create whose outcome is unknown counts toward its fleet until listed")
 	fs.DurationVar(&o.shutdownGrace, "web.shutdown-timeout", 10*time.Second, "how long shutdown waits for HTTP requests and the cycle in flight")
+	fs.StringVar(&o.memoryLimit, "runtime.memory-limit", defaultMemoryLimit, "soft limit on the Go runtime's memory, e.g. 64MiB; off or 0 for none; GOMEMLIMIT wins when set")
 	fs.BoolVar(&o.leader.enabled, "leader-elect", false, "elect a leader through a Kubernetes Lease: only the leader plans and acts, every replica exports metrics")
 	fs.StringVar(&o.leader.namespace, "leader-elect.namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else default)")
 	fs.StringVar(&o.leader.leaseName, "leader-elect.lease-name", "vastwatch", "name of the Lease")
@@ -177,6 +179,12 @@ func runDaemon(ctx context.Context, pio IO, args []string) int {
 		fmt.Fprintln(pio.Stderr, "vastwatch run: --config.file is required against the real API (the embedded example is only used with --simulate, so it never rents real instances by accident)")
 		return 2
 	}
+	restore, err := applyMemoryLimit(o.memoryLimit, set(fs, "runtime.memory-limit"), pio.Getenv, logger)
+	if err != nil {
+		fmt.Fprintf(pio.Stderr, "vastwatch run: %v\n", err)
+		return 2
+	}
+	defer restore()
 	d, err := newDaemon(o, env, pio, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
