@@ -41,6 +41,9 @@ type journalData struct {
 	Failures map[int64]MachineFailures `json:"machine_failures,omitempty"`
 	// Draining holds the instances being drained before their removal (spec: drain).
 	Draining map[int64]DrainRecord `json:"draining,omitempty"`
+	// OutbidSince is when each bid instance was first seen outbid: the outbid grace runs from
+	// then, also across a restart.
+	OutbidSince map[int64]time.Time `json:"outbid_since,omitempty"`
 }
 
 // DrainRecord is an instance being drained: out of /sd and of its fleet's count from Since, and
@@ -294,6 +297,25 @@ func (j *Journal) EndDrain(id int64) error {
 	return j.save()
 }
 
+// SetOutbidSince records when each instance now outbid was first seen so; it writes only
+// when that changed.
+func (j *Journal) SetOutbidSince(m map[int64]time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if maps.EqualFunc(j.data.OutbidSince, m, time.Time.Equal) {
+		return nil
+	}
+	j.data.OutbidSince = maps.Clone(m)
+	return j.save()
+}
+
+// OutbidSince returns a copy of when each outbid instance was first seen outbid.
+func (j *Journal) OutbidSince() map[int64]time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return maps.Clone(j.data.OutbidSince)
+}
+
 // Draining returns a copy of the instances being drained.
 func (j *Journal) Draining() map[int64]DrainRecord {
 	j.mu.Lock()
@@ -447,6 +469,12 @@ func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time
 	for id := range j.data.Draining {
 		if !byID[id] {
 			delete(j.data.Draining, id)
+			changed = true
+		}
+	}
+	for id := range j.data.OutbidSince {
+		if !byID[id] {
+			delete(j.data.OutbidSince, id)
 			changed = true
 		}
 	}

@@ -140,8 +140,19 @@ func New(o Options) *Scaler {
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
 	}
+	s.loadOutbid()
 	s.openBook()
 	return s
+}
+
+// loadOutbid takes the outbid times from the journal, so the outbid grace survives a restart.
+// Callers hold mu (or own s).
+func (s *Scaler) loadOutbid() {
+	if s.journal != nil {
+		if m := s.journal.OutbidSince(); m != nil {
+			s.outbidSince = m
+		}
+	}
 }
 
 // openBook (re)reads the spend book. An unusable one leaves an in-memory book counting from
@@ -211,6 +222,11 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 		}
 	}
 	s.track(obs)
+	if s.journal != nil {
+		if err := s.journal.SetOutbidSince(s.outbidSince); err != nil {
+			s.log.Error("outbid times not journalled; a restart restarts their grace", "err", err)
+		}
+	}
 	var creates []CreateRecord
 	if s.journal != nil {
 		creates = s.journal.Creates()
@@ -277,8 +293,8 @@ func (s *Scaler) state() State {
 }
 
 // track keeps the memory that follows the instance list: when instances were first seen
-// stopped, and first seen in the outbid pattern (a restart restarts the outbid grace: an outbid
-// instance bills only storage, and rebidding it stays possible meanwhile).
+// stopped, and first seen in the outbid pattern (journalled by Cycle, so the outbid grace runs
+// from the first sighting across restarts).
 func (s *Scaler) track(obs Observation) {
 	seen := make(map[int64]bool, len(obs.Instances))
 	for i := range obs.Instances {
@@ -380,6 +396,7 @@ func (s *Scaler) Rearm() {
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
 	}
+	s.loadOutbid()
 	s.openBook()
 }
 
@@ -417,6 +434,9 @@ func ReadState(dir string, grace time.Duration) (State, error) {
 	st.Avoided = j.Avoided
 	st.Failures = j.Failures
 	st.Draining = j.Draining
+	if j.OutbidSince != nil {
+		st.OutbidSince = j.OutbidSince
+	}
 	return st, nil
 }
 

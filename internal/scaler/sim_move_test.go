@@ -91,6 +91,16 @@ func TestSimOutbidInstanceIsRebidWithinTheCaps(t *testing.T) {
 }
 
 func TestSimOutbidBeyondTheCapsIsReplacedAfterTheGrace(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		name := "without a restart"
+		if restart {
+			name = "a restart during the grace does not restart it"
+		}
+		t.Run(name, func(t *testing.T) { testOutbidGrace(t, restart) })
+	}
+}
+
+func testOutbidGrace(t *testing.T, restart bool) {
 	f := simFleet("spot", bidMarket(t, "num_gpus=1 reliability>0.9"), 1)
 	f.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 1}
 	w := newWorld(t, 4, simConfig(f), noDrift, func(_ *vastsim.Options, o *scaler.Options) { o.OutbidGrace = 5 * time.Minute })
@@ -101,7 +111,10 @@ func TestSimOutbidBeyondTheCapsIsReplacedAfterTheGrace(t *testing.T) {
 	}
 	outbidAt := w.clk.Now()
 	var destroyedAt time.Time
-	for range 10 {
+	for i := range 10 {
+		if restart && i == 3 {
+			w.restart()
+		}
 		now := w.clk.Now()
 		rep := w.mustStep()
 		for _, o := range rep.Outcomes {
@@ -118,6 +131,10 @@ func TestSimOutbidBeyondTheCapsIsReplacedAfterTheGrace(t *testing.T) {
 	}
 	if destroyedAt.IsZero() || destroyedAt.Sub(outbidAt) < 5*time.Minute {
 		t.Fatalf("outbid at %s, destroyed at %s: want destroyed after the 5m grace", outbidAt, destroyedAt)
+	}
+	// One poll to see it outbid, the grace, one poll to act: a restart adds nothing.
+	if late := destroyedAt.Sub(outbidAt); late > 5*time.Minute+2*poll {
+		t.Fatalf("outbid at %s, destroyed %s later: the grace restarted", outbidAt, late)
 	}
 	if _, ok := w.sc.Avoided()[in.MachineID]; !ok {
 		t.Error("the outbid machine is not avoided")
