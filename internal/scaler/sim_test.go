@@ -3,6 +3,7 @@ package scaler_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,8 +50,11 @@ func newWorld(t *testing.T, seed int64, cfg *policy.Config, mut ...func(*vastsim
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A seeded retry jitter: with the fake clock, the jitter moves simulated time, and the
+	// chaos test must replay the same run for the same seed.
 	api, err := vastapi.New(vastapi.Config{BaseURL: "http://sim", Key: vastapi.NewSecret(simKey),
-		HTTPClient: &http.Client{Transport: sim.Transport()}, Clock: clk, Pacing: map[string]time.Duration{}})
+		HTTPClient: &http.Client{Transport: sim.Transport()}, Clock: clk, Pacing: map[string]time.Duration{},
+		Rand: rand.New(rand.NewPCG(uint64(seed), 5))})
 	if err != nil {
 		t.Fatal(err)
 	}
