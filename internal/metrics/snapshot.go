@@ -202,12 +202,16 @@ func marketSnapshot(m *policy.Market, n int, builds bool, at func(i int, dst *va
 	}
 	slices.SortFunc(groups, func(a, b *group) int { return slices.Compare(a.labels, b.labels) })
 	ms.Groups = make([]GroupStats, 0, len(groups))
+	// Offers are built one group at a time into one buffer (groupStats keeps none of them), so
+	// a market of digests never has more than its largest group as whole offers.
+	var buf []vastapi.Offer
 	for _, g := range groups {
-		// Offers are built one group at a time, so a market of digests never has more than its
-		// largest group as whole offers.
 		var built []vastapi.Offer
 		if builds {
-			built = make([]vastapi.Offer, len(g.members))
+			if cap(buf) < len(g.members) {
+				buf = make([]vastapi.Offer, len(g.members))
+			}
+			built = buf[:len(g.members)]
 		}
 		offers := make([]*vastapi.Offer, len(g.members))
 		for k, i := range g.members {
