@@ -363,8 +363,8 @@ func phaseCounts(f scaler.FleetStatus) string {
 // sshEndpoint is direct SSH (public address + mapped 22/tcp) when the instance has one, else
 // the proxy (vast-api.md §4).
 func sshEndpoint(in *vastapi.Instance) string {
-	if b := in.Ports["22/tcp"]; len(b) > 0 && in.PublicIPAddr != "" && b[0].HostPort != "" {
-		return in.PublicIPAddr + ":" + b[0].HostPort
+	if a := scaler.PublicAddr(in, 22); a != "" {
+		return a
 	}
 	if in.SSHHost != "" && in.SSHPort > 0 {
 		return fmt.Sprintf("%s:%d", in.SSHHost, in.SSHPort)

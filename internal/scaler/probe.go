@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -44,7 +43,7 @@ func (NetProber) Probe(ctx context.Context, addr string, r *policy.Readiness) er
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return fmt.Errorf("tcp connect: %w", unwrapNet(err))
+			return fmt.Errorf("tcp connect: %w", vastapi.StripURL(err))
 		}
 		return c.Close()
 	}
@@ -55,7 +54,7 @@ func (NetProber) Probe(ctx context.Context, addr string, r *policy.Readiness) er
 	req.Header.Set("User-Agent", "vastwatch-probe")
 	res, err := probeClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("http get: %w", unwrapNet(err))
+		return fmt.Errorf("http get: %w", vastapi.StripURL(err))
 	}
 	defer res.Body.Close()
 	_, _ = io.CopyN(io.Discard, res.Body, 64<<10)
@@ -70,16 +69,6 @@ func (NetProber) Probe(ctx context.Context, addr string, r *policy.Readiness) er
 var probeClient = &http.Client{
 	Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil, MaxResponseHeaderBytes: 64 << 10},
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
-
-// unwrapNet drops the URL a *url.Error carries (a drain webhook's may hold a token) and keeps
-// the cause.
-func unwrapNet(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // PublicAddr is the public address of an instance's container port: public_ipaddr and the
@@ -250,7 +239,7 @@ func (n HTTPNotifier) Notify(ctx context.Context, webhook string, body []byte) e
 	}
 	res, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("drain webhook: %w", unwrapNet(err))
+		return fmt.Errorf("drain webhook: %w", vastapi.StripURL(err))
 	}
 	defer res.Body.Close()
 	_, _ = io.CopyN(io.Discard, res.Body, 64<<10)

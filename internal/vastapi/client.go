@@ -224,7 +224,7 @@ func (c *Client) attempt(ctx context.Context, rq *request, ok onOK) outcome {
 	}
 	req, err := http.NewRequestWithContext(ctx, rq.method, c.base+rq.path, body)
 	if err != nil {
-		return outcome{err: fmt.Errorf("vast api %s: build request: %w", rq.name(), stripURL(err))}
+		return outcome{err: fmt.Errorf("vast api %s: build request: %w", rq.name(), StripURL(err))}
 	}
 	if !c.key.Empty() {
 		req.Header.Set("Authorization", "Bearer "+c.key.Reveal())
@@ -256,7 +256,7 @@ func (c *Client) attempt(ctx context.Context, rq *request, ok onOK) outcome {
 
 // transportFailure classifies an error of the round trip itself.
 func (c *Client) transportFailure(ctx context.Context, rq *request, err error) outcome {
-	inner := stripURL(err)
+	inner := StripURL(err)
 	e := fmt.Errorf("vast api %s: %w", rq.name(), inner)
 	sent := !notSent(inner)
 	if ctx.Err() != nil {
@@ -273,7 +273,7 @@ func (c *Client) transportFailure(ctx context.Context, rq *request, err error) o
 
 // bodyFailure classifies an error while reading a 2xx body: the connection broke mid-reply.
 func (c *Client) bodyFailure(ctx context.Context, rq *request, err error) outcome {
-	e := fmt.Errorf("vast api %s: read reply: %w", rq.name(), stripURL(err))
+	e := fmt.Errorf("vast api %s: read reply: %w", rq.name(), StripURL(err))
 	if rq.kind == kindCreate {
 		return outcome{err: &OutcomeUnknownError{Endpoint: rq.tmpl, Err: e}}
 	}
@@ -430,8 +430,9 @@ func (c *Client) readBody(ctx context.Context, rq *request, resp *http.Response)
 	return b, nil
 }
 
-// stripURL drops the *url.Error wrapper, whose text repeats the full request URL.
-func stripURL(err error) error {
+// StripURL drops the *url.Error wrapper, whose text repeats the full request URL (which may
+// carry a key or a token) and keeps its cause. The client and the drain webhook use it.
+func StripURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) && ue.Err != nil {
 		return ue.Err
