@@ -19,7 +19,7 @@ unit: deps-e2e
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 check-config:
-	$(GO) run ./cmd/vastwatch check --config.file config.example.yaml
+	CGO_ENABLED=0 $(GO) run -trimpath ./cmd/vastwatch check --config.file config.example.yaml
 
 # vet with the release build's settings (CGO_ENABLED=0, -trimpath): the packages it compiles are
 # then the ones deploy's Dockerfile test and the e2e build link, straight from the build cache.
