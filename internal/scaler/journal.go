@@ -454,30 +454,11 @@ func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time
 		kept = append(kept, c)
 	}
 	j.data.Creates = kept
-	for id := range j.data.StoppedByUs {
-		if !byID[id] {
-			delete(j.data.StoppedByUs, id)
-			changed = true
-		}
-	}
-	for id := range j.data.StartedByUs {
-		if !byID[id] {
-			delete(j.data.StartedByUs, id)
-			changed = true
-		}
-	}
-	for id := range j.data.Draining {
-		if !byID[id] {
-			delete(j.data.Draining, id)
-			changed = true
-		}
-	}
-	for id := range j.data.OutbidSince {
-		if !byID[id] {
-			delete(j.data.OutbidSince, id)
-			changed = true
-		}
-	}
+	gone := func(id int64, _ time.Time) bool { return !byID[id] }
+	changed = dropGone(j.data.StoppedByUs, gone) || changed
+	changed = dropGone(j.data.StartedByUs, gone) || changed
+	changed = dropGone(j.data.OutbidSince, gone) || changed
+	changed = dropGone(j.data.Draining, func(id int64, _ DrainRecord) bool { return !byID[id] }) || changed
 	for m, until := range j.data.Avoided {
 		if !now.Before(until) {
 			delete(j.data.Avoided, m)
@@ -494,4 +475,11 @@ func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time
 		return nil
 	}
 	return j.save()
+}
+
+// dropGone deletes the entries gone says are gone and reports whether it deleted any.
+func dropGone[V any](m map[int64]V, gone func(int64, V) bool) bool {
+	n := len(m)
+	maps.DeleteFunc(m, gone)
+	return len(m) != n
 }
