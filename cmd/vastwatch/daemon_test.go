@@ -145,24 +145,8 @@ func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
 	if g := get(""); len(g) != 0 {
 		t.Fatalf("before any poll /sd must be empty, got %v", g)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		d.cycle(ctx)
-		running := 0
-		for _, in := range d.sim.Instances() {
-			if in.Status() == "running" {
-				running++
-			}
-		}
-		if running == 2 {
-			d.cycle(ctx) // observe them running
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fleet did not reach 2 running instances: %d", running)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	cycleUntilRunning(t, d, 2)
+	d.cycle(ctx) // observe them running
 	groups := get("")
 	if len(groups) != 2 {
 		t.Fatalf("want 2 targets (2 running instances × 1 port), got %v", groups)
@@ -226,6 +210,28 @@ func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
 	}
 }
 
+// cycleUntilRunning runs the daemon's cycles (the simulator boots in real time at its speed)
+// until the simulator has n running instances, and returns their ids.
+func cycleUntilRunning(t *testing.T, d *daemon, n int) []int64 {
+	t.Helper()
+	var ids []int64
+	deadline := time.Now().Add(20 * time.Second)
+	for len(ids) < n {
+		d.cycle(context.Background())
+		ids = ids[:0]
+		for _, in := range d.sim.Instances() {
+			if in.Status() == "running" {
+				ids = append(ids, in.ID)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the fleet did not reach %d running instances: %v", n, ids)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return ids
+}
+
 func mustAtoi(t *testing.T, s string) int64 {
 	t.Helper()
 	n, err := strconv.ParseInt(s, 10, 64)
@@ -268,21 +274,7 @@ func TestServiceDiscoveryListsExactlyTheReadyNonDrainingInstances(t *testing.T) 
 	portOf := func(s *httptest.Server) int { return s.Listener.Addr().(*net.TCPAddr).Port }
 
 	// Three instances; the lowest id never passes its probe.
-	var ids []int64
-	deadline := time.Now().Add(20 * time.Second)
-	for len(ids) < 3 {
-		d.cycle(ctx)
-		ids = ids[:0]
-		for _, in := range d.sim.Instances() {
-			if in.Status() == "running" {
-				ids = append(ids, in.ID)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fleet did not reach 3 running instances: %v", ids)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	ids := cycleUntilRunning(t, d, 3)
 	slices.Sort(ids)
 	for i, id := range ids {
 		probe := healthy
