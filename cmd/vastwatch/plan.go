@@ -28,7 +28,7 @@ func init() {
 
 // planDeps are what runPlan builds its observation from; tests replace them.
 type planDeps struct {
-	clock  vastapi.Clock
+	clock  clock.Clock
 	reader scaler.Reader
 }
 

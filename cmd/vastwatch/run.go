@@ -201,7 +201,7 @@ func runDaemon(ctx context.Context, pio IO, args []string) int {
 type daemon struct {
 	o        runOptions
 	logger   *slog.Logger
-	clk      vastapi.Clock
+	clk      clock.Clock
 	cfg      *configHolder
 	api      *vastapi.Client
 	sim      *vastsim.Sim

@@ -17,12 +17,12 @@ const module = "github.com/vastwatch/vastwatch/"
 // allowed lists, for each internal package, the internal packages its non-test files may import.
 var allowed = map[string][]string{
 	"internal/clock":            {},
-	"internal/vastapi":          {},
-	"internal/vastapi/vastsim":  {"internal/vastapi"},
+	"internal/vastapi":          {"internal/clock"},
+	"internal/vastapi/vastsim":  {"internal/clock", "internal/vastapi"},
 	"internal/policy":           {"internal/vastapi"},
-	"internal/scaler":           {"internal/vastapi", "internal/policy"},
+	"internal/scaler":           {"internal/clock", "internal/vastapi", "internal/policy"},
 	"internal/metrics":          {"internal/vastapi", "internal/policy", "internal/scaler"},
-	"internal/leader":           {},
+	"internal/leader":           {"internal/clock"},
 	"internal/leader/leasetest": {},
 }
 

@@ -1,15 +1,39 @@
-// Package clock owns vastwatch's time sources: the real clock and a fake one for tests. It is a
-// leaf: it imports nothing internal, so any package and any test may use it.
+// Package clock owns vastwatch's one time source: the Clock interface every constructor takes,
+// the real clock, and a fake one for tests. It is a leaf: it imports nothing internal, so any
+// package (vastapi included) and any test may use it. Nothing in vastwatch reads the wall clock
+// or arms a timer except through a Clock (docs/design.md §8).
 package clock
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
+// Clock tells the time and arms timers. Real is the wall clock; Fake moves only when told.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx is done, returning ctx.Err() in the latter case.
+	Sleep(ctx context.Context, d time.Duration) error
+	// NewTimer returns a timer that sends the time on its channel once d has passed.
+	NewTimer(d time.Duration) Timer
+	// AfterFunc calls f in its own goroutine once d has passed.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a *time.Timer as a Clock hands it out.
+type Timer interface {
+	// C delivers the time when the timer fires (nil for an AfterFunc timer).
+	C() <-chan time.Time
+	// Stop prevents the timer from firing; it reports whether it did.
+	Stop() bool
+	// Reset makes the timer fire d from now; it reports whether the timer had been active.
+	Reset(d time.Duration) bool
+}
+
 // Real is the wall clock.
 type Real struct{}
+
+var _ Clock = Real{}
 
 // Now returns time.Now().
 func (Real) Now() time.Time { return time.Now() }
@@ -29,45 +53,14 @@ func (Real) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Fake is a manual clock. Sleep advances it by the slept duration at once (after checking the
-// context), so code that paces or backs off runs instantly in tests while still seeing time pass.
-// It is safe for concurrent use.
-type Fake struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// NewTimer is time.NewTimer.
+func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
 
-// NewFake returns a fake clock reading t.
-func NewFake(t time.Time) *Fake { return &Fake{now: t} }
+// AfterFunc is time.AfterFunc.
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return realTimer{time.AfterFunc(d, f)} }
 
-// Now returns the fake time.
-func (f *Fake) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
+type realTimer struct{ t *time.Timer }
 
-// Advance moves the clock forward by d.
-func (f *Fake) Advance(d time.Duration) {
-	f.mu.Lock()
-	f.now = f.now.Add(d)
-	f.mu.Unlock()
-}
-
-// Set moves the clock to t (forward or back).
-func (f *Fake) Set(t time.Time) {
-	f.mu.Lock()
-	f.now = t
-	f.mu.Unlock()
-}
-
-// Sleep advances the clock by d unless ctx is already done.
-func (f *Fake) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d > 0 {
-		f.Advance(d)
-	}
-	return nil
-}
+func (r realTimer) C() <-chan time.Time        { return r.t.C }
+func (r realTimer) Stop() bool                 { return r.t.Stop() }
+func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
@@ -49,7 +50,7 @@ type ActionOutcome struct {
 type Executor struct {
 	API     Mutator
 	Journal *Journal // required for creates; nil refuses them
-	Clock   vastapi.Clock
+	Clock   clock.Clock
 	DryRun  bool
 	// AvoidFor is how long a machine whose instance failed is avoided after its first failure
 	// (0: not avoided); each further failure within FailureMemory doubles it, up to AvoidMax.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
@@ -31,7 +32,7 @@ const (
 
 // Options configure a Scaler.
 type Options struct {
-	Clock    vastapi.Clock
+	Clock    clock.Clock
 	API      API
 	StateDir string
 	Logger   *slog.Logger
@@ -92,7 +93,7 @@ type Scaler struct {
 // create is blocked with the journal's error until it becomes readable.
 func New(o Options) *Scaler {
 	if o.Clock == nil {
-		o.Clock = vastapi.SystemClock{}
+		o.Clock = clock.Real{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vastwatch/vastwatch/internal/clock"
 )
 
 // Config configures a Client. Only BaseURL is required.
@@ -20,7 +22,7 @@ type Config struct {
 	BaseURL    string       // e.g. https://console.vast.ai; the /api/v0 paths are appended
 	Key        Secret       // sent only as "Authorization: Bearer"; empty: no header (search works anonymously)
 	HTTPClient *http.Client // nil: a default one with DefaultTimeout
-	Clock      Clock        // nil: SystemClock{}
+	Clock      clock.Clock  // nil: clock.Real{}
 	UserAgent  string       // default "vastwatch/dev"; callers pass "vastwatch/<version>"
 	// Logger gets one Debug line per attempt (method, endpoint template, status, duration,
 	// attempt). nil: discard.
@@ -60,7 +62,7 @@ type Client struct {
 	base        string
 	key         Secret
 	hc          *http.Client
-	clock       Clock
+	clock       clock.Clock
 	ua          string
 	log         *slog.Logger
 	observe     func(RequestInfo)
@@ -109,7 +111,7 @@ func New(cfg Config) (*Client, error) {
 		c.hc = &http.Client{Timeout: DefaultTimeout}
 	}
 	if c.clock == nil {
-		c.clock = SystemClock{}
+		c.clock = clock.Real{}
 	}
 	if c.ua == "" {
 		c.ua = DefaultUserAgent

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
@@ -298,7 +299,7 @@ func TestCancellationStopsRetries(t *testing.T) {
 			w.Header().Set("Retry-After", "100")
 			w.WriteHeader(503)
 		})
-		c := newClient(t, srv.URL, func(cfg *vastapi.Config) { cfg.Clock = vastapi.SystemClock{}; cfg.MaxBackoff = time.Hour })
+		c := newClient(t, srv.URL, func(cfg *vastapi.Config) { cfg.Clock = clock.Real{}; cfg.MaxBackoff = time.Hour })
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -363,9 +364,10 @@ func TestSearchBrokenMidStream(t *testing.T) {
 
 // sleepRecorder is a clock that stands still and records every requested sleep.
 type sleepRecorder struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
+	clock.Real // timers; the client under test arms none
+	mu         sync.Mutex
+	now        time.Time
+	sleeps     []time.Duration
 }
 
 func (s *sleepRecorder) Now() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.now }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
@@ -165,7 +166,7 @@ func TestCLIRequestShapes(t *testing.T) {
 //
 // Run: go test -run XXX -bench SimSearch ./internal/vastapi/vastsim/
 func BenchmarkSimSearch(b *testing.B) {
-	s, err := New(Options{Seed: 3, Machines: 1200, Clock: fixedClock{t0}, APIKey: testKey})
+	s, err := New(Options{Seed: 3, Machines: 1200, Clock: fixedClock{t: t0}, APIKey: testKey})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -248,6 +249,9 @@ func cpuTime() time.Duration {
 }
 
 // fixedClock is a clock that never moves, so the benchmark measures searches, not drift.
-type fixedClock struct{ t time.Time }
+type fixedClock struct {
+	clock.Real
+	t time.Time
+}
 
 func (c fixedClock) Now() time.Time { return c.t }

@@ -10,18 +10,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
-
-// Clock is the simulator's time source. A clock that can also advance (Advance(d)) lets the
-// /_sim/advance control move it; one that can Sleep(ctx, d) makes slow faults wait on it.
-type Clock interface{ Now() time.Time }
 
 // Options configures a simulator. Zero values take the documented defaults.
 type Options struct {
 	Seed     int64
-	Machines int   // generated machines, default 300 (about 5 offers each); ignored with Catalogue
-	Clock    Clock // required; timestamps follow it exactly
+	Machines int // generated machines, default 300 (about 5 offers each); ignored with Catalogue
+	// Clock is required; timestamps follow it exactly. A clock that can also advance (Advance(d),
+	// as clock.Fake) lets the /_sim/advance control move it.
+	Clock clock.Clock
 	// APIKey is the configured key, echoed in users/current's api_key as the real API does.
 	// Empty: any non-empty key is accepted.
 	APIKey string
@@ -58,7 +57,7 @@ type Options struct {
 type Sim struct {
 	mu    sync.Mutex
 	opts  Options
-	clock Clock
+	clock clock.Clock
 	log   *slog.Logger
 	speed float64
 
