@@ -3,7 +3,6 @@ package scaler
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
@@ -178,6 +177,10 @@ type CycleReport struct {
 	Plan        Result
 	Outcomes    []ActionOutcome
 	DryRun      bool
+	// Probes are this cycle's readiness probes, carried into the next cycle.
+	Probes map[int64]ProbeResult
+	// Avoided are the machines avoided at the end of the cycle (after this cycle's failures).
+	Avoided []AvoidedMachine
 	// Cost is the committed dollars per fleet since the previous cycle (committed $/h after the
 	// previous cycle's plan × hours elapsed, across a restart too: the rate and time are kept in
 	// the state dir), for vastwatch_fleet_cost_dollars_total. It is already in the plan's
@@ -190,14 +193,21 @@ type CycleReport struct {
 	JournalErr error
 }
 
-// Cycle runs one cycle with cfg (a reload just passes a new cfg). When the observation fails
-// it returns the error and takes no action; every fleet gets a skip decision with api_error.
+// Cycle runs one cycle with cfg (a reload just passes a new cfg): the read-only Look, with the
+// journal reconciled against the observation before the state is read, then the plan executed.
+// When the observation fails it returns the error and takes no action; every fleet gets a skip
+// decision with api_error.
 func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.o.Clock.Now()
-	rep := CycleReport{At: now, DryRun: s.o.DryRun || cfg.DryRun}
-	obs, err := Observe(ctx, s.o.API, cfg, now)
+	var cost map[string]float64
+	look := Look{Reader: s.o.API, Prober: s.o.Prober, State: func(obs Observation) State {
+		cost = s.reconcile(obs, cfg, now)
+		return s.state()
+	}}
+	rep, err := look.Run(ctx, now, cfg, s.probes)
+	rep.DryRun = s.o.DryRun || cfg.DryRun
 	if err != nil {
 		for _, f := range cfg.Fleets {
 			d := Decision{Fleet: f.Name, Decision: DecisionSkip, Reason: ReasonAPIError, Detail: "observation failed"}
@@ -205,14 +215,26 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 			s.decision(d)
 		}
 		s.log.Warn("observation failed; no action this cycle", "err", err)
-		return rep, fmt.Errorf("observe: %w", err)
+		return rep, err
 	}
-	rep.Observation = obs
+	s.probes = rep.Probes
+	rep.Cost, rep.SpendErr, rep.JournalErr = cost, s.bookErr, s.journalErr
+	for _, d := range rep.Plan.Decisions {
+		s.decision(d)
+	}
+	s.execute(ctx, now, &rep)
+	return rep, nil
+}
+
+// reconcile brings the state up to date with a complete observation before it is planned
+// from: the journal reconciled against the instance list (and the start grace armed at the
+// first reconcile of a term), the stopped and outbid times tracked, and the spend book advanced
+// to now. It returns the committed dollars per fleet since the previous cycle. Callers hold mu.
+func (s *Scaler) reconcile(obs Observation, cfg *policy.Config, now time.Time) map[string]float64 {
 	if s.journal == nil {
 		// Retry: the directory may have become readable; a corrupt file stays an error.
 		s.journal, s.journalErr = OpenJournal(s.o.StateDir)
 	}
-	rep.JournalErr = s.journalErr
 	if s.journal != nil {
 		if err := s.journal.Reconcile(obs.Instances, cfg.Owner, now, s.o.PendingGrace); err != nil {
 			s.log.Error("journal reconcile not saved", "err", err)
@@ -228,22 +250,17 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 			s.log.Error("outbid times not journalled; a restart restarts their grace", "err", err)
 		}
 	}
-	var creates []CreateRecord
-	if s.journal != nil {
-		creates = s.journal.Creates()
-	}
-	s.probes = ProbeAll(ctx, s.o.Prober, now, cfg, obs, creates, s.probes)
 	if s.bookErr != nil {
 		s.openBook() // retry: the file may have been repaired or moved away
 	}
-	rep.Cost, _ = s.book.Advance(now)
-	rep.SpendErr = s.bookErr
-	st := s.state()
-	res := Plan(now, obs, cfg, st)
-	rep.Plan = res
-	for _, d := range res.Decisions {
-		s.decision(d)
-	}
+	cost, _ := s.book.Advance(now)
+	return cost
+}
+
+// execute carries out the plan, remembers what it changed, books the committed spend and
+// notes the machines avoided at the end of the cycle. Callers hold mu.
+func (s *Scaler) execute(ctx context.Context, now time.Time, rep *CycleReport) {
+	res := rep.Plan
 	ex := &Executor{API: s.o.API, Journal: s.journal, Clock: s.o.Clock, DryRun: rep.DryRun,
 		AvoidFor: s.o.AvoidFor, AvoidMax: s.o.AvoidMax, Hook: s.outcome, Notifier: s.o.Notifier}
 	rep.Outcomes = ex.Execute(ctx, res.Actions)
@@ -257,7 +274,9 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 	if err := s.book.Commit(now, committed, res.CommittedAfter); err != nil {
 		s.log.Error("spend book not saved", "err", err)
 	}
-	return rep, nil
+	if s.journal != nil {
+		rep.Avoided = activeAvoided(now, s.journal.Avoided(), s.journal.Failures())
+	}
 }
 
 // state assembles the planner's view. Callers hold mu.
@@ -399,13 +418,6 @@ func (s *Scaler) Rearm() {
 	}
 	s.loadOutbid()
 	s.openBook()
-}
-
-// JournalErr reports why creates are blocked, or nil.
-func (s *Scaler) JournalErr() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.journalErr
 }
 
 var errNoJournal = errors.New("no journal")
