@@ -34,9 +34,8 @@ func TestPlanPrintsActionsAndNeverMutates(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	code := planOnce(context.Background(), IO{Stdout: &out, Stderr: &errb}, planDeps{clock: clk, reader: c}, cfg, t.TempDir())
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
+	if err := planOnce(context.Background(), IO{Stdout: &out, Stderr: &errb}, planDeps{clock: clk, reader: c}, cfg, t.TempDir()); err != nil {
+		t.Fatalf("plan: %v: %s", err, errb.String())
 	}
 	s := out.String()
 	for _, want := range []string{"fleet inference: target", "$/h 0.0000 -> ", "action create fleet=inference", "below_target", "[dry_run]"} {
@@ -71,8 +70,8 @@ func TestPlanShowsACorruptJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	if code := planOnce(context.Background(), IO{Stdout: &out, Stderr: &errb}, planDeps{clock: clk, reader: c}, cfg, dir); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
+	if err := planOnce(context.Background(), IO{Stdout: &out, Stderr: &errb}, planDeps{clock: clk, reader: c}, cfg, dir); err != nil {
+		t.Fatalf("plan: %v: %s", err, errb.String())
 	}
 	if !strings.Contains(errb.String(), "corrupt") || !strings.Contains(out.String(), "blocked: journal_error") {
 		t.Fatalf("stderr %q\nstdout %s", errb.String(), out.String())

@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
+	"github.com/vastwatch/vastwatch/internal/daemon"
 	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/report"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 	"github.com/vastwatch/vastwatch/internal/vastapi/vastsim"
 )
@@ -44,7 +41,7 @@ type searchFlags struct {
 	seed                                int64
 }
 
-func runSearch(ctx context.Context, pio IO, args []string) int {
+func runSearch(ctx context.Context, pio IO, args []string) error {
 	var sf searchFlags
 	fs := flag.NewFlagSet("search", flag.ContinueOnError)
 	fs.SetOutput(pio.Stderr)
@@ -72,9 +69,9 @@ func runSearch(ctx context.Context, pio IO, args []string) int {
 	for {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return 0
+				return err
 			}
-			return 2
+			return reported(2)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -88,13 +85,12 @@ func runSearch(ctx context.Context, pio IO, args []string) int {
 	switch sf.output {
 	case "table", "json", "csv":
 	default:
-		fmt.Fprintf(pio.Stderr, "vastwatch search: --output %q; allowed: table, json or csv\n", sf.output)
-		return 2
+		return usageErr("--output %q; allowed: table, json or csv", sf.output)
 	}
 
-	q, warnings, code := searchQuery(ctx, pio, sf, set, words)
-	if code >= 0 {
-		return code
+	q, warnings, err := searchQuery(ctx, pio, sf, set, words)
+	if err != nil {
+		return err
 	}
 	for _, w := range warnings {
 		fmt.Fprintln(pio.Stderr, w)
@@ -102,96 +98,88 @@ func runSearch(ctx context.Context, pio IO, args []string) int {
 	if sf.printQuery {
 		b, err := q.MarshalJSON()
 		if err != nil {
-			fmt.Fprintf(pio.Stderr, "vastwatch search: %v\n", err)
-			return 1
+			return err
 		}
 		fmt.Fprintf(pio.Stdout, "%s\n", b)
-		return 0
+		return nil
 	}
 
 	client, err := searchClient(ctx, pio, sf)
 	if err != nil {
-		fmt.Fprintf(pio.Stderr, "vastwatch search: %v\n", err)
-		return 1
+		return err
 	}
 	offers, err := client.SearchOffers(ctx, q)
 	if err != nil {
-		fmt.Fprintf(pio.Stderr, "vastwatch search: %v\n", err)
-		return 1
+		return err
 	}
 	storage := 0.0
 	if q.AllocatedStorage.Valid {
 		storage = q.AllocatedStorage.V
 	}
-	if err := writeOffers(pio.Stdout, sf.output, offers, storage); err != nil {
-		fmt.Fprintf(pio.Stderr, "vastwatch search: %v\n", err)
-		return 1
-	}
-	return 0
+	return report.Offers(pio.Stdout, sf.output, offers, storage)
 }
 
-// searchQuery builds the wire query from a market of the config or from the query words. code
-// is the exit code to return now, or -1 to go on.
-func searchQuery(ctx context.Context, pio IO, sf searchFlags, set map[string]bool, words []string) (vastapi.Query, []string, int) {
+// searchQuery builds the wire query from a market of the config or from the query words.
+func searchQuery(ctx context.Context, pio IO, sf searchFlags, set map[string]bool, words []string) (vastapi.Query, []string, error) {
 	if sf.market != "" {
-		for _, f := range []string{"o", "order", "limit", "type", "storage", "n", "no-default"} {
-			if set[f] {
-				dash := "--"
-				if len(f) == 1 {
-					dash = "-"
-				}
-				fmt.Fprintf(pio.Stderr, "vastwatch search: %s%s cannot be combined with --market: the market's own order, limit, type and storage_gb apply\n", dash, f)
-				return vastapi.Query{}, nil, 2
-			}
-		}
-		if len(words) > 0 {
-			fmt.Fprintln(pio.Stderr, "vastwatch search: give either --market or a query, not both")
-			return vastapi.Query{}, nil, 2
-		}
-		path := sf.cfgFile
-		if path == "" {
-			env, err := policy.LoadEnv(ctx, pio.Getenv)
-			if err != nil {
-				fmt.Fprintf(pio.Stderr, "vastwatch search: %v\n", err)
-				return vastapi.Query{}, nil, 1
-			}
-			path = env.ConfigFile
-		}
-		if path == "" {
-			fmt.Fprintln(pio.Stderr, "vastwatch search: --market needs --config.file")
-			return vastapi.Query{}, nil, 2
-		}
-		cfg, err := policy.Load(path, pio.Getenv)
-		if err != nil {
-			fmt.Fprintf(pio.Stderr, "vastwatch search: %s:\n%v\n", path, err)
-			return vastapi.Query{}, nil, 1
-		}
-		m := cfg.Market(sf.market)
-		if m == nil {
-			names := make([]string, len(cfg.Markets))
-			for i, x := range cfg.Markets {
-				names[i] = x.Name
-			}
-			fmt.Fprintf(pio.Stderr, "vastwatch search: no market %q in %s; markets: %s\n", sf.market, path, strings.Join(names, ", "))
-			return vastapi.Query{}, nil, 1
-		}
-		return m.Query, nil, -1
+		q, err := marketQuery(ctx, pio, sf, set, words)
+		return q, nil, err
 	}
 	if sf.cfgFile != "" {
-		fmt.Fprintln(pio.Stderr, "vastwatch search: --config.file is only used with --market")
-		return vastapi.Query{}, nil, 2
+		return vastapi.Query{}, nil, usageErr("--config.file is only used with --market")
 	}
 	q, warnings, err := policy.ParseQueryWarnings(strings.Join(words, " "), policy.SearchOptions{
 		Order: sf.order, Limit: sf.limit, Type: sf.typ, StorageGB: sf.storage, NoDefaults: sf.noDefaults,
 	})
 	if err != nil {
+		// The vast CLI's own way of saying it, so a pasted query fails as it does there.
 		for _, w := range warnings {
 			fmt.Fprintln(pio.Stderr, w)
 		}
 		fmt.Fprintf(pio.Stderr, "Error: %v\n", err)
-		return vastapi.Query{}, nil, 1
+		return vastapi.Query{}, nil, reported(1)
 	}
-	return q, warnings, -1
+	return q, warnings, nil
+}
+
+// marketQuery is the query of --market in the config file.
+func marketQuery(ctx context.Context, pio IO, sf searchFlags, set map[string]bool, words []string) (vastapi.Query, error) {
+	for _, f := range []string{"o", "order", "limit", "type", "storage", "n", "no-default"} {
+		if set[f] {
+			dash := "--"
+			if len(f) == 1 {
+				dash = "-"
+			}
+			return vastapi.Query{}, usageErr("%s%s cannot be combined with --market: the market's own order, limit, type and storage_gb apply", dash, f)
+		}
+	}
+	if len(words) > 0 {
+		return vastapi.Query{}, usageErr("give either --market or a query, not both")
+	}
+	path := sf.cfgFile
+	if path == "" {
+		env, err := policy.LoadEnv(ctx, pio.Getenv)
+		if err != nil {
+			return vastapi.Query{}, err
+		}
+		path = env.ConfigFile
+	}
+	if path == "" {
+		return vastapi.Query{}, usageErr("--market needs --config.file")
+	}
+	cfg, err := policy.Load(path, pio.Getenv)
+	if err != nil {
+		return vastapi.Query{}, fmt.Errorf("%s:\n%w", path, err)
+	}
+	m := cfg.Market(sf.market)
+	if m == nil {
+		names := make([]string, len(cfg.Markets))
+		for i, x := range cfg.Markets {
+			names[i] = x.Name
+		}
+		return vastapi.Query{}, fmt.Errorf("no market %q in %s; markets: %s", sf.market, path, strings.Join(names, ", "))
+	}
+	return m.Query, nil
 }
 
 // searchClient is the real API (key and URL from the environment; search works without a key)
@@ -213,70 +201,7 @@ func searchClient(ctx context.Context, pio IO, sf searchFlags) (*vastapi.Client,
 	}
 	base := env.APIURL
 	if base == "" {
-		base = "https://console.vast.ai"
+		base = daemon.DefaultAPIURL
 	}
 	return vastapi.New(vastapi.Config{BaseURL: base, Key: env.APIKey, Clock: clk, UserAgent: ua})
-}
-
-var offerHeader = []string{"id", "gpu", "n", "$/h", "$/gpu/h", "dlperf/$", "reliability", "location", "verified"}
-
-func rowOf(o *vastapi.Offer) []string {
-	perGPU := "-"
-	if o.NumGPUs > 0 {
-		perGPU = strconv.FormatFloat(o.DphTotal/float64(o.NumGPUs), 'f', 4, 64)
-	}
-	dlperfUSD := o.DLPerfPerDphTotal
-	if dlperfUSD == 0 && o.DphTotal > 0 {
-		dlperfUSD = o.DLPerf / o.DphTotal
-	}
-	loc := strings.TrimSpace(o.Geolocation.Or(""))
-	if loc == "" {
-		loc = "-"
-	}
-	verified := o.Verification
-	if verified == "" {
-		verified = "-"
-	}
-	return []string{
-		strconv.FormatInt(o.ID, 10), o.GPUName, strconv.Itoa(o.NumGPUs),
-		strconv.FormatFloat(o.DphTotal, 'f', 4, 64), perGPU,
-		strconv.FormatFloat(dlperfUSD, 'f', 1, 64),
-		strconv.FormatFloat(o.Reliability, 'f', 4, 64), loc, verified,
-	}
-}
-
-// writeOffers prints offers in the order the API returned them. Prices are dph_total, which the
-// API computed for the query's allocated_storage (storageGB).
-func writeOffers(w io.Writer, format string, offers []vastapi.Offer, storageGB float64) error {
-	switch format {
-	case "json":
-		if offers == nil {
-			offers = []vastapi.Offer{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(offers)
-	case "csv":
-		cw := csv.NewWriter(w)
-		if err := cw.Write(offerHeader); err != nil {
-			return err
-		}
-		for i := range offers {
-			if err := cw.Write(rowOf(&offers[i])); err != nil {
-				return err
-			}
-		}
-		cw.Flush()
-		return cw.Error()
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(offerHeader, "\t"))
-	for i := range offers {
-		fmt.Fprintln(tw, strings.Join(rowOf(&offers[i]), "\t"))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(w, "%d offer%s; prices include %g GB of storage\n", len(offers), plural(len(offers)), storageGB)
-	return err
 }

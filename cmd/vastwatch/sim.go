@@ -23,7 +23,7 @@ func init() {
 
 // runSim serves a simulated market on the real clock until ctx ends. Unmodified Vast clients
 // work against it: point VAST_URL (or vastwatch's VASTWATCH_API_URL) at http://ADDR.
-func runSim(ctx context.Context, pio IO, args []string) int {
+func runSim(ctx context.Context, pio IO, args []string) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(pio.Stderr)
 	listen := fs.String("listen", "127.0.0.1:8181", "address to serve the simulated API on")
@@ -35,17 +35,12 @@ func runSim(ctx context.Context, pio IO, args []string) int {
 	catalogue := fs.String("catalogue", "", "serve the offers of this JSON file (an array, or {\"offers\":[...]}) instead of a generated market")
 	logLevel := fs.String("log.level", "info", "debug|info|warn|error")
 	logFormat := fs.String("log.format", "logfmt", "logfmt|json")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(pio.Stderr, "vastwatch sim: unexpected arguments %q\n", fs.Args())
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	logger, err := newLogger(pio.Stderr, *logLevel, *logFormat)
 	if err != nil {
-		fmt.Fprintf(pio.Stderr, "vastwatch sim: %v\n", err)
-		return 2
+		return usageErr("%v", err)
 	}
 	key := *apiKey
 	if key == "" {
@@ -57,20 +52,22 @@ func runSim(ctx context.Context, pio IO, args []string) int {
 	}
 	if *catalogue != "" {
 		if opts.Catalogue, err = readCatalogue(*catalogue); err != nil {
-			fmt.Fprintf(pio.Stderr, "vastwatch sim: %v\n", err)
-			return 1
+			return err
 		}
 	}
 	sim, err := vastsim.New(opts)
 	if err != nil {
-		fmt.Fprintf(pio.Stderr, "vastwatch sim: %v\n", err)
-		return 2
+		return usageErr("%v", err)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		fmt.Fprintf(pio.Stderr, "vastwatch sim: listen: %v\n", err)
-		return 1
+		return fmt.Errorf("listen: %w", err)
 	}
+	return serveSim(ctx, pio, logger, sim, ln, opts)
+}
+
+// serveSim serves sim on ln until ctx ends.
+func serveSim(ctx context.Context, pio IO, logger *slog.Logger, sim *vastsim.Sim, ln net.Listener, opts vastsim.Options) error {
 	srv := &http.Server{
 		Handler:           sim,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -78,15 +75,14 @@ func runSim(ctx context.Context, pio IO, args []string) int {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
-	logger.Info("simulated Vast.ai API listening", "addr", ln.Addr().String(), "seed", *seed,
-		"offers", len(sim.Offers()), "credit", *credit, "speed", *speed, "key_required", key != "")
+	logger.Info("simulated Vast.ai API listening", "addr", ln.Addr().String(), "seed", opts.Seed,
+		"offers", len(sim.Offers()), "credit", opts.Credit, "speed", opts.Speed, "key_required", opts.APIKey != "")
 	fmt.Fprintf(pio.Stderr, "vastwatch sim: listening on http://%s\n", ln.Addr())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
 	case err := <-done:
-		fmt.Fprintf(pio.Stderr, "vastwatch sim: serve: %v\n", err)
-		return 1
+		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	shctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -95,11 +91,10 @@ func runSim(ctx context.Context, pio IO, args []string) int {
 		logger.Warn("shutdown", "err", err)
 	}
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(pio.Stderr, "vastwatch sim: serve: %v\n", err)
-		return 1
+		return fmt.Errorf("serve: %w", err)
 	}
 	logger.Info("simulator stopped")
-	return 0
+	return nil
 }
 
 // readCatalogue reads offers from a search reply ({"offers":[...]}) or the CLI's --raw array.

@@ -12,15 +12,23 @@ import (
 	"time"
 )
 
-// simLog is a goroutine-safe writer for the subcommand's stderr.
+// simLog is a goroutine-safe writer for the subcommand's stderr. Each write is also sent to
+// lines, when set, so a test can wait for a line instead of polling.
 type simLog struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu    sync.Mutex
+	b     strings.Builder
+	lines chan string
 }
 
 func (l *simLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.lines != nil {
+		select {
+		case l.lines <- string(p):
+		default:
+		}
+	}
 	return l.b.Write(p)
 }
 
@@ -33,7 +41,7 @@ func (l *simLog) String() string {
 func TestSimServesTheAPIAndShutsDownOnContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr simLog
+	stderr := simLog{lines: make(chan string, 64)}
 	code := make(chan int, 1)
 	go func() {
 		code <- Main(ctx, IO{Stdout: io.Discard, Stderr: &stderr}, []string{
@@ -42,13 +50,18 @@ func TestSimServesTheAPIAndShutsDownOnContext(t *testing.T) {
 	}()
 	re := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 	var base string
-	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(stderr.String()); m != nil {
-			base = m[1]
+	timeout := time.After(10 * time.Second)
+	for base == "" {
+		select {
+		case line := <-stderr.lines:
+			if m := re.FindStringSubmatch(line); m != nil {
+				base = m[1]
+			}
+		case c := <-code:
+			t.Fatalf("sim exited with %d before listening: %s", c, stderr.String())
+		case <-timeout:
+			t.Fatalf("sim did not start: %s", stderr.String())
 		}
-	}
-	if base == "" {
-		t.Fatalf("sim did not start: %s", stderr.String())
 	}
 	get := func(path, key string) (int, map[string]any) {
 		req, _ := http.NewRequest("GET", base+path, nil)

@@ -10,7 +10,7 @@ func init() {
 	register(&command{name: "version", summary: "print version information", run: runVersion})
 }
 
-func runVersion(_ context.Context, pio IO, _ []string) int {
-	fmt.Fprintf(pio.Stdout, "vastwatch %s (revision %s, %s)\n", version, revision, runtime.Version())
-	return 0
+func runVersion(_ context.Context, pio IO, _ []string) error {
+	_, err := fmt.Fprintf(pio.Stdout, "vastwatch %s (revision %s, %s)\n", version, revision, runtime.Version())
+	return err
 }

@@ -16,13 +16,16 @@ const module = "github.com/vastwatch/vastwatch/"
 
 // allowed lists, for each internal package, the internal packages its non-test files may import.
 var allowed = map[string][]string{
-	"internal/clock":            {},
-	"internal/vastapi":          {"internal/clock"},
-	"internal/vastapi/vastsim":  {"internal/clock", "internal/vastapi"},
-	"internal/policy":           {"internal/vastapi"},
-	"internal/scaler":           {"internal/clock", "internal/vastapi", "internal/policy"},
-	"internal/metrics":          {"internal/vastapi", "internal/policy", "internal/scaler"},
-	"internal/leader":           {"internal/clock"},
+	"internal/clock":           {},
+	"internal/vastapi":         {"internal/clock"},
+	"internal/vastapi/vastsim": {"internal/clock", "internal/vastapi"},
+	"internal/policy":          {"internal/vastapi"},
+	"internal/scaler":          {"internal/clock", "internal/vastapi", "internal/policy"},
+	"internal/metrics":         {"internal/vastapi", "internal/policy", "internal/scaler"},
+	"internal/leader":          {"internal/clock"},
+	"internal/report":          {"internal/vastapi", "internal/policy", "internal/scaler"},
+	"internal/daemon": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",
+		"internal/scaler", "internal/metrics", "internal/leader"},
 	"internal/leader/leasetest": {},
 }
 

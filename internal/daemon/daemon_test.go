@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -14,41 +14,44 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/policy"
-	"github.com/vastwatch/vastwatch/internal/scaler"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
-// newTestDaemon builds the real daemon in simulate mode with cfgText, without serving HTTP.
-func newTestDaemon(t *testing.T, cfgText string) *daemon {
+// newTestDaemon builds the real daemon in simulate mode with cfgText, on a fake clock shared
+// with its simulator, without serving HTTP.
+func newTestDaemon(t *testing.T, cfgText string) *Daemon {
 	t.Helper()
 	return newTestDaemonWith(t, cfgText, nil)
 }
 
-// newTestDaemonWith is newTestDaemon with the run options changed by mut.
-func newTestDaemonWith(t *testing.T, cfgText string, mut func(*runOptions)) *daemon {
+// newTestDaemonWith is newTestDaemon with the options changed by mut.
+func newTestDaemonWith(t *testing.T, cfgText string, mut func(*Options)) *Daemon {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o := runOptions{configFile: path, stateDir: filepath.Join(dir, "state"), simulate: true,
-		simSpeed: 1000, simSeed: 3, simMachines: 60, simCredit: 100, listen: "127.0.0.1:0",
-		telemetryPath: "/metrics", startGrace: -1, pendingGrace: scaler.DefaultPendingGrace}
+	o := Options{ConfigFile: path, StateDir: filepath.Join(dir, "state"),
+		Sim:    SimOptions{Enabled: true, Speed: 1000, Seed: 3, Machines: 60, Credit: 100},
+		Listen: "127.0.0.1:0", StartGrace: -1, Clock: clock.NewFake(testEpoch)}
 	if mut != nil {
 		mut(&o)
 	}
-	env, err := policy.LoadEnv(context.Background(), envOf(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDaemon(o, env, IO{Getenv: envOf(nil)}, newTestLogger(t))
+	d, err := New(o, policy.Env{}, newTestLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
 }
+
+// testEpoch is when the daemon tests' fake clock starts.
+var testEpoch = time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+
+// advance moves a test daemon's fake clock.
+func advance(d *Daemon, by time.Duration) { d.clk.(*clock.Fake).Advance(by) }
 
 const watchOnlyConfig = `poll_interval: 15s
 owner: demo
@@ -76,7 +79,7 @@ func TestNoFleetsNeverMutates(t *testing.T) {
 	}
 	before := len(d.sim.Requests())
 	for range 3 {
-		d.cycle(ctx)
+		d.Cycle(ctx)
 	}
 	reqs := d.sim.Requests()[before:]
 	if len(reqs) < 9 {
@@ -87,7 +90,7 @@ func TestNoFleetsNeverMutates(t *testing.T) {
 			t.Fatalf("a watch-only daemon sent %s %s", r.Method, r.Endpoint)
 		}
 	}
-	if !d.state.ready.Load() {
+	if !d.last.ready.Load() {
 		t.Fatal("the watch-only daemon should be ready after a successful poll")
 	}
 	st := d.statusView()
@@ -146,7 +149,7 @@ func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
 		t.Fatalf("before any poll /sd must be empty, got %v", g)
 	}
 	cycleUntilRunning(t, d, 2)
-	d.cycle(ctx) // observe them running
+	d.Cycle(ctx) // observe them running
 	groups := get("")
 	if len(groups) != 2 {
 		t.Fatalf("want 2 targets (2 running instances × 1 port), got %v", groups)
@@ -176,14 +179,14 @@ func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
 	if err := d.sim.FailInstance(mustAtoi(t, groups[0].Labels["instance_id"]), "exited"); err != nil {
 		t.Fatal(err)
 	}
-	d.cycle(ctx)
+	d.Cycle(ctx)
 	for _, g := range get("") {
 		if g.Labels["instance_id"] == groups[0].Labels["instance_id"] {
 			t.Fatalf("a failed instance is still offered: %v", g)
 		}
 	}
 	// Its machine is avoided, counted for its fleet and shown on the status page.
-	d.cycle(ctx)
+	d.Cycle(ctx)
 	machine := mustAtoi(t, groups[0].Labels["machine_id"])
 	found := false
 	for _, a := range d.statusView().Avoided {
@@ -210,26 +213,27 @@ func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
 	}
 }
 
-// cycleUntilRunning runs the daemon's cycles (the simulator boots in real time at its speed)
-// until the simulator has n running instances, and returns their ids.
-func cycleUntilRunning(t *testing.T, d *daemon, n int) []int64 {
+// cycleUntilRunning runs the daemon's cycles, a second of its fake clock apart (the simulator
+// boots on that clock at its speed), until the simulator has n running instances, and returns
+// their ids.
+func cycleUntilRunning(t *testing.T, d *Daemon, n int) []int64 {
 	t.Helper()
 	var ids []int64
-	deadline := time.Now().Add(20 * time.Second)
-	for len(ids) < n {
-		d.cycle(context.Background())
+	for range 600 {
+		d.Cycle(context.Background())
 		ids = ids[:0]
 		for _, in := range d.sim.Instances() {
 			if in.Status() == "running" {
 				ids = append(ids, in.ID)
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the fleet did not reach %d running instances: %v", n, ids)
+		if len(ids) >= n {
+			return ids
 		}
-		time.Sleep(20 * time.Millisecond)
+		advance(d, time.Second)
 	}
-	return ids
+	t.Fatalf("the fleet did not reach %d running instances in 10 minutes: %v", n, ids)
+	return nil
 }
 
 func mustAtoi(t *testing.T, s string) int64 {
@@ -265,7 +269,7 @@ fleets:
 // /sd lists exactly the ready, non-draining instances: running, passing the fleet's readiness
 // probe, and not being drained; the status page and vastwatch_instance_ready say which is which.
 func TestServiceDiscoveryListsExactlyTheReadyNonDrainingInstances(t *testing.T) {
-	d := newTestDaemonWith(t, readinessConfig, func(o *runOptions) { o.simPublicIP = "127.0.0.1" })
+	d := newTestDaemonWith(t, readinessConfig, func(o *Options) { o.Sim.PublicIP = "127.0.0.1" })
 	ctx := context.Background()
 	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	defer healthy.Close()
@@ -285,7 +289,7 @@ func TestServiceDiscoveryListsExactlyTheReadyNonDrainingInstances(t *testing.T) 
 			t.Fatal(err)
 		}
 	}
-	d.cycle(ctx)
+	d.Cycle(ctx)
 	targets := func() []string {
 		rec := httptest.NewRecorder()
 		d.serveSD(rec, httptest.NewRequest("GET", "/sd", nil))
@@ -318,14 +322,14 @@ func TestServiceDiscoveryListsExactlyTheReadyNonDrainingInstances(t *testing.T) 
 	// Scale down to 1: the unready instance and the dearer ready one are drained (delay 1h).
 	// Both leave /sd at once although the drained ready one still runs and passes its probe.
 	cfg := strings.Replace(readinessConfig, "target: 3", "target: 1", 1)
-	if err := os.WriteFile(d.o.configFile, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(d.o.ConfigFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.cfg.reload("test"); err != nil {
 		t.Fatal(err)
 	}
-	d.cycle(ctx)
-	d.cycle(ctx)
+	d.Cycle(ctx)
+	d.Cycle(ctx)
 	got := targets()
 	if len(got) != 1 || !slices.Contains(ready, got[0]) {
 		t.Fatalf("after the scale-down /sd lists %v, want exactly one of %v", got, ready)

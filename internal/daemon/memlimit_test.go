@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"log/slog"
@@ -41,11 +41,11 @@ func TestApplyMemoryLimit(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 	t.Run("the default applies and is undone on return", func(t *testing.T) {
-		restore, err := applyMemoryLimit(defaultMemoryLimit, false, env(nil), logger)
+		restore, err := ApplyMemoryLimit(DefaultMemoryLimit, false, env(nil), logger)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, _ := parseMemoryLimit(defaultMemoryLimit)
+		want, _ := parseMemoryLimit(DefaultMemoryLimit)
 		if got := debug.SetMemoryLimit(-1); got != want {
 			t.Fatalf("limit %d, want %d", got, want)
 		}
@@ -55,7 +55,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 		}
 	})
 	t.Run("GOMEMLIMIT wins over the flag", func(t *testing.T) {
-		restore, err := applyMemoryLimit("64MiB", true, env(map[string]string{"GOMEMLIMIT": "1GiB"}), logger)
+		restore, err := ApplyMemoryLimit("64MiB", true, env(map[string]string{"GOMEMLIMIT": "1GiB"}), logger)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 		}
 	})
 	t.Run("a bad flag is an error and changes nothing", func(t *testing.T) {
-		if _, err := applyMemoryLimit("lots", true, env(nil), logger); err == nil {
+		if _, err := ApplyMemoryLimit("lots", true, env(nil), logger); err == nil {
 			t.Fatal("no error")
 		}
 		if got := debug.SetMemoryLimit(-1); got != before {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"fmt"
@@ -40,6 +40,19 @@ func (h *priceHistory) add(market string, p pricePoint) {
 		cut += over
 	}
 	h.series[market] = append(pts[:0:0], pts[cut:]...)
+}
+
+// record adds one poll's best and median price of every market that had offers, and forgets
+// the markets that left the config.
+func (h *priceHistory) record(at time.Time, markets map[string]marketSummary) {
+	keep := make(map[string]bool, len(markets))
+	for name, ms := range markets {
+		keep[name] = true
+		if ms.ok {
+			h.add(name, pricePoint{At: at, Best: ms.best, Median: ms.median})
+		}
+	}
+	h.retain(keep)
 }
 
 // retain forgets markets not in keep (a market left the config).

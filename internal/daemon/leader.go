@@ -1,29 +1,19 @@
-package main
+package daemon
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
-	"time"
 
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/leader"
 )
 
-// leaderOptions are the --leader-elect flags.
-type leaderOptions struct {
-	enabled       bool
-	namespace     string
-	leaseName     string
-	leaseDuration time.Duration
-	renewDeadline time.Duration
-	retryPeriod   time.Duration
-	kubeconfig    string
-	followerPoll  time.Duration
-	identity      string                                       // tests; "" = pod name or hostname
-	client        coordinationv1client.CoordinationV1Interface // tests; nil = in-cluster or --leader-elect.kubeconfig
-}
+// LeaseClient is the Kubernetes API the election needs: the coordination/v1 group only.
+type LeaseClient = coordinationv1client.CoordinationV1Interface
 
 // leadership gates acting on leadership. Without --leader-elect it always leads and never
 // touches Kubernetes; with it, a Lease decides, and losing it cancels the acting context at once.
@@ -38,22 +28,22 @@ type leadership struct {
 	holder string
 }
 
-func newLeadership(o leaderOptions, d *daemon) (*leadership, error) {
+func newLeadership(o LeaderOptions, _ clock.Clock, logger *slog.Logger) (*leadership, error) {
 	l := &leadership{gained: make(chan struct{}, 1)}
-	if !o.enabled {
+	if !o.Enabled {
 		return l, nil
 	}
-	client := o.client
+	client := o.Client
 	if client == nil {
 		var err error
-		if client, err = leader.NewClient(o.kubeconfig); err != nil {
+		if client, err = leader.NewClient(o.Kubeconfig); err != nil {
 			return nil, fmt.Errorf("leader election: %w", err)
 		}
 	}
 	e, err := leader.New(leader.Config{
-		Namespace: o.namespace, LeaseName: o.leaseName, Identity: o.identity,
-		LeaseDuration: o.leaseDuration, RenewDeadline: o.renewDeadline, RetryPeriod: o.retryPeriod,
-	}, client, d.logger.With("component", "leader"))
+		Namespace: o.Namespace, LeaseName: o.LeaseName, Identity: o.Identity,
+		LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod,
+	}, client, logger)
 	if err != nil {
 		return nil, fmt.Errorf("leader election: %w", err)
 	}

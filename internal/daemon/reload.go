@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/policy"
 )
 
@@ -132,21 +133,22 @@ func (h *configHolder) changed(lastSeen *[32]byte) bool {
 
 // watch reloads when the file's content changes, checking every interval, until ctx ends.
 // Polling content (not mtime or inotify) also sees ConfigMap updates, which swap a symlink.
-func (h *configHolder) watch(ctx context.Context, interval time.Duration) {
+func (h *configHolder) watch(ctx context.Context, clk clock.Clock, interval time.Duration) {
 	if h.path == "" {
 		return
 	}
 	var lastSeen [32]byte
-	t := time.NewTicker(interval)
+	t := clk.NewTimer(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 			if h.changed(&lastSeen) {
 				_ = h.reload("file changed")
 			}
+			t.Reset(interval)
 		}
 	}
 }

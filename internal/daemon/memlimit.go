@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"fmt"
@@ -9,15 +9,15 @@ import (
 	"strings"
 )
 
-// defaultMemoryLimit is the daemon's soft memory limit (runtime/debug.SetMemoryLimit) unless
+// DefaultMemoryLimit is the daemon's soft memory limit (runtime/debug.SetMemoryLimit) unless
 // GOMEMLIMIT or --runtime.memory-limit says otherwise. Left to GOGC alone, Go lets the heap grow
 // to twice what was live at the last collection and hands freed pages back slowly, so a poll
 // that decodes a 5,000-offer market briefly doubles the daemon's memory and the process keeps
 // that peak. The limit makes Go collect and return memory before it grows past it. It is sized
-// for spec.md §9 (peak RSS ≤ 50 MB with 5,000 offers): the binary's own pages take about 24 MB
+// for docs/design.md §11 (peak RSS ≤ 50 MB with 5,000 offers): the binary's own pages take about 24 MB
 // of that. A larger market needs a larger limit: past it Go collects more often, never with
 // more than half the CPU, and the poll takes longer.
-const defaultMemoryLimit = "22MiB"
+const DefaultMemoryLimit = "22MiB"
 
 // parseMemoryLimit reads a limit in GOMEMLIMIT's form (a byte count with an optional B, KiB,
 // MiB, GiB or TiB suffix), or "off" or 0 for none.
@@ -46,9 +46,9 @@ func parseMemoryLimit(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// applyMemoryLimit sets the soft memory limit from flag unless GOMEMLIMIT is set, which the Go
+// ApplyMemoryLimit sets the soft memory limit from flag unless GOMEMLIMIT is set, which the Go
 // runtime has applied already and which wins. It returns a func restoring the previous limit.
-func applyMemoryLimit(flag string, flagSet bool, getenv func(string) string, logger *slog.Logger) (func(), error) {
+func ApplyMemoryLimit(flag string, flagSet bool, getenv func(string) string, logger *slog.Logger) (func(), error) {
 	if env := getenv("GOMEMLIMIT"); env != "" {
 		if flagSet {
 			logger.Warn("GOMEMLIMIT is set and wins over --runtime.memory-limit", "GOMEMLIMIT", env)

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"encoding/json"
@@ -19,14 +19,14 @@ type sdGroup struct {
 // passing its readiness probe if the fleet has one, not draining), one target per port at the
 // instance's public address and mapped host port. Instances whose port is not mapped (yet) are
 // left out rather than guessed.
-func discoveryTargets(rep *scaler.CycleReport, ports map[string][]int, only string) []sdGroup {
+func discoveryTargets(v *scaler.View, ports map[string][]int, only string) []sdGroup {
 	out := []sdGroup{}
-	if rep == nil {
+	if v == nil {
 		return out
 	}
-	for i := range rep.Plan.Managed {
-		m := &rep.Plan.Managed[i]
-		if m.Orphan || !m.Ready || (only != "" && m.Fleet != only) {
+	for _, iv := range v.Instances {
+		m := iv.Managed
+		if m == nil || m.Orphan || !m.Ready || (only != "" && m.Fleet != only) {
 			continue
 		}
 		for _, port := range ports[m.Fleet] {
@@ -49,7 +49,7 @@ func discoveryTargets(rep *scaler.CycleReport, ports map[string][]int, only stri
 }
 
 // serveSD is GET /sd[?fleet=NAME].
-func (d *daemon) serveSD(w http.ResponseWriter, r *http.Request) {
+func (d *Daemon) serveSD(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -60,9 +60,7 @@ func (d *daemon) serveSD(w http.ResponseWriter, r *http.Request) {
 	for _, f := range cfg.Fleets {
 		ports[f.Name] = f.DiscoveryPorts
 	}
-	d.state.mu.Lock()
-	groups := discoveryTargets(d.state.lastReport, ports, r.URL.Query().Get("fleet"))
-	d.state.mu.Unlock()
+	groups := discoveryTargets(d.last.load().view, ports, r.URL.Query().Get("fleet"))
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(groups)
 }

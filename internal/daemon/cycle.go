@@ -1,0 +1,89 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/scaler"
+)
+
+// Cycle runs one round: the scaler's whole cycle (look, then act) while this replica leads,
+// the read-only look alone while it follows; then publishes what it saw.
+func (d *Daemon) Cycle(ctx context.Context) {
+	cfg := d.cfg.current()
+	start := d.clk.Now()
+	var (
+		rep scaler.CycleReport
+		err error
+	)
+	// With no fleets vastwatch only watches: it never calls a mutating endpoint, whatever the
+	// key allows (docs/design.md §10), so not even orphans are destroyed.
+	if act := d.lead.acting(); act != nil && len(cfg.Fleets) > 0 {
+		// Losing the lease cancels the cycle at once: no new action starts, and a create in
+		// flight is journalled as unknown.
+		cctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(act, cancel)
+		rep, err = d.scaler.Cycle(cctx, cfg)
+		stop()
+		cancel()
+	} else {
+		rep, err = d.follow(ctx, cfg, start)
+	}
+	if err == nil {
+		d.charges.refresh(ctx, start)
+	}
+	d.publish(cfg, start, &rep, err)
+}
+
+// follow is a follower's cycle: the same look as the leader's, so its metrics and /sd match,
+// with the state read from the state dir; nothing is executed or counted as a decision.
+func (d *Daemon) follow(ctx context.Context, cfg *policy.Config, now time.Time) (scaler.CycleReport, error) {
+	look := scaler.Look{Reader: d.api, Prober: scaler.NetProber{}, State: func(scaler.Observation) scaler.State {
+		st, err := scaler.ReadState(d.o.StateDir, d.o.PendingGrace)
+		if err != nil {
+			// Not shared with the leader, or not written yet: the plan shown is then made from
+			// the instance list alone. A follower never acts on it.
+			d.logger.Debug("follower: no journal to plan with", "err", err)
+		}
+		return st
+	}}
+	rep, err := look.Run(ctx, now, cfg, d.followerProbes)
+	if err == nil {
+		d.followerProbes = rep.Probes
+		rep.Avoided = rep.Plan.Avoided
+	}
+	return rep, err
+}
+
+// publish hands a cycle's outcome to the metrics and the HTTP surface. A failed cycle keeps
+// the previous view and snapshot and says so.
+func (d *Daemon) publish(cfg *policy.Config, start time.Time, rep *scaler.CycleReport, err error) {
+	if err != nil {
+		d.last.failed(start, rep, err)
+		d.exporter.SetPoll(false, start)
+		d.logger.Warn("poll failed; keeping the previous snapshot, no action this cycle", "err", err)
+		return
+	}
+	if rep.SpendErr != nil {
+		d.logger.Warn("month-to-date spend not saved; fleets under a monthly budget stop creating", "err", rep.SpendErr)
+	}
+	view := scaler.NewView(cfg, rep, rep.Avoided)
+	snap := snapshotOf(cfg, view, &rep.Observation)
+	snap.Account.MonthCharges = d.charges.current()
+	// The status page needs only each market's count and prices: keeping the offers themselves
+	// until the next cycle would double the daemon's peak memory on a large market.
+	markets := summarize(cfg, &rep.Observation)
+	d.last.succeeded(start, view, markets)
+	if err := d.exporter.Publish(snap); err != nil {
+		d.logger.Error("publish metrics snapshot", "err", err)
+	}
+	for fleet, dollars := range rep.Cost {
+		d.exporter.AddFleetCost(fleet, dollars)
+	}
+	d.exporter.SetPoll(true, start)
+	d.history.record(start, markets)
+	d.last.ready.Store(true)
+	d.logger.Debug("cycle done", "took", d.clk.Now().Sub(start), "actions", len(rep.Outcomes),
+		"instances", len(rep.Observation.Instances), "credit", rep.Observation.User.Credit)
+}

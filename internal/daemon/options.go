@@ -1,0 +1,93 @@
+package daemon
+
+import (
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/clock"
+	"github.com/vastwatch/vastwatch/internal/scaler"
+)
+
+// DefaultAPIURL is the real Vast.ai API.
+const DefaultAPIURL = "https://console.vast.ai"
+
+// Options are the settings of `vastwatch run`, after flags and the environment have been
+// applied (docs/design.md §2).
+type Options struct {
+	ConfigFile     string // "" with Sim.Enabled: the embedded example config
+	Listen         string
+	TelemetryPath  string
+	WebConfig      string
+	StateDir       string
+	DryRun         bool
+	APIURL         string
+	PacingFactor   float64
+	PacingSet      bool // PacingFactor was given; else the simulator paces at 1/speed
+	ReloadInterval time.Duration
+	StartGrace     time.Duration
+	PendingGrace   time.Duration
+	ShutdownGrace  time.Duration
+
+	Sim    SimOptions
+	Leader LeaderOptions
+
+	Version, Revision string
+	// Getenv resolves {env: NAME} references of the config.
+	Getenv func(string) string
+	// Signals delivers SIGHUP (a reload); nil when not wired.
+	Signals <-chan os.Signal
+	// Clock is the daemon's time (default clock.Real{}).
+	Clock clock.Clock
+	// Transport, when set (tests), carries the API requests instead of the default transport.
+	Transport http.RoundTripper
+}
+
+// SimOptions run the daemon against the in-process simulated market.
+type SimOptions struct {
+	Enabled  bool
+	Speed    float64
+	Seed     int64
+	Machines int
+	Credit   float64
+	PublicIP string
+}
+
+// LeaderOptions are the --leader-elect settings.
+type LeaderOptions struct {
+	Enabled       bool
+	Namespace     string
+	LeaseName     string
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
+	Kubeconfig    string
+	FollowerPoll  time.Duration
+	// Identity is the name the lease is held under ("" = pod name or hostname).
+	Identity string
+	// Client talks to the API server (tests); nil = in-cluster or Kubeconfig.
+	Client LeaseClient
+}
+
+// withDefaults fills what a zero Options leaves unset.
+func (o Options) withDefaults() Options {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	if o.TelemetryPath == "" {
+		o.TelemetryPath = "/metrics"
+	}
+	if o.APIURL == "" {
+		o.APIURL = DefaultAPIURL
+	}
+	if o.PendingGrace == 0 {
+		o.PendingGrace = scaler.DefaultPendingGrace
+	}
+	if o.ShutdownGrace == 0 {
+		o.ShutdownGrace = 10 * time.Second
+	}
+	return o
+}
