@@ -115,8 +115,17 @@ type InstanceRow struct {
 }
 
 // Phases are the instance states every configured fleet exports in vast_instances, zero
-// included, so that "fleet below target" alerts do not depend on a series appearing.
-var Phases = []string{"pending", "running", "stopped", "outbid", "failed", "draining"}
+// included, so that "fleet below target" alerts do not depend on a series appearing. They are
+// the scaler's phases, in its order.
+var Phases = phaseNames(scaler.Phases)
+
+func phaseNames(phases []scaler.Phase) []string {
+	out := make([]string, len(phases))
+	for i, p := range phases {
+		out[i] = string(p)
+	}
+	return out
+}
 
 // FleetRow is one configured fleet's sizes, money and health.
 type FleetRow struct {
