@@ -1,6 +1,8 @@
 package deploy_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,11 +20,12 @@ const (
 )
 
 // groupByLabels is the fixed set of offer fields a market may group its price metrics by
-// (policy.GroupByLabels, spec.md §3). Spelled out here so this test does not track a package
-// that is being written concurrently; TestGroupByLabelsMatchPolicy would be the place to tie them.
+// (policy.GroupByLabels, docs/design.md §3). Spelled out here so this test does not track a
+// package that is being written concurrently; TestGroupByLabelsMatchPolicy would be the place to
+// tie them.
 var groupByLabels = []string{"gpu_name", "num_gpus", "gpu_arch", "country", "verification", "datacenter"}
 
-// contract is the metrics table of spec.md §4: every name dashboards and alerts may use, with
+// contract is the part of docs/metrics.md that dashboards and alerts may use: every name, with
 // its labels and kind. Histograms are listed by their series names.
 var contract = func() map[string]contractMetric {
 	market := append([]string{"market"}, groupByLabels...)
@@ -54,7 +57,7 @@ var contract = func() map[string]contractMetric {
 		"vastwatch_poll_success":                        {nil, kindCount},
 		"vastwatch_last_poll_success_timestamp_seconds": {nil, kindTime},
 		"vastwatch_config_last_reload_successful":       {nil, kindCount},
-		// spec.md §4 writes it "vastwatch_config_last_reload_successful / ..._timestamp_seconds".
+		// The reload timestamp, under its full name as docs/metrics.md lists it.
 		"vastwatch_config_last_reload_successful_timestamp_seconds": {nil, kindTime},
 		"vastwatch_avoided_machines":                                {[]string{"fleet"}, kindCount},
 		"vastwatch_orphaned_instances":                              {[]string{"fleet"}, kindCount},
@@ -100,7 +103,7 @@ func checkRefs(t *testing.T, where, expr string, allowSynthetic bool) []kind {
 			c, ok = synthetic[s.Metric]
 		}
 		if !ok {
-			t.Errorf("%s: metric %q is not in the spec.md §4 contract (expr %q)", where, s.Metric, expr)
+			t.Errorf("%s: metric %q is not in the docs/metrics.md contract (expr %q)", where, s.Metric, expr)
 			continue
 		}
 		kinds = append(kinds, c.kind)
@@ -200,5 +203,58 @@ func TestParseRefs(t *testing.T) {
 				t.Errorf("grouping = %q, want %q", refs.Grouping, tc.grouping)
 			}
 		})
+	}
+}
+
+// TestContractIsInMetricsDoc holds the contract above to docs/metrics.md: every metric
+// dashboards and alerts may use is documented there with the same labels, so a dashboard can
+// never rest on a metric the documentation does not promise.
+func TestContractIsInMetricsDoc(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "metrics.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string][]string{} // metric → labels, *group_by* expanded
+	types := map[string]string{}
+	for line := range strings.Lines(string(b)) {
+		cells := strings.Split(strings.TrimSpace(line), "|")
+		if len(cells) < 5 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`vast") {
+			continue
+		}
+		name := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		types[name] = strings.TrimSpace(cells[2])
+		var labels []string
+		for l := range strings.SplitSeq(cells[3], ",") {
+			switch l = strings.TrimSpace(l); l {
+			case "—", "":
+			case "*group_by*":
+				labels = append(labels, groupByLabels...)
+			default:
+				labels = append(labels, strings.Trim(l, "`"))
+			}
+		}
+		documented[name] = labels
+	}
+	if len(documented) == 0 {
+		t.Fatal("no metric rows found in docs/metrics.md")
+	}
+	for name, c := range contract {
+		base, labels := name, slices.Clone(c.labels)
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if b, ok := strings.CutSuffix(name, suffix); ok && types[b] == "histogram" {
+				base = b
+				labels = slices.DeleteFunc(labels, func(l string) bool { return l == "le" })
+			}
+		}
+		want, ok := documented[base]
+		if !ok {
+			t.Errorf("contract metric %s is not in docs/metrics.md", name)
+			continue
+		}
+		slices.Sort(labels)
+		want = slices.Sorted(slices.Values(want))
+		if !slices.Equal(labels, want) {
+			t.Errorf("contract metric %s has labels %v; docs/metrics.md documents %v", name, labels, want)
+		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// runFlags are the flags of `vastwatch run` (spec.md §2) that deployments may pass, and whether
+// runFlags are the flags of `vastwatch run` (docs/design.md §2) that deployments may pass, and whether
 // each takes a value. A deployment passing anything else would not start.
 var runFlags = map[string]bool{
 	"config.file":        true,

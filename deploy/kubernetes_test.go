@@ -266,7 +266,7 @@ func TestDeploymentIsSafeToRun(t *testing.T) {
 		if !ok {
 			t.Fatal("no memory limit")
 		}
-		// spec.md §9: peak RSS ≤ 50 MB; leave room for a full-market search.
+		// docs/design.md §11: peak RSS ≤ 50 MB; leave room for a full-market search.
 		if mem.Value() < 128<<20 || mem.Cmp(r.Requests[corev1.ResourceMemory]) < 0 {
 			t.Errorf("memory limit %s below 128Mi or below the request", mem.String())
 		}

@@ -6,7 +6,7 @@ import (
 )
 
 // Refs is what a PromQL expression refers to: the series it selects and the label names its
-// grouping and matching clauses use. It is what the contract checks compare against spec.md §4.
+// grouping and matching clauses use. It is what the contract checks compare against docs/metrics.md.
 type Refs struct {
 	Selectors []Selector
 	// Grouping holds the labels of by, without, on, ignoring, group_left and group_right.

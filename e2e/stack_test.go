@@ -143,8 +143,8 @@ func (s *stack) metricValue(series string) (float64, error) {
 	return 0, fmt.Errorf("series %s not in /metrics", series)
 }
 
-// contractMetrics are the metric names of spec.md §4 that a running daemon with a fleet and a
-// completed create always exports.
+// contractMetrics are the metric names of docs/metrics.md that a running daemon with a fleet
+// and a completed create always exports.
 var contractMetrics = []string{
 	"vast_offers", "vast_offer_price_dollars_per_hour", "vast_offer_gpu_price_dollars_per_hour",
 	"vast_offer_dlperf_per_dollar", "vast_account_credit_dollars", "vast_account_spend_dollars_per_hour",

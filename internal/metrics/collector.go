@@ -104,131 +104,170 @@ func newMarketDescs(groupBy []string) marketDescs {
 // labels) are skipped: the first wins.
 func NewCollector(s *Snapshot) prometheus.Collector { return snapshotCollector{s} }
 
+// snapshotCollector emits one snapshot, one method per part of it (markets, account, fleets,
+// orphans, instances), as node_exporter's collectors do per metric family.
 type snapshotCollector struct{ s *Snapshot }
 
 func (snapshotCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.s
-	if s == nil {
+	if c.s == nil {
 		return
 	}
-	emit := func(d *prometheus.Desc, v float64, labels ...string) {
-		for i, l := range labels {
-			labels[i] = strings.ToValidUTF8(l, "\uFFFD")
-		}
-		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
-		if err != nil {
-			m = prometheus.NewInvalidMetric(d, err)
-		}
-		ch <- m
-	}
+	emit := emitter{ch}
+	c.collectMarkets(emit)
+	c.collectAccount(emit)
+	// vast_instances counts rows of two parts: every fleet's phases at zero, then the
+	// instances; it is emitted once both have been counted.
+	counts := &stateCounts{n: map[fleetState]int{}}
+	c.collectFleets(emit, counts)
+	c.collectOrphans(emit)
+	c.collectInstances(emit, counts)
+	counts.collect(emit)
+}
 
+// emitter sends gauges to a collect channel. Label values are made valid UTF-8 in place: the
+// exposition cannot carry anything else, and one bad value must not drop the whole family.
+type emitter struct{ ch chan<- prometheus.Metric }
+
+func (e emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	for i, l := range labels {
+		labels[i] = strings.ToValidUTF8(l, "\uFFFD")
+	}
+	m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(d, err)
+	}
+	e.ch <- m
+}
+
+func (c snapshotCollector) collectMarkets(emit emitter) {
 	seen := map[string]bool{}
-	for i := range s.Markets {
-		m := &s.Markets[i]
+	for i := range c.s.Markets {
+		m := &c.s.Markets[i]
 		if seen[m.Name] {
 			continue
 		}
 		seen[m.Name] = true
 		c.collectMarket(emit, m)
 	}
+}
 
-	if a := s.Account; a != nil {
-		emit(descCredit, a.Credit)
-		emit(descBurn, a.Burn)
-		emit(descAccountMonthSpend, a.MonthSpend)
-		emit(descAccountMonthForecast, a.MonthForecast)
-		if r, ok := a.runwaySeconds(); ok {
-			emit(descRunway, r)
-		}
-		items := slices.Sorted(maps.Keys(a.MonthCharges))
-		for _, item := range items {
-			emit(descMonthCharges, a.MonthCharges[item], item)
-		}
+func (c snapshotCollector) collectAccount(emit emitter) {
+	a := c.s.Account
+	if a == nil {
+		return
 	}
+	emit.gauge(descCredit, a.Credit)
+	emit.gauge(descBurn, a.Burn)
+	emit.gauge(descAccountMonthSpend, a.MonthSpend)
+	emit.gauge(descAccountMonthForecast, a.MonthForecast)
+	if r, ok := a.runwaySeconds(); ok {
+		emit.gauge(descRunway, r)
+	}
+	items := slices.Sorted(maps.Keys(a.MonthCharges))
+	for _, item := range items {
+		emit.gauge(descMonthCharges, a.MonthCharges[item], item)
+	}
+}
 
-	type fleetState struct{ fleet, state string }
-	counts := map[fleetState]int{}
-	var order []fleetState
-	count := func(k fleetState, n int) {
-		if _, ok := counts[k]; !ok {
-			order = append(order, k)
-		}
-		counts[k] += n
-	}
+func (c snapshotCollector) collectFleets(emit emitter, counts *stateCounts) {
 	fleets := map[string]bool{}
-	for i := range s.Fleets {
-		f := &s.Fleets[i]
+	for i := range c.s.Fleets {
+		f := &c.s.Fleets[i]
 		if fleets[f.Name] {
 			continue
 		}
 		fleets[f.Name] = true
 		for _, st := range Phases {
-			count(fleetState{f.Name, st}, 0)
+			counts.add(fleetState{f.Name, st}, 0)
 		}
-		emit(descFleetTarget, float64(f.Target), f.Name)
-		emit(descFleetMin, float64(f.Min), f.Name)
-		emit(descFleetMax, float64(f.Max), f.Name)
-		emit(descFleetSpend, f.Spend, f.Name)
-		emit(descFleetBudget, f.Budget, f.Name)
-		emit(descAvoided, float64(f.AvoidedMachines), f.Name)
-		emit(descFleetMonthSpend, f.MonthSpend, f.Name)
-		emit(descFleetMonthForecast, f.MonthForecast, f.Name)
+		emit.gauge(descFleetTarget, float64(f.Target), f.Name)
+		emit.gauge(descFleetMin, float64(f.Min), f.Name)
+		emit.gauge(descFleetMax, float64(f.Max), f.Name)
+		emit.gauge(descFleetSpend, f.Spend, f.Name)
+		emit.gauge(descFleetBudget, f.Budget, f.Name)
+		emit.gauge(descAvoided, float64(f.AvoidedMachines), f.Name)
+		emit.gauge(descFleetMonthSpend, f.MonthSpend, f.Name)
+		emit.gauge(descFleetMonthForecast, f.MonthForecast, f.Name)
 		reasons := map[string]bool{}
 		for _, r := range f.Blocked {
 			if !reasons[r] {
 				reasons[r] = true
-				emit(descFleetBlocked, 1, f.Name, r)
+				emit.gauge(descFleetBlocked, 1, f.Name, r)
 			}
 		}
 	}
-	for fleet, n := range s.Orphans {
-		emit(descOrphaned, float64(n), fleet)
-	}
+}
 
+func (c snapshotCollector) collectOrphans(emit emitter) {
+	for fleet, n := range c.s.Orphans {
+		emit.gauge(descOrphaned, float64(n), fleet)
+	}
+}
+
+func (c snapshotCollector) collectInstances(emit emitter, counts *stateCounts) {
 	ids := map[int64]bool{}
-	for i := range s.Instances {
-		in := &s.Instances[i]
+	for i := range c.s.Instances {
+		in := &c.s.Instances[i]
 		if ids[in.ID] {
 			continue
 		}
 		ids[in.ID] = true
 		id := strconv.FormatInt(in.ID, 10)
-		count(fleetState{in.Fleet, in.State}, 1)
-		emit(descInstanceInfo, 1, id, in.Fleet, strconv.FormatInt(in.MachineID, 10), in.GPUName,
+		counts.add(fleetState{in.Fleet, in.State}, 1)
+		emit.gauge(descInstanceInfo, 1, id, in.Fleet, strconv.FormatInt(in.MachineID, 10), in.GPUName,
 			strconv.Itoa(in.NumGPUs), in.State)
-		emit(descInstancePrice, in.Price, id, in.Fleet)
+		emit.gauge(descInstancePrice, in.Price, id, in.Fleet)
 		if !in.StartTime.IsZero() {
-			emit(descInstanceStart, float64(in.StartTime.UnixNano())/1e9, id, in.Fleet)
+			emit.gauge(descInstanceStart, float64(in.StartTime.UnixNano())/1e9, id, in.Fleet)
 		}
 		if in.Probed {
 			ready := 0.0
 			if in.Ready {
 				ready = 1
 			}
-			emit(descInstanceReady, ready, id, in.Fleet)
+			emit.gauge(descInstanceReady, ready, id, in.Fleet)
 		}
-	}
-	for _, k := range order {
-		emit(descInstances, float64(counts[k]), k.fleet, k.state)
 	}
 }
 
-func (snapshotCollector) collectMarket(emit func(*prometheus.Desc, float64, ...string), m *MarketSnapshot) {
+// fleetState is one series of vast_instances.
+type fleetState struct{ fleet, state string }
+
+// stateCounts tallies vast_instances in the order its series first appear.
+type stateCounts struct {
+	n     map[fleetState]int
+	order []fleetState
+}
+
+func (sc *stateCounts) add(k fleetState, n int) {
+	if _, ok := sc.n[k]; !ok {
+		sc.order = append(sc.order, k)
+	}
+	sc.n[k] += n
+}
+
+func (sc *stateCounts) collect(emit emitter) {
+	for _, k := range sc.order {
+		emit.gauge(descInstances, float64(sc.n[k]), k.fleet, k.state)
+	}
+}
+
+func (snapshotCollector) collectMarket(emit emitter, m *MarketSnapshot) {
 	d := newMarketDescs(m.GroupBy)
-	emit(descMarketDropped, float64(m.DroppedGroups), m.Name)
+	emit.gauge(descMarketDropped, float64(m.DroppedGroups), m.Name)
 	if len(m.Groups) == 0 {
 		// A search that returned nothing is 0 offers, not missing data: one series with the
 		// group labels empty (which Prometheus stores as {market="…"}).
-		emit(d.offers, 0, append([]string{m.Name}, make([]string, len(m.GroupBy))...)...)
+		emit.gauge(d.offers, 0, append([]string{m.Name}, make([]string, len(m.GroupBy))...)...)
 		return
 	}
 	seen := map[string]bool{}
 	for i := range m.Groups {
 		g := &m.Groups[i]
 		if len(g.Labels) != len(m.GroupBy) {
-			emit(d.offers, 0, append([]string{m.Name}, g.Labels...)...) // reports the mismatch
+			emit.gauge(d.offers, 0, append([]string{m.Name}, g.Labels...)...) // reports the mismatch
 			continue
 		}
 		key := strings.Join(g.Labels, "\xff")
@@ -237,7 +276,7 @@ func (snapshotCollector) collectMarket(emit func(*prometheus.Desc, float64, ...s
 		}
 		seen[key] = true
 		base := append([]string{m.Name}, g.Labels...)
-		emit(d.offers, float64(g.Offers), base...)
+		emit.gauge(d.offers, float64(g.Offers), base...)
 		for _, st := range []struct {
 			desc *prometheus.Desc
 			p    *Percentiles
@@ -246,7 +285,7 @@ func (snapshotCollector) collectMarket(emit func(*prometheus.Desc, float64, ...s
 				continue
 			}
 			for j, v := range st.p.Values {
-				emit(st.desc, v, append(append(make([]string, 0, len(base)+1), base...), PercentileLabels[j])...)
+				emit.gauge(st.desc, v, append(append(make([]string, 0, len(base)+1), base...), PercentileLabels[j])...)
 			}
 		}
 	}

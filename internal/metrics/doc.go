@@ -1,4 +1,4 @@
-// Package metrics owns vastwatch's Prometheus contract (spec.md §4): the immutable Snapshot a
+// Package metrics owns vastwatch's Prometheus contract (docs/metrics.md): the immutable Snapshot a
 // poll publishes, the market statistics computed from it (nearest-rank percentiles, per-GPU
 // weighting with the overlap rule), the collectors that turn a snapshot into const metrics, the
 // exposition rendered (and gzipped) once per poll, and the /metrics handler that serves it next

@@ -137,7 +137,7 @@ func (e *Exporter) Publish(s *Snapshot) error {
 func (e *Exporter) Snapshot() *Snapshot { return e.snapshot.Load() }
 
 // ObserveRequest records one HTTP attempt of the API client; pass it as the client's
-// Config.Observe. The labels are those of spec.md §4: the endpoint template (never an id) and
+// Config.Observe. The labels are those of docs/metrics.md: the endpoint template (never an id) and
 // the status code, "0" when no response arrived. The method is not a label: GET, PUT and DELETE
 // of /api/v0/instances/{id}/ share one series.
 func (e *Exporter) ObserveRequest(ri vastapi.RequestInfo) {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -332,15 +333,9 @@ func (f *fakeVast) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestScrapesNeverCallTheAPI(t *testing.T) {
-	// The real reply of 1,396 offers when the shared fixtures are beside the repository, else
-	// generated offers.
-	raw, err := os.ReadFile("../../../shared/testdata/vast-real/search.json")
-	if err != nil {
-		raw, err = json.Marshal(benchOffers())
-		require.NoError(t, err)
-	}
-	var list []json.RawMessage
-	require.NoError(t, json.Unmarshal(raw, &list))
+	// The real reply of 1,396 offers, kept gzipped beside vastapi's matcher tests.
+	list := realOffers(t)
+	require.Len(t, list, 1396)
 	reply, err := json.Marshal(map[string]any{"offers": list})
 	require.NoError(t, err)
 	api := &fakeVast{offers: reply}
@@ -436,4 +431,18 @@ func atof(t *testing.T, s string) float64 {
 	_, err := fmt.Sscan(s, &f)
 	require.NoError(t, err)
 	return f
+}
+
+// realOffers reads the real search reply of 1,396 offers in vastapi's testdata. A missing copy
+// fails the test: generated offers would not exercise the real reply's fields.
+func realOffers(t *testing.T) []json.RawMessage {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "vastapi", "testdata", "match", "search.json.gz"))
+	require.NoError(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	var list []json.RawMessage
+	require.NoError(t, json.NewDecoder(zr).Decode(&list))
+	return list
 }

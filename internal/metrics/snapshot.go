@@ -16,9 +16,9 @@ import (
 // immutable once published: the publisher builds a new one every poll and never mutates a
 // published one (the exporter and the status page read it without locks).
 //
-// It covers every row of spec.md §4 except the process counters and status gauges, which the
-// Exporter keeps itself (API requests, scaler actions and decisions, fleet cost, poll and reload
-// status, leader, build info).
+// It covers every per-poll metric of docs/metrics.md. The Exporter keeps the process counters
+// and status gauges itself (API requests, scaler actions and decisions, fleet cost, poll and
+// reload status, leader, build info).
 type Snapshot struct {
 	At        time.Time
 	Markets   []MarketSnapshot
@@ -71,7 +71,7 @@ type Percentiles struct {
 type AccountSnapshot struct {
 	Credit float64 // $
 	// Burn is what the account pays now in $/h: running instances at dph_total, every other
-	// non-destroyed instance at its storage cost (spec.md §5).
+	// non-destroyed instance at its storage cost (docs/design.md §5).
 	Burn float64
 	// MonthSpend is the account's committed spend integrated over this calendar month (UTC),
 	// $; MonthForecast adds the committed $/h × hours left in the month
@@ -104,7 +104,7 @@ type InstanceRow struct {
 	MachineID int64
 	GPUName   string
 	NumGPUs   int
-	// State is the instance's phase (spec.md §5.6): pending, running, stopped, outbid, failed or
+	// State is the instance's phase (docs/design.md §8): pending, running, stopped, outbid, failed or
 	// draining.
 	State     string
 	Price     float64   // $/h the instance costs when running (dph_total, or the bid plus storage)
@@ -115,8 +115,17 @@ type InstanceRow struct {
 }
 
 // Phases are the instance states every configured fleet exports in vast_instances, zero
-// included, so that "fleet below target" alerts do not depend on a series appearing.
-var Phases = []string{"pending", "running", "stopped", "outbid", "failed", "draining"}
+// included, so that "fleet below target" alerts do not depend on a series appearing. They are
+// the scaler's phases, in its order.
+var Phases = phaseNames(scaler.Phases)
+
+func phaseNames(phases []scaler.Phase) []string {
+	out := make([]string, len(phases))
+	for i, p := range phases {
+		out[i] = string(p)
+	}
+	return out
+}
 
 // FleetRow is one configured fleet's sizes, money and health.
 type FleetRow struct {
