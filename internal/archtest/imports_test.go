@@ -1,4 +1,4 @@
-// Package archtest enforces the dependency direction of spec.md §1: a production import that
+// Package archtest enforces the dependency direction of docs/design.md §1: a production import that
 // breaks it fails this test. Test files may import more (a test of vastapi may use the
 // simulator), since they do not ship.
 package archtest
@@ -54,7 +54,7 @@ func TestDependencyDirection(t *testing.T) {
 		seen++
 		allow, known := allowed[rel]
 		if !known {
-			t.Errorf("%s: package not in the dependency table of spec.md §1; add it to allowed", rel)
+			t.Errorf("%s: package not in the dependency table of docs/design.md §1; add it to allowed", rel)
 			return nil
 		}
 		for _, imp := range pkg.Imports {

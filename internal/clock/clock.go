@@ -1,7 +1,7 @@
 // Package clock owns vastwatch's one time source: the Clock interface every constructor takes,
 // the real clock, and a fake one for tests. It is a leaf: it imports nothing internal, so any
 // package (vastapi included) and any test may use it. Nothing in vastwatch reads the wall clock
-// or arms a timer except through a Clock (docs/design.md §8).
+// or arms a timer except through a Clock (docs/design.md §9).
 package clock
 
 import (
