@@ -136,6 +136,17 @@ func (s *Store) Holder(ns, name string) string {
 	return *l.Spec.HolderIdentity
 }
 
+// RenewTime is the stored Lease's renew time: when its holder last renewed it (zero when absent).
+func (s *Store) RenewTime(ns, name string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leases[ns+"/"+name]
+	if !ok || l.Spec.RenewTime == nil {
+		return time.Time{}
+	}
+	return l.Spec.RenewTime.Time
+}
+
 // Conflicts is how many writes were refused for a stale resourceVersion or an existing Lease.
 func (s *Store) Conflicts() int {
 	s.mu.Lock()
