@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/tools/leaderelection"
+
+	"github.com/vastwatch/vastwatch/internal/clock"
 )
 
 // Defaults of client-go's core components; a new leader takes over at most one lease duration
@@ -35,6 +37,11 @@ type Config struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// Kubeconfig is the file NewClient reads; "" means the pod's service account.
 	Kubeconfig string
+	// Clock times the Elector's own deadlines and pauses; nil means clock.Real{}. client-go's
+	// elector, which decides when the lease is won, renewed and lost, always reads the time
+	// package, so Clock must agree with it: clock.Real{}, which inside a testing/synctest
+	// bubble is the bubble's fake time. A clock.Fake would put the two on different clocks.
+	Clock clock.Clock
 }
 
 // withDefaults fills the zero fields. It reads the environment and the hostname once, here.
@@ -47,6 +54,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RetryPeriod == 0 {
 		c.RetryPeriod = DefaultRetryPeriod
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
 	}
 	if c.Identity == "" {
 		c.Identity = os.Getenv("POD_NAME")

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/vastwatch/vastwatch/internal/clock"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -58,6 +60,15 @@ func TestNewValidatesConfig(t *testing.T) {
 		}
 		if e.cfg.LeaseDuration != 15*time.Second || e.cfg.RenewDeadline != 10*time.Second || e.cfg.RetryPeriod != 2*time.Second {
 			t.Errorf("durations %v %v %v", e.cfg.LeaseDuration, e.cfg.RenewDeadline, e.cfg.RetryPeriod)
+		}
+	})
+	t.Run("no clock means the real clock, which client-go's elector reads too", func(t *testing.T) {
+		e, err := New(valid, fake.NewClientset().CoordinationV1(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := e.clock.(clock.Real); !ok {
+			t.Errorf("clock %T, want clock.Real", e.clock)
 		}
 	})
 	t.Run("no client is refused", func(t *testing.T) {

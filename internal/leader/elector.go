@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/klog/v2"
+
+	"github.com/vastwatch/vastwatch/internal/clock"
 )
 
 // Callbacks are the daemon's hooks; each may be nil.
@@ -35,6 +37,7 @@ type Callbacks struct {
 type Elector struct {
 	cfg     Config
 	client  coordinationv1client.CoordinationV1Interface
+	clock   clock.Clock
 	log     *slog.Logger
 	running atomic.Bool
 
@@ -59,7 +62,7 @@ type term struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	deadline time.Time
-	timer    *time.Timer
+	timer    clock.Timer
 	stopped  bool
 	done     chan struct{} // closed when OnStartedLeading has returned
 }
@@ -81,7 +84,7 @@ func New(cfg Config, client coordinationv1client.CoordinationV1Interface, logger
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("lease", cfg.Namespace+"/"+cfg.LeaseName, "identity", cfg.Identity)
-	return &Elector{cfg: cfg, client: client, log: logger}, nil
+	return &Elector{cfg: cfg, client: client, clock: cfg.Clock, log: logger}, nil
 }
 
 // Identity is the name this replica holds the lease under.
@@ -103,7 +106,7 @@ func (e *Elector) IsLeader() bool {
 		return false
 	}
 	t := e.camp.term
-	return !t.stopped && t.ctx.Err() == nil && time.Now().Before(t.deadline)
+	return !t.stopped && t.ctx.Err() == nil && e.clock.Now().Before(t.deadline)
 }
 
 // Run campaigns for the lease until ctx ends, campaigning again after each loss, and
@@ -120,11 +123,9 @@ func (e *Elector) Run(ctx context.Context, cb Callbacks) error {
 		if err := e.campaign(ctx, cb); err != nil {
 			return err
 		}
-		// A campaign that ends at once (the API server refusing us) must not spin.
-		select {
-		case <-ctx.Done():
-		case <-time.After(e.cfg.RetryPeriod):
-		}
+		// A campaign that ends at once (the API server refusing us) must not spin. Sleep
+		// returns early, with ctx's error, once ctx ends; the loop then ends too.
+		_ = e.clock.Sleep(ctx, e.cfg.RetryPeriod)
 	}
 	return nil
 }
@@ -141,6 +142,11 @@ func (e *Elector) campaign(ctx context.Context, cb Callbacks) error {
 		},
 		e: e, c: c,
 	}
+	// client-go's elector reads the time package (k8s.io/utils/clock.RealClock) for lease
+	// expiry, retries and its renew deadline, and offers no way to inject a clock. In
+	// production that is the wall clock, like cfg.Clock; in tests both run inside a
+	// testing/synctest bubble, where the time package's clock is the bubble's fake time, so
+	// the Elector's deadlines and client-go's still agree.
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		Name:            e.cfg.LeaseName,
@@ -181,14 +187,15 @@ func (e *Elector) campaign(ctx context.Context, cb Callbacks) error {
 func (e *Elector) lead(lctx context.Context, c *campaign) {
 	e.mu.Lock()
 	deadline := c.lastWrite.Add(e.cfg.RenewDeadline)
-	if c.closed || c.term != nil || lctx.Err() != nil || !time.Now().Before(deadline) {
+	now := e.clock.Now()
+	if c.closed || c.term != nil || lctx.Err() != nil || !now.Before(deadline) {
 		c.cancel()
 		e.mu.Unlock()
 		return
 	}
 	tctx, tcancel := context.WithCancel(lctx)
 	t := &term{ctx: tctx, cancel: tcancel, deadline: deadline, done: make(chan struct{})}
-	t.timer = time.AfterFunc(time.Until(deadline), func() { e.expire(c, t) })
+	t.timer = e.clock.AfterFunc(deadline.Sub(now), func() { e.expire(c, t) })
 	c.term = t
 	e.mu.Unlock()
 
@@ -208,14 +215,14 @@ func (e *Elector) renewed(c *campaign, sent time.Time) {
 	}
 	if t := c.term; t != nil && !t.stopped {
 		t.deadline = c.lastWrite.Add(e.cfg.RenewDeadline)
-		t.timer.Reset(time.Until(t.deadline))
+		t.timer.Reset(t.deadline.Sub(e.clock.Now()))
 	}
 }
 
 // expire ends the term when its deadline passed without a renewal moving it.
 func (e *Elector) expire(c *campaign, t *term) {
 	e.mu.Lock()
-	if d := time.Until(t.deadline); d > 0 && !t.stopped {
+	if d := t.deadline.Sub(e.clock.Now()); d > 0 && !t.stopped {
 		t.timer.Reset(d)
 		e.mu.Unlock()
 		return

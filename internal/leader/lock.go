@@ -3,7 +3,6 @@ package leader
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
@@ -40,7 +39,7 @@ func (l *watchedLock) Update(ctx context.Context, rec resourcelock.LeaderElectio
 
 func (l *watchedLock) write(ctx context.Context, rec resourcelock.LeaderElectionRecord, do func(context.Context, resourcelock.LeaderElectionRecord) error) error {
 	if rec.HolderIdentity == l.Identity() {
-		sent := time.Now()
+		sent := l.e.clock.Now()
 		if err := do(ctx, rec); err != nil {
 			return err
 		}

@@ -5,9 +5,12 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/vastwatch/vastwatch/internal/clock"
 )
 
 // recordLock is a resourcelock.Interface over one in-memory record.
@@ -63,5 +66,22 @@ func TestReleaseOnlyALeaseWeHold(t *testing.T) {
 				t.Errorf("error %v", err)
 			}
 		})
+	}
+}
+
+// The deadline a renewal sets runs from when it was sent on the Elector's clock.
+func TestRenewalIsDatedByTheInjectedClock(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	e, err := New(Config{Namespace: "ns", LeaseName: "lease", Identity: "me", Clock: clock.NewFake(at)}, fake.NewClientset().CoordinationV1(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &campaign{cancel: func() {}}
+	l := &watchedLock{Interface: &recordLock{}, e: e, c: c}
+	if err := l.Update(t.Context(), resourcelock.LeaderElectionRecord{HolderIdentity: "me", LeaseDurationSeconds: 15}); err != nil {
+		t.Fatal(err)
+	}
+	if !c.lastWrite.Equal(at) {
+		t.Errorf("renewal dated %v, want %v from the injected clock", c.lastWrite, at)
 	}
 }

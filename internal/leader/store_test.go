@@ -3,11 +3,13 @@ package leader
 import (
 	"errors"
 	"testing"
+	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/leader/leasetest"
 )
 
@@ -44,6 +46,9 @@ func TestLeaseStoreEnforcesResourceVersions(t *testing.T) {
 		}
 	})
 	t.Run("a candidate whose writes are rejected gets a server error", func(t *testing.T) {
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		s.Clock = clock.NewFake(at)
+		defer func() { s.Clock = clock.Real{} }()
 		f := &leasetest.Faults{}
 		f.RejectWrites.Store(true)
 		c := s.Client(f).Leases("ns")
@@ -54,8 +59,8 @@ func TestLeaseStoreEnforcesResourceVersions(t *testing.T) {
 		if _, err := c.Update(ctx, got, metav1.UpdateOptions{}); !apierrors.IsServiceUnavailable(err) {
 			t.Fatalf("got %v", err)
 		}
-		if f.FirstReject.Load() == 0 {
-			t.Error("first rejection time not recorded")
+		if got := f.FirstReject.Load(); got != at.UnixNano() {
+			t.Errorf("first rejection recorded at %v, want %v from the store's clock", time.Unix(0, got).UTC(), at)
 		}
 	})
 	var status apierrors.APIStatus

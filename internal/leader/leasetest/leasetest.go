@@ -5,6 +5,7 @@
 package leasetest
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"sync"
@@ -17,6 +18,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/vastwatch/vastwatch/internal/clock"
 )
 
 // Store is the API server's Lease storage as far as leader election relies on it: a
@@ -33,17 +36,20 @@ type Store struct {
 	ReadDelay time.Duration
 	// Lax drops both checks, like the fake clientset alone; only to show the tests notice.
 	Lax bool
+	// Clock paces ReadDelay and dates Faults.FirstReject; NewStore sets clock.Real{}, which
+	// inside a testing/synctest bubble is the bubble's fake time, as client-go's elector sees it.
+	Clock clock.Clock
 }
 
 // Faults are one candidate's injected API failures.
 type Faults struct {
 	RejectWrites atomic.Bool
-	FirstReject  atomic.Int64 // unix nanoseconds of the first write refused since RejectWrites was set
+	FirstReject  atomic.Int64 // unix nanoseconds (Store.Clock) of the first write refused since RejectWrites was set
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{leases: map[string]*coordinationv1.Lease{}}
+	return &Store{leases: map[string]*coordinationv1.Lease{}, Clock: clock.Real{}}
 }
 
 // Client is one candidate's view of the store; f may be nil.
@@ -52,7 +58,7 @@ func (s *Store) Client(f *Faults) coordinationv1client.CoordinationV1Interface {
 	cs.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		obj, err := s.react(a, f)
 		if a.GetVerb() == "get" && s.ReadDelay > 0 {
-			time.Sleep(s.ReadDelay)
+			_ = s.Clock.Sleep(context.Background(), s.ReadDelay) // Background never ends
 		}
 		return true, obj, err
 	})
@@ -74,7 +80,7 @@ func (s *Store) react(a k8stesting.Action, f *Faults) (runtime.Object, error) {
 		}
 		return l.DeepCopy(), nil
 	case "create":
-		if err := f.reject(); err != nil {
+		if err := f.reject(s.Clock); err != nil {
 			return nil, err
 		}
 		l := a.(k8stesting.CreateAction).GetObject().(*coordinationv1.Lease).DeepCopy()
@@ -85,7 +91,7 @@ func (s *Store) react(a k8stesting.Action, f *Faults) (runtime.Object, error) {
 		}
 		return s.store(key, l), nil
 	case "update":
-		if err := f.reject(); err != nil {
+		if err := f.reject(s.Clock); err != nil {
 			return nil, err
 		}
 		l := a.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease).DeepCopy()
@@ -111,11 +117,11 @@ func (s *Store) store(key string, l *coordinationv1.Lease) *coordinationv1.Lease
 	return l.DeepCopy()
 }
 
-func (f *Faults) reject() error {
+func (f *Faults) reject(c clock.Clock) error {
 	if f == nil || !f.RejectWrites.Load() {
 		return nil
 	}
-	f.FirstReject.CompareAndSwap(0, time.Now().UnixNano())
+	f.FirstReject.CompareAndSwap(0, c.Now().UnixNano())
 	return apierrors.NewServiceUnavailable("injected failure")
 }
 
@@ -128,6 +134,17 @@ func (s *Store) Holder(ns, name string) string {
 		return ""
 	}
 	return *l.Spec.HolderIdentity
+}
+
+// RenewTime is the stored Lease's renew time: when its holder last renewed it (zero when absent).
+func (s *Store) RenewTime(ns, name string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leases[ns+"/"+name]
+	if !ok || l.Spec.RenewTime == nil {
+		return time.Time{}
+	}
+	return l.Spec.RenewTime.Time
 }
 
 // Conflicts is how many writes were refused for a stale resourceVersion or an existing Lease.
