@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"internal/report":          {"internal/vastapi", "internal/policy", "internal/scaler"},
 	"internal/daemon": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",
 		"internal/scaler", "internal/metrics", "internal/leader"},
-	"internal/leader/leasetest": {},
+	"internal/leader/leasetest": {"internal/clock"},
 }
 
 func TestDependencyDirection(t *testing.T) {

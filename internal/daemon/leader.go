@@ -28,7 +28,7 @@ type leadership struct {
 	holder string
 }
 
-func newLeadership(o LeaderOptions, _ clock.Clock, logger *slog.Logger) (*leadership, error) {
+func newLeadership(o LeaderOptions, clk clock.Clock, logger *slog.Logger) (*leadership, error) {
 	l := &leadership{gained: make(chan struct{}, 1)}
 	if !o.Enabled {
 		return l, nil
@@ -43,6 +43,9 @@ func newLeadership(o LeaderOptions, _ clock.Clock, logger *slog.Logger) (*leader
 	e, err := leader.New(leader.Config{
 		Namespace: o.Namespace, LeaseName: o.LeaseName, Identity: o.Identity,
 		LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod,
+		// client-go's elector reads the time package itself, so this must be a clock that
+		// follows it: clock.Real{}, which a synctest bubble fakes along with client-go's.
+		Clock: clk,
 	}, client, logger)
 	if err != nil {
 		return nil, fmt.Errorf("leader election: %w", err)
