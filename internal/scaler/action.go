@@ -239,14 +239,6 @@ type Result struct {
 	AccountMonthSpend, AccountMonthForecast float64
 }
 
-// AvoidedMachine is a machine being avoided after failures of instances on it.
-type AvoidedMachine struct {
-	Machine  int64
-	Until    time.Time
-	Failures int    // remembered failures (the avoidance doubles with each); 0 when unknown
-	Fleet    string // the fleet whose instance failed there last; "" when unknown
-}
-
 // Fleet returns the status of the named fleet, or nil.
 func (r *Result) Fleet(name string) *FleetStatus {
 	for i := range r.Fleets {

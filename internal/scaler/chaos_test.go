@@ -652,7 +652,7 @@ func checkSpread(w *world, c int, js scaler.State, listedNonce map[string]bool, 
 // month-end spend from the persisted month-to-date and the simulator's instances (plus the
 // journal's creates not listed yet) stays within the budget.
 func checkMonthly(w *world, c int, rep scaler.CycleReport, st *chaosStats) {
-	ms, err := scaler.ReadMonthSpend(w.dir, rep.At)
+	ms, err := monthToDate(w.dir, rep.At)
 	if err != nil {
 		st.violate(c, "spend book unreadable: %v", err)
 		return
@@ -689,9 +689,9 @@ func checkMonthly(w *world, c int, rep scaler.CycleReport, st *chaosStats) {
 				committed += r.Price
 			}
 		}
-		if proj := ms.Fleets[f.Name] + committed*hours; proj > f.Monthly+1e-6 {
+		if proj := ms[f.Name] + committed*hours; proj > f.Monthly+1e-6 {
 			st.violate(c, "fleet %s grew to a projected month-end spend of $%.2f ($%.2f so far + $%.4f/h × %.1f h), over its monthly budget $%.2f",
-				f.Name, proj, ms.Fleets[f.Name], committed, hours, f.Monthly)
+				f.Name, proj, ms[f.Name], committed, hours, f.Monthly)
 		}
 	}
 }
@@ -812,7 +812,7 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 		}
 	}
 	js, _ := scaler.ReadState(w.dir, time.Hour)
-	ms, _ := scaler.ReadMonthSpend(w.dir, planAt)
+	ms, _ := monthToDate(w.dir, planAt)
 	cheapest, cheapestFree := -1.0, -1.0 // over all offers; over those not on avoided machines
 	for _, o := range w.sim.Offers() {
 		if !o.Rentable || !f.Market.Query.Match(&o, w.clk.Now()) {
@@ -823,7 +823,7 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 		// Monthly: the same goes for offers the monthly budget leaves.
 		if until, ok := js.Avoided[o.MachineID]; (!ok || !planAt.Before(until)) && spreadOK(f, ins, &o) {
 			if p, _, ok := scaler.OfferPrice(f, &o); ok && p <= f.MaxPrice && (cheapestFree < 0 || p < cheapestFree) &&
-				(f.Monthly <= 0 || ms.Fleets[f.Name]+(spend+p)*scaler.HoursLeftInMonth(planAt) <= f.Monthly) {
+				(f.Monthly <= 0 || ms[f.Name]+(spend+p)*scaler.HoursLeftInMonth(planAt) <= f.Monthly) {
 				cheapestFree = p
 			}
 		}
@@ -859,7 +859,7 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 				return ""
 			}
 		case scaler.ReasonMonthlyBudget:
-			if cheapest < 0 || ms.Fleets[f.Name]+(spend+cheapest)*scaler.HoursLeftInMonth(planAt) > f.Monthly {
+			if cheapest < 0 || ms[f.Name]+(spend+cheapest)*scaler.HoursLeftInMonth(planAt) > f.Monthly {
 				return ""
 			}
 		case scaler.ReasonSpread:

@@ -214,8 +214,10 @@ func instancePrice(in *vastapi.Instance, disk float64, rec *CreateRecord) float6
 	return price
 }
 
-// burnOf is what an instance bills now: running at dph_total, anything else at its storage.
-func burnOf(in *vastapi.Instance) float64 {
+// Burn is what an instance bills now (docs/design.md §5 "burn"): running at dph_total, any
+// other non-destroyed state at its storage cost. The daemon sums it for
+// vast_account_spend_dollars_per_hour.
+func Burn(in *vastapi.Instance) float64 {
 	if in.Status() == "running" {
 		return in.DphTotal
 	}
@@ -404,7 +406,7 @@ func (p *planner) planFleet(f *policy.Fleet) {
 			fp.status.Draining++
 		}
 		fp.committed += m.Price
-		fp.status.Burn += burnOf(m.Instance)
+		fp.status.Burn += Burn(m.Instance)
 		fp.occupy(m.Instance.MachineID, m.Instance.HostID, m.country, 1)
 	}
 	for _, c := range pend {
@@ -966,18 +968,4 @@ func (p *planner) planOrphans() {
 func (p *planner) order() {
 	rank := map[Kind]int{KindDestroy: 0, KindStop: 1, KindDrain: 1, KindStart: 2, KindCreate: 3}
 	slices.SortStableFunc(p.res.Actions, func(a, b Action) int { return cmp.Compare(rank[a.Kind], rank[b.Kind]) })
-}
-
-// activeAvoided lists the avoidances running at now, soonest release first.
-func activeAvoided(now time.Time, avoided map[int64]time.Time, failures map[int64]MachineFailures) []AvoidedMachine {
-	var out []AvoidedMachine
-	for m, until := range avoided {
-		if now.Before(until) {
-			out = append(out, AvoidedMachine{Machine: m, Until: until, Failures: failures[m].Count, Fleet: failures[m].Fleet})
-		}
-	}
-	slices.SortFunc(out, func(a, b AvoidedMachine) int {
-		return cmp.Or(a.Until.Compare(b.Until), cmp.Compare(a.Machine, b.Machine))
-	})
-	return out
 }

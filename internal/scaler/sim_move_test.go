@@ -136,7 +136,7 @@ func testOutbidGrace(t *testing.T, restart bool) {
 	if late := destroyedAt.Sub(outbidAt); late > 5*time.Minute+2*poll {
 		t.Fatalf("outbid at %s, destroyed %s later: the grace restarted", outbidAt, late)
 	}
-	if _, ok := w.sc.Avoided()[in.MachineID]; !ok {
+	if _, ok := w.avoidedUntil(in.MachineID); !ok {
 		t.Error("the outbid machine is not avoided")
 	}
 	if got := w.settle("spot", 1); got[0].ID == in.ID || got[0].MachineID == in.MachineID {
@@ -280,7 +280,7 @@ func TestSimMachineThatFailsTwiceIsAvoidedLonger(t *testing.T) {
 					t.Fatal(err)
 				}
 				w.mustStep() // destroyed, machine avoided
-				until, ok := w.sc.Avoided()[machine]
+				until, ok := w.avoidedUntil(machine)
 				if !ok {
 					t.Fatalf("machine %d not avoided after failure %d", machine, len(avoidedFor)+1)
 				}

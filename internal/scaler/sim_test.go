@@ -108,6 +108,28 @@ func (w *world) ours(fleet string) []vastapi.Instance {
 	return out
 }
 
+// avoidedUntil is until when the scaler avoids machine, as the status page and the metrics
+// read it; ok is false when the machine is not avoided now.
+func (w *world) avoidedUntil(machine int64) (until time.Time, ok bool) {
+	for _, a := range w.sc.AvoidedMachines() {
+		if a.Machine == machine {
+			return a.Until, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// monthToDate is the month-to-date spend per fleet in the spend book kept in dir, as the
+// planner reads it at now (nothing yet when the book is of an earlier month).
+func monthToDate(dir string, now time.Time) (map[string]float64, error) {
+	b, err := scaler.OpenSpendBook(dir)
+	if err != nil {
+		return nil, err
+	}
+	fleets, _ := b.Month().At(now)
+	return fleets, nil
+}
+
 // creates counts the create requests the simulator received.
 func (w *world) creates() int {
 	n := 0

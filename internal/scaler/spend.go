@@ -93,20 +93,6 @@ func OpenSpendBook(dir string) (*SpendBook, error) {
 	return &SpendBook{path: filepath.Join(dir, SpendFile), data: d}, nil
 }
 
-// ReadMonthSpend reads the month-to-date spend kept in dir without writing anything, as
-// `vastwatch plan` needs it; the figures of an earlier month than now's come back as nothing
-// spent yet.
-func ReadMonthSpend(dir string, now time.Time) (MonthSpend, error) {
-	d, err := readSpend(dir)
-	if err != nil {
-		return MonthSpend{}, err
-	}
-	if d.Month != MonthKey(now) {
-		return MonthSpend{Month: MonthKey(now)}, nil
-	}
-	return d.MonthSpend, nil
-}
-
 func readSpend(dir string) (spendData, error) {
 	path := filepath.Join(dir, SpendFile)
 	empty := spendData{Version: spendVersion}
