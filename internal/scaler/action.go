@@ -25,7 +25,7 @@ const (
 	KindDrain Kind = "drain"
 )
 
-// Reasons: every decision and action carries one (spec.md §5.9). The same text appears in
+// Reasons: every decision and action carries one (docs/metrics.md). The same text appears in
 // logs, `vastwatch plan`, the status page and the decision counter's reason label.
 const (
 	ReasonAtTarget       = "at_target"

@@ -19,7 +19,7 @@ const JournalFile = "journal.json"
 
 const journalVersion = 1
 
-// Journal is the write-ahead record of creates (spec.md §5.3) and of what else must survive a
+// Journal is the write-ahead record of creates (docs/design.md §7) and of what else must survive a
 // restart: the instances we stopped or started again ourselves and the machines we avoid. Every change is
 // written to a temp file, synced, renamed over the journal and the directory synced, before the
 // call returns; an intent is therefore on disk before its create is sent.
@@ -38,7 +38,7 @@ type journalData struct {
 	// Failures counts each machine's recent failures, so that its avoidance grows with them
 	// also across restarts.
 	Failures map[int64]MachineFailures `json:"machine_failures,omitempty"`
-	// Draining holds the instances being drained before their removal (spec: drain).
+	// Draining holds the instances being drained before their removal (drain.go).
 	Draining map[int64]DrainRecord `json:"draining,omitempty"`
 	// OutbidSince is when each bid instance was first seen outbid: the outbid grace runs from
 	// then, also across a restart.

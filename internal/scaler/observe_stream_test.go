@@ -170,7 +170,7 @@ func TestObserveStreamedDigestsAreTheSearchedOffers(t *testing.T) {
 }
 
 // BenchmarkObserveWholeMarket observes a ~5,000-offer market no fleet rents from, as the
-// daemon's RSS target (spec.md §9) has it, and reports the bytes allocated per observation and
+// daemon's RSS target (docs/design.md §11) has it, and reports the bytes allocated per observation and
 // what the observation keeps per offer. It fails when an observation keeps whole offers (about
 // a kilobyte each) of such a market again: that list was most of the daemon's peak memory.
 func BenchmarkObserveWholeMarket(b *testing.B) {
