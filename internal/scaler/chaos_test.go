@@ -79,7 +79,7 @@ func TestChaos(t *testing.T) {
 	seed := *chaosSeed
 	rng := rand.New(rand.NewPCG(seed, 99))
 	m := simMarket(t)
-	web := simFleet("web", m, 3)
+	web := testFleet("web", m, simSized(3))
 	// Simulated single-GPU offers cost about $0.05-0.17/h: these budgets bind.
 	web.Max, web.Budget, web.MaxPrice = 5, 0.45, 0.2
 	web.BootTimeout = 4 * time.Minute
@@ -95,7 +95,7 @@ func TestChaos(t *testing.T) {
 	probeOutage := 0
 	web.Readiness = &policy.Readiness{Port: 8080, Path: "/healthz", Timeout: time.Second}
 	web.Drain = &policy.Drain{Webhook: policy.SecretValue(hook.url + "/drain"), Timeout: 3 * time.Minute}
-	batch := simFleet("batch", m, 2)
+	batch := testFleet("batch", m, simSized(2))
 	batch.Max, batch.Budget, batch.MaxPrice = 4, 0.4, 0.2
 	batch.ScaleDown = policy.ScaleDownStop
 	batch.StoppedTTL = 10 * time.Minute
@@ -107,7 +107,7 @@ func TestChaos(t *testing.T) {
 	batch.Monthly = 120
 	// batch drains by delay only, then stops.
 	batch.Drain = &policy.Drain{Delay: 2 * time.Minute, Timeout: time.Minute}
-	tight := simFleet("tight", m, 3)
+	tight := testFleet("tight", m, simSized(3))
 	tight.Max, tight.Budget, tight.MaxPrice = 4, 0.15, 0.1
 	tight.BootTimeout = 4 * time.Minute
 	bq, err := policy.ParseQuery("num_gpus=1 reliability>0.9", policy.SearchOptions{Order: "dph_total", Limit: 64, StorageGB: 20, Type: "bid"})
@@ -115,7 +115,7 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	bm := &policy.Market{Name: "gpu1-bid", Query: bq, Type: vastapi.Bid, StorageGB: 20}
-	spot := simFleet("spot", bm, 2)
+	spot := testFleet("spot", bm, simSized(2))
 	spot.Max, spot.Budget, spot.MaxPrice = 3, 0.25, 0.15
 	spot.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 0.12}
 	spot.BootTimeout = 4 * time.Minute

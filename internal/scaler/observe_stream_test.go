@@ -125,7 +125,7 @@ func TestObserveStreamsMarketsNoFleetRentsFrom(t *testing.T) {
 // config with one market no fleet rents from: the whole market.
 func simObserver(tb testing.TB, machines int) (*vastapi.Client, *policy.Config, time.Time) {
 	tb.Helper()
-	clk := clock.NewFake(time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC))
+	clk := clock.NewFake(simStart)
 	sim, err := vastsim.New(vastsim.Options{Seed: 1, Clock: clk, APIKey: simKey, Machines: machines})
 	if err != nil {
 		tb.Fatal(err)

@@ -263,7 +263,7 @@ func TestSpendBookIntegratesSplitsMonthsAndPersists(t *testing.T) {
 }
 
 func TestSimMonthlyBudgetBlocksCreatesSurvivesRestartAndResetsAtMonthEnd(t *testing.T) {
-	f := simFleet("web", simMarket(t), 1)
+	f := testFleet("web", simMarket(t), simSized(1))
 	w := newWorld(t, 5, simConfig(f))
 	var rep scaler.CycleReport
 	for range 120 { // two hours with one instance
@@ -306,9 +306,9 @@ func TestSimMonthlyBudgetBlocksCreatesSurvivesRestartAndResetsAtMonthEnd(t *test
 }
 
 func TestSimUnreadableSpendBookBlocksOnlyFleetsUnderAMonthlyBudget(t *testing.T) {
-	capped := simFleet("capped", simMarket(t), 1)
+	capped := testFleet("capped", simMarket(t), simSized(1))
 	capped.Monthly = 10_000
-	free := simFleet("free", simMarket(t), 1)
+	free := testFleet("free", simMarket(t), simSized(1))
 	w := newWorld(t, 9, simConfig(capped, free))
 	if err := os.WriteFile(filepath.Join(w.dir, scaler.SpendFile), []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
