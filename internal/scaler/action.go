@@ -25,7 +25,7 @@ const (
 	KindDrain Kind = "drain"
 )
 
-// Reasons: every decision and action carries one (spec.md §5.9). The same text appears in
+// Reasons: every decision and action carries one (docs/metrics.md). The same text appears in
 // logs, `vastwatch plan`, the status page and the decision counter's reason label.
 const (
 	ReasonAtTarget       = "at_target"
@@ -237,14 +237,6 @@ type Result struct {
 	// AccountMonthSpend is the account's committed spend so far this calendar month (UTC);
 	// AccountMonthForecast that plus CommittedAfter × hours left in the month.
 	AccountMonthSpend, AccountMonthForecast float64
-}
-
-// AvoidedMachine is a machine being avoided after failures of instances on it.
-type AvoidedMachine struct {
-	Machine  int64
-	Until    time.Time
-	Failures int    // remembered failures (the avoidance doubles with each); 0 when unknown
-	Fleet    string // the fleet whose instance failed there last; "" when unknown
 }
 
 // Fleet returns the status of the named fleet, or nil.

@@ -79,7 +79,7 @@ func TestChaos(t *testing.T) {
 	seed := *chaosSeed
 	rng := rand.New(rand.NewPCG(seed, 99))
 	m := simMarket(t)
-	web := simFleet("web", m, 3)
+	web := testFleet("web", m, simSized(3))
 	// Simulated single-GPU offers cost about $0.05-0.17/h: these budgets bind.
 	web.Max, web.Budget, web.MaxPrice = 5, 0.45, 0.2
 	web.BootTimeout = 4 * time.Minute
@@ -95,7 +95,7 @@ func TestChaos(t *testing.T) {
 	probeOutage := 0
 	web.Readiness = &policy.Readiness{Port: 8080, Path: "/healthz", Timeout: time.Second}
 	web.Drain = &policy.Drain{Webhook: policy.SecretValue(hook.url + "/drain"), Timeout: 3 * time.Minute}
-	batch := simFleet("batch", m, 2)
+	batch := testFleet("batch", m, simSized(2))
 	batch.Max, batch.Budget, batch.MaxPrice = 4, 0.4, 0.2
 	batch.ScaleDown = policy.ScaleDownStop
 	batch.StoppedTTL = 10 * time.Minute
@@ -107,7 +107,7 @@ func TestChaos(t *testing.T) {
 	batch.Monthly = 120
 	// batch drains by delay only, then stops.
 	batch.Drain = &policy.Drain{Delay: 2 * time.Minute, Timeout: time.Minute}
-	tight := simFleet("tight", m, 3)
+	tight := testFleet("tight", m, simSized(3))
 	tight.Max, tight.Budget, tight.MaxPrice = 4, 0.15, 0.1
 	tight.BootTimeout = 4 * time.Minute
 	bq, err := policy.ParseQuery("num_gpus=1 reliability>0.9", policy.SearchOptions{Order: "dph_total", Limit: 64, StorageGB: 20, Type: "bid"})
@@ -115,7 +115,7 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	bm := &policy.Market{Name: "gpu1-bid", Query: bq, Type: vastapi.Bid, StorageGB: 20}
-	spot := simFleet("spot", bm, 2)
+	spot := testFleet("spot", bm, simSized(2))
 	spot.Max, spot.Budget, spot.MaxPrice = 3, 0.25, 0.15
 	spot.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 0.12}
 	spot.BootTimeout = 4 * time.Minute
@@ -652,7 +652,7 @@ func checkSpread(w *world, c int, js scaler.State, listedNonce map[string]bool, 
 // month-end spend from the persisted month-to-date and the simulator's instances (plus the
 // journal's creates not listed yet) stays within the budget.
 func checkMonthly(w *world, c int, rep scaler.CycleReport, st *chaosStats) {
-	ms, err := scaler.ReadMonthSpend(w.dir, rep.At)
+	ms, err := monthToDate(w.dir, rep.At)
 	if err != nil {
 		st.violate(c, "spend book unreadable: %v", err)
 		return
@@ -689,9 +689,9 @@ func checkMonthly(w *world, c int, rep scaler.CycleReport, st *chaosStats) {
 				committed += r.Price
 			}
 		}
-		if proj := ms.Fleets[f.Name] + committed*hours; proj > f.Monthly+1e-6 {
+		if proj := ms[f.Name] + committed*hours; proj > f.Monthly+1e-6 {
 			st.violate(c, "fleet %s grew to a projected month-end spend of $%.2f ($%.2f so far + $%.4f/h × %.1f h), over its monthly budget $%.2f",
-				f.Name, proj, ms.Fleets[f.Name], committed, hours, f.Monthly)
+				f.Name, proj, ms[f.Name], committed, hours, f.Monthly)
 		}
 	}
 }
@@ -812,7 +812,7 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 		}
 	}
 	js, _ := scaler.ReadState(w.dir, time.Hour)
-	ms, _ := scaler.ReadMonthSpend(w.dir, planAt)
+	ms, _ := monthToDate(w.dir, planAt)
 	cheapest, cheapestFree := -1.0, -1.0 // over all offers; over those not on avoided machines
 	for _, o := range w.sim.Offers() {
 		if !o.Rentable || !f.Market.Query.Match(&o, w.clk.Now()) {
@@ -823,7 +823,7 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 		// Monthly: the same goes for offers the monthly budget leaves.
 		if until, ok := js.Avoided[o.MachineID]; (!ok || !planAt.Before(until)) && spreadOK(f, ins, &o) {
 			if p, _, ok := scaler.OfferPrice(f, &o); ok && p <= f.MaxPrice && (cheapestFree < 0 || p < cheapestFree) &&
-				(f.Monthly <= 0 || ms.Fleets[f.Name]+(spend+p)*scaler.HoursLeftInMonth(planAt) <= f.Monthly) {
+				(f.Monthly <= 0 || ms[f.Name]+(spend+p)*scaler.HoursLeftInMonth(planAt) <= f.Monthly) {
 				cheapestFree = p
 			}
 		}
@@ -859,7 +859,7 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 				return ""
 			}
 		case scaler.ReasonMonthlyBudget:
-			if cheapest < 0 || ms.Fleets[f.Name]+(spend+cheapest)*scaler.HoursLeftInMonth(planAt) > f.Monthly {
+			if cheapest < 0 || ms[f.Name]+(spend+cheapest)*scaler.HoursLeftInMonth(planAt) > f.Monthly {
 				return ""
 			}
 		case scaler.ReasonSpread:

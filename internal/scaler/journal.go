@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -20,7 +19,7 @@ const JournalFile = "journal.json"
 
 const journalVersion = 1
 
-// Journal is the write-ahead record of creates (spec.md §5.3) and of what else must survive a
+// Journal is the write-ahead record of creates (docs/design.md §7) and of what else must survive a
 // restart: the instances we stopped or started again ourselves and the machines we avoid. Every change is
 // written to a temp file, synced, renamed over the journal and the directory synced, before the
 // call returns; an intent is therefore on disk before its create is sent.
@@ -39,12 +38,14 @@ type journalData struct {
 	// Failures counts each machine's recent failures, so that its avoidance grows with them
 	// also across restarts.
 	Failures map[int64]MachineFailures `json:"machine_failures,omitempty"`
-	// Draining holds the instances being drained before their removal (spec: drain).
+	// Draining holds the instances being drained before their removal (drain.go).
 	Draining map[int64]DrainRecord `json:"draining,omitempty"`
 	// OutbidSince is when each bid instance was first seen outbid: the outbid grace runs from
 	// then, also across a restart.
 	OutbidSince map[int64]time.Time `json:"outbid_since,omitempty"`
 }
+
+func (d *journalData) version() int { return d.Version }
 
 // DrainRecord is an instance being drained: out of /sd and of its fleet's count from Since, and
 // removed (Then: destroy or stop, for Reason) once the drain is done.
@@ -121,25 +122,17 @@ func OpenJournal(dir string) (*Journal, error) {
 // readJournal reads and checks the journal in dir without writing anything.
 func readJournal(dir string) (journalData, error) {
 	path := filepath.Join(dir, JournalFile)
-	empty := journalData{Version: journalVersion}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return empty, nil
-	}
-	if err != nil {
-		return empty, &JournalError{Path: path, Err: err}
-	}
-	var d journalData
-	if err := json.Unmarshal(b, &d); err != nil {
-		return empty, &JournalError{Path: path, Err: fmt.Errorf("corrupt: %w", err)}
-	}
-	if d.Version != journalVersion {
-		return empty, &JournalError{Path: path, Err: fmt.Errorf("version %d, want %d", d.Version, journalVersion)}
-	}
-	for i, c := range d.Creates {
-		if c.Nonce == "" || c.Fleet == "" {
-			return empty, &JournalError{Path: path, Err: fmt.Errorf("corrupt: create %d has no nonce or fleet", i)}
+	d := journalData{Version: journalVersion}
+	err := readStateFile(path, &d, journalVersion, func(d *journalData) error {
+		for i, c := range d.Creates {
+			if c.Nonce == "" || c.Fleet == "" {
+				return fmt.Errorf("corrupt: create %d has no nonce or fleet", i)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return d, &JournalError{Path: path, Err: err}
 	}
 	return d, nil
 }

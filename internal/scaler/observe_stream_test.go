@@ -125,7 +125,7 @@ func TestObserveStreamsMarketsNoFleetRentsFrom(t *testing.T) {
 // config with one market no fleet rents from: the whole market.
 func simObserver(tb testing.TB, machines int) (*vastapi.Client, *policy.Config, time.Time) {
 	tb.Helper()
-	clk := clock.NewFake(time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC))
+	clk := clock.NewFake(simStart)
 	sim, err := vastsim.New(vastsim.Options{Seed: 1, Clock: clk, APIKey: simKey, Machines: machines})
 	if err != nil {
 		tb.Fatal(err)
@@ -170,7 +170,7 @@ func TestObserveStreamedDigestsAreTheSearchedOffers(t *testing.T) {
 }
 
 // BenchmarkObserveWholeMarket observes a ~5,000-offer market no fleet rents from, as the
-// daemon's RSS target (spec.md §9) has it, and reports the bytes allocated per observation and
+// daemon's RSS target (docs/design.md §11) has it, and reports the bytes allocated per observation and
 // what the observation keeps per offer. It fails when an observation keeps whole offers (about
 // a kilobyte each) of such a market again: that list was most of the daemon's peak memory.
 func BenchmarkObserveWholeMarket(b *testing.B) {

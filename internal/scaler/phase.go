@@ -7,7 +7,7 @@ import (
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
-// Phase is what an instance means to its fleet (spec.md §5.6).
+// Phase is what an instance means to its fleet (docs/design.md §8).
 type Phase string
 
 // The phases.
@@ -24,7 +24,7 @@ const (
 // Phases lists every phase in the order the status page shows them.
 var Phases = []Phase{PhasePending, PhaseRunning, PhaseStopped, PhaseOutbid, PhaseFailed, PhaseDraining}
 
-// ociError is what a container that could not start leaves in status_msg (vast-api.md §4).
+// ociError is what a container that could not start leaves in status_msg (docs/vast-api.md §4).
 const ociError = "OCI runtime create failed"
 
 // Classify maps an instance to its phase. why says what made a failed instance failed
@@ -63,7 +63,7 @@ func Classify(in *vastapi.Instance, now time.Time, bootSince time.Time, bootTime
 }
 
 // stoppedPattern is how an outbid instance reads: cur_state, intended_status and next_state all
-// "stopped" (vast-api.md §6).
+// "stopped" (docs/vast-api.md §6).
 func stoppedPattern(in *vastapi.Instance) bool {
 	return in.CurState == "stopped" && in.IntendedStatus == "stopped" && in.NextState == "stopped"
 }

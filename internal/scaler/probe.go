@@ -3,7 +3,6 @@ package scaler
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -72,7 +71,7 @@ var probeClient = &http.Client{
 }
 
 // PublicAddr is the public address of an instance's container port: public_ipaddr and the
-// host port Vast maps to PORT/tcp (vast-api.md §4), "" when there is none.
+// host port Vast maps to PORT/tcp (docs/vast-api.md §4), "" when there is none.
 func PublicAddr(in *vastapi.Instance, port int) string {
 	b := in.Ports[strconv.Itoa(port)+"/tcp"]
 	if in.PublicIPAddr == "" || len(b) == 0 || b[0].HostPort == "" {
@@ -185,66 +184,25 @@ func oneLine(s string) string {
 	return s
 }
 
-// DrainNotice is the JSON a drain webhook is POSTed: the instance about to be removed.
-type DrainNotice struct {
-	Event      string            `json:"event"` // "drain"
-	Owner      string            `json:"owner"`
-	Fleet      string            `json:"fleet"`
-	InstanceID int64             `json:"instance_id"`
-	MachineID  int64             `json:"machine_id"`
-	HostID     int64             `json:"host_id,omitempty"`
-	Label      string            `json:"label"`
-	GPUName    string            `json:"gpu_name"`
-	NumGPUs    int               `json:"num_gpus"`
-	PublicIP   string            `json:"public_ipaddr,omitempty"`
-	Ports      map[string]string `json:"ports,omitempty"` // "8080/tcp" → "203.0.113.7:41234"
-	Reason     string            `json:"reason"`          // above_target, rebalance, listing_ending
-	Then       Kind              `json:"then"`            // destroy or stop
-	Since      time.Time         `json:"since"`           // when the drain began
-	Deadline   time.Time         `json:"deadline"`        // when it is removed whatever the webhook says
-}
-
-// Notifier delivers a drain notice. A nil error means the webhook answered 2xx.
-type Notifier interface {
-	Notify(ctx context.Context, webhook string, body []byte) error
-}
-
-// HTTPNotifier POSTs drain notices as JSON, each call bounded by Timeout (default 10s). Its
-// errors never carry the webhook's URL, which may hold a token.
-type HTTPNotifier struct {
-	Client  *http.Client
-	Timeout time.Duration
-}
-
-// DefaultNotifyTimeout bounds one drain webhook call.
-const DefaultNotifyTimeout = 10 * time.Second
-
-// Notify implements Notifier.
-func (n HTTPNotifier) Notify(ctx context.Context, webhook string, body []byte) error {
-	timeout := n.Timeout
-	if timeout <= 0 {
-		timeout = DefaultNotifyTimeout
+// gate applies the fleet's readiness probe to a running instance: until it first passes, the
+// instance is still booting (pending), and failed once boot_timeout has passed since it began
+// booting; after that it is ready while its last probe passes.
+func (p *planner) gate(m *Managed, f *policy.Fleet, bootSince time.Time) {
+	if pr, ok := p.st.Probes[m.Instance.ID]; ok {
+		m.Probe = &pr
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
-	if err != nil {
-		return errors.New("drain webhook: not a valid URL")
+	if m.Phase != PhaseRunning {
+		m.Ready = false
+		return
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "vastwatch-drain")
-	c := n.Client
-	if c == nil {
-		c = http.DefaultClient
+	if m.Probe != nil && !m.Probe.Passed.IsZero() {
+		m.Ready = m.Probe.OK
+		return
 	}
-	res, err := c.Do(req)
-	if err != nil {
-		return fmt.Errorf("drain webhook: %w", vastapi.StripURL(err))
+	m.Ready = false
+	if f.BootTimeout > 0 && !bootSince.IsZero() && p.now.Sub(bootSince) > f.BootTimeout {
+		m.Phase, m.Why = PhaseFailed, WhyReadinessTimeout
+		return
 	}
-	defer res.Body.Close()
-	_, _ = io.CopyN(io.Discard, res.Body, 64<<10)
-	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return fmt.Errorf("drain webhook: status %d", res.StatusCode)
-	}
-	return nil
+	m.Phase = PhasePending
 }

@@ -65,7 +65,7 @@ func (w *world) destroyed() []int64 {
 
 func TestSimProbeThatNeverPassesGetsTheInstanceReplaced(t *testing.T) {
 	healthy, sick := loopbackServer(t, http.StatusOK), loopbackServer(t, http.StatusServiceUnavailable)
-	f := simFleet("web", simMarket(t), 1)
+	f := testFleet("web", simMarket(t), simSized(1))
 	f.Readiness = &policy.Readiness{Port: 8080, Path: "/healthz", Timeout: time.Second}
 	w := newWorld(t, 5, simConfig(f), onLoopback)
 
@@ -202,27 +202,15 @@ func (h *drainHook) calls() (map[int64]int, map[int64]bool) {
 	return n, alive
 }
 
-// untilRunning steps until the fleet has n running instances.
-func (w *world) untilRunning(fleet string, n int) {
-	w.t.Helper()
-	for range 30 {
-		rep := w.mustStep()
-		if rep.Plan.Fleet(fleet).Counts[scaler.PhaseRunning] == n {
-			return
-		}
-	}
-	w.t.Fatalf("fleet %s did not reach %d running instances", fleet, n)
-}
-
 func TestSimDrainWebhookIsCalledBeforeEveryScaleDownDestroy(t *testing.T) {
-	f := simFleet("web", simMarket(t), 3)
+	f := testFleet("web", simMarket(t), simSized(3))
 	f.MaxActionsPerCycle = 3
 	w := newWorld(t, 6, simConfig(f))
 	hook := &drainHook{sim: w.sim, status: http.StatusNoContent}
 	srv := httptest.NewServer(hook)
 	defer srv.Close()
 	f.Drain = &policy.Drain{Webhook: policy.SecretValue(srv.URL + "/drain?token=t0ken"), Timeout: 10 * time.Minute, Delay: 2 * time.Minute}
-	w.untilRunning("web", 3)
+	w.settle("web", 3)
 	creates := w.creates()
 
 	f.Target = 1
@@ -292,7 +280,7 @@ func TestSimDrainTimeoutDoesNotBlockTheRemoval(t *testing.T) {
 		{"a webhook that never answers", func(h *drainHook) { h.hang = make(chan struct{}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := simFleet("web", simMarket(t), 2)
+			f := testFleet("web", simMarket(t), simSized(2))
 			w := newWorld(t, 7, simConfig(f), func(_ *vastsim.Options, o *scaler.Options) {
 				o.Notifier = scaler.HTTPNotifier{Timeout: 300 * time.Millisecond}
 			})
@@ -304,7 +292,7 @@ func TestSimDrainTimeoutDoesNotBlockTheRemoval(t *testing.T) {
 				defer close(hook.hang)
 			}
 			f.Drain = &policy.Drain{Webhook: policy.PlainValue(srv.URL), Timeout: 3 * time.Minute}
-			w.untilRunning("web", 2)
+			w.settle("web", 2)
 			f.Target = 1
 			var victim int64
 			for cycle := 0; cycle < 8 && len(w.destroyed()) == 0; cycle++ {
@@ -335,10 +323,10 @@ func TestSimDrainTimeoutDoesNotBlockTheRemoval(t *testing.T) {
 }
 
 func TestSimDrainSurvivesARestart(t *testing.T) {
-	f := simFleet("web", simMarket(t), 2)
+	f := testFleet("web", simMarket(t), simSized(2))
 	w := newWorld(t, 8, simConfig(f))
 	f.Drain = &policy.Drain{Timeout: time.Minute, Delay: 5 * time.Minute}
-	w.untilRunning("web", 2)
+	w.settle("web", 2)
 	f.Target = 1
 	rep := w.mustStep()
 	if len(rep.Outcomes) != 1 || rep.Outcomes[0].Action.Kind != scaler.KindDrain {

@@ -39,28 +39,8 @@ func (w *world) record(id int64) scaler.CreateRecord {
 	return st.Creates[i]
 }
 
-// settle steps until fleet has n running instances.
-func (w *world) settle(fleet string, n int) []vastapi.Instance {
-	w.t.Helper()
-	for range 10 {
-		w.mustStep()
-		ins := w.ours(fleet)
-		running := 0
-		for _, in := range ins {
-			if in.Status() == "running" {
-				running++
-			}
-		}
-		if running == n && len(ins) == n {
-			return ins
-		}
-	}
-	w.t.Fatalf("fleet %s did not settle at %d running: %d instances", fleet, n, len(w.ours(fleet)))
-	return nil
-}
-
 func TestSimOutbidInstanceIsRebidWithinTheCaps(t *testing.T) {
-	f := simFleet("spot", bidMarket(t, "num_gpus=1 reliability>0.9"), 1)
+	f := testFleet("spot", bidMarket(t, "num_gpus=1 reliability>0.9"), simSized(1))
 	f.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 2}
 	w := newWorld(t, 3, simConfig(f), noDrift)
 	in := w.settle("spot", 1)[0]
@@ -101,7 +81,7 @@ func TestSimOutbidBeyondTheCapsIsReplacedAfterTheGrace(t *testing.T) {
 }
 
 func testOutbidGrace(t *testing.T, restart bool) {
-	f := simFleet("spot", bidMarket(t, "num_gpus=1 reliability>0.9"), 1)
+	f := testFleet("spot", bidMarket(t, "num_gpus=1 reliability>0.9"), simSized(1))
 	f.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 1}
 	w := newWorld(t, 4, simConfig(f), noDrift, func(_ *vastsim.Options, o *scaler.Options) { o.OutbidGrace = 5 * time.Minute })
 	in := w.settle("spot", 1)[0]
@@ -136,7 +116,7 @@ func testOutbidGrace(t *testing.T, restart bool) {
 	if late := destroyedAt.Sub(outbidAt); late > 5*time.Minute+2*poll {
 		t.Fatalf("outbid at %s, destroyed %s later: the grace restarted", outbidAt, late)
 	}
-	if _, ok := w.sc.Avoided()[in.MachineID]; !ok {
+	if _, ok := w.avoidedUntil(in.MachineID); !ok {
 		t.Error("the outbid machine is not avoided")
 	}
 	if got := w.settle("spot", 1); got[0].ID == in.ID || got[0].MachineID == in.MachineID {
@@ -146,7 +126,7 @@ func testOutbidGrace(t *testing.T, restart bool) {
 
 func TestSimFallingMarketRebalancesOneStepAtATime(t *testing.T) {
 	m := simMarket(t)
-	f := simFleet("web", m, 2)
+	f := testFleet("web", m, simSized(2))
 	f.Max = 2 // the surge of one goes over max
 	f.Rebalance = &policy.Rebalance{MinSavings: 0.25, MinAge: 30 * time.Minute}
 	w := newWorld(t, 5, simConfig(f), noDrift)
@@ -248,7 +228,7 @@ func TestSimFallingMarketRebalancesOneStepAtATime(t *testing.T) {
 }
 
 func TestSimMachineThatFailsTwiceIsAvoidedLonger(t *testing.T) {
-	probe := newWorld(t, 6, simConfig(simFleet("x", simMarket(t), 0)), noDrift)
+	probe := newWorld(t, 6, simConfig(testFleet("x", simMarket(t), simSized(0))), noDrift)
 	offers, err := probe.api.SearchOffers(t.Context(), simMarket(t).Query)
 	if err != nil || len(offers) == 0 {
 		t.Fatalf("search: %v", err)
@@ -259,7 +239,7 @@ func TestSimMachineThatFailsTwiceIsAvoidedLonger(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &policy.Market{Name: "one", Query: q, Type: vastapi.OnDemand, StorageGB: 20}
-	f := simFleet("web", m, 1)
+	f := testFleet("web", m, simSized(1))
 	w := newWorld(t, 6, simConfig(f), noDrift)
 	var avoidedFor []time.Duration
 	rentedWhileAvoided := 0
@@ -280,7 +260,7 @@ func TestSimMachineThatFailsTwiceIsAvoidedLonger(t *testing.T) {
 					t.Fatal(err)
 				}
 				w.mustStep() // destroyed, machine avoided
-				until, ok := w.sc.Avoided()[machine]
+				until, ok := w.avoidedUntil(machine)
 				if !ok {
 					t.Fatalf("machine %d not avoided after failure %d", machine, len(avoidedFor)+1)
 				}
@@ -309,13 +289,13 @@ func TestSimMachineThatFailsTwiceIsAvoidedLonger(t *testing.T) {
 func TestSimListingEndIsReplacedBeforeTheEnd(t *testing.T) {
 	// The catalogue is the generated market with listing ends set by the test: the simulator
 	// has no control to move one offer's end_date.
-	probe, err := vastsim.New(vastsim.Options{Seed: 7, Clock: newFakeAtStart(), Machines: 200})
+	probe, err := vastsim.New(vastsim.Options{Seed: 7, Clock: clock.NewFake(simStart), Machines: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cat := probe.Offers()
 	m := simMarket(t)
-	start := newFakeAtStart().Now()
+	start := simStart
 	cheapest := -1
 	for i := range cat {
 		cat[i].EndDate = vastapi.Some(float64(start.Add(60 * 24 * time.Hour).Unix()))
@@ -330,7 +310,7 @@ func TestSimListingEndIsReplacedBeforeTheEnd(t *testing.T) {
 			cat[i].EndDate = vastapi.Some(float64(end.Unix()))
 		}
 	}
-	f := simFleet("web", m, 1)
+	f := testFleet("web", m, simSized(1))
 	w := newWorld(t, 7, simConfig(f), noDrift, func(so *vastsim.Options, o *scaler.Options) {
 		so.Catalogue = cat
 		o.ListingMargin = time.Hour
@@ -371,9 +351,4 @@ func TestSimListingEndIsReplacedBeforeTheEnd(t *testing.T) {
 	if got.ID == first.ID || !got.EndDate.Valid || time.Unix(int64(got.EndDate.V), 0).Before(end.Add(time.Hour)) {
 		t.Errorf("replacement %d ends %v", got.ID, got.EndDate)
 	}
-}
-
-// newFakeAtStart is a fake clock at the time newWorld starts its worlds.
-func newFakeAtStart() *clock.Fake {
-	return clock.NewFake(time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC))
 }

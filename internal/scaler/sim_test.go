@@ -25,6 +25,9 @@ const (
 	poll   = time.Minute
 )
 
+// simStart is when newWorld's worlds start: an hour before t0, a month's last day.
+var simStart = time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC)
+
 // world is the scaler against the in-process simulator on one fake clock.
 type world struct {
 	t     *testing.T
@@ -40,7 +43,7 @@ type world struct {
 
 func newWorld(t *testing.T, seed int64, cfg *policy.Config, mut ...func(*vastsim.Options, *scaler.Options)) *world {
 	t.Helper()
-	clk := clock.NewFake(time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC))
+	clk := clock.NewFake(simStart)
 	so := vastsim.Options{Seed: seed, Clock: clk, APIKey: simKey, Credit: 10_000, Machines: 200}
 	o := scaler.Options{Clock: clk, StateDir: stateDir(t), PendingGrace: 3 * time.Minute, StartGrace: 30 * time.Second}
 	for _, m := range mut {
@@ -108,6 +111,49 @@ func (w *world) ours(fleet string) []vastapi.Instance {
 	return out
 }
 
+// settle steps until the simulator lists exactly n instances of fleet, all running, and
+// returns them.
+func (w *world) settle(fleet string, n int) []vastapi.Instance {
+	w.t.Helper()
+	for range 10 {
+		w.mustStep()
+		ins := w.ours(fleet)
+		running := 0
+		for _, in := range ins {
+			if in.Status() == "running" {
+				running++
+			}
+		}
+		if running == n && len(ins) == n {
+			return ins
+		}
+	}
+	w.t.Fatalf("fleet %s did not settle at %d running: %d instances", fleet, n, len(w.ours(fleet)))
+	return nil
+}
+
+// avoidedUntil is until when the scaler avoids machine, as the status page and the metrics
+// read it; ok is false when the machine is not avoided now.
+func (w *world) avoidedUntil(machine int64) (until time.Time, ok bool) {
+	for _, a := range w.sc.AvoidedMachines() {
+		if a.Machine == machine {
+			return a.Until, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// monthToDate is the month-to-date spend per fleet in the spend book kept in dir, as the
+// planner reads it at now (nothing yet when the book is of an earlier month).
+func monthToDate(dir string, now time.Time) (map[string]float64, error) {
+	b, err := scaler.OpenSpendBook(dir)
+	if err != nil {
+		return nil, err
+	}
+	fleets, _ := b.Month().At(now)
+	return fleets, nil
+}
+
 // creates counts the create requests the simulator received.
 func (w *world) creates() int {
 	n := 0
@@ -129,12 +175,16 @@ func simMarket(t *testing.T) *policy.Market {
 	return &policy.Market{Name: "gpu1", QueryText: "num_gpus=1 reliability>0.9", Query: q, Type: vastapi.OnDemand, StorageGB: 20}
 }
 
-func simFleet(name string, m *policy.Market, target int) *policy.Fleet {
-	return &policy.Fleet{Name: name, Market: m, Min: 0, Target: target, Max: target + 2,
-		MaxPrice: 3, Budget: float64(target+2) * 3,
-		Instance:    policy.InstanceTemplate{Image: "pytorch/pytorch", DiskGB: 20, Runtype: "ssh"},
-		BootTimeout: 10 * time.Minute, MaxActionsPerCycle: 2, ScaleDown: policy.ScaleDownDestroy,
-		StoppedTTL: time.Hour}
+// simSized makes a testFleet one for the simulator: target instances and room for two more,
+// at prices the generated catalogue has, two actions a cycle, no bid policy.
+func simSized(target int) func(*policy.Fleet) {
+	return func(f *policy.Fleet) {
+		f.Target, f.Max = target, target+2
+		f.MaxPrice, f.Budget = 3, float64(target+2)*3
+		f.Instance = policy.InstanceTemplate{Image: "pytorch/pytorch", DiskGB: 20, Runtype: "ssh"}
+		f.BootTimeout, f.MaxActionsPerCycle, f.StoppedTTL = 10*time.Minute, 2, time.Hour
+		f.Bid = nil
+	}
 }
 
 func simConfig(fleets ...*policy.Fleet) *policy.Config {
@@ -152,7 +202,7 @@ func simConfig(fleets ...*policy.Fleet) *policy.Config {
 }
 
 func TestSimEmptyAccountConvergesWithinThreeCycles(t *testing.T) {
-	f := simFleet("web", simMarket(t), 3)
+	f := testFleet("web", simMarket(t), simSized(3))
 	w := newWorld(t, 1, simConfig(f))
 	for range 3 {
 		w.mustStep()
@@ -185,7 +235,7 @@ func TestSimScheduleChangeMovesTheTargetAtTheMinute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := simFleet("batch", simMarket(t), 1)
+	f := testFleet("batch", simMarket(t), simSized(1))
 	f.Max = 4
 	f.Schedule = policy.Schedule{Entries: []policy.ScheduleEntry{up, down}}
 	w := newWorld(t, 2, simConfig(f))
@@ -217,7 +267,7 @@ func TestSimScheduleChangeMovesTheTargetAtTheMinute(t *testing.T) {
 }
 
 func TestSimDeadAndStuckInstancesAreReplaced(t *testing.T) {
-	f := simFleet("web", simMarket(t), 2)
+	f := testFleet("web", simMarket(t), simSized(2))
 	f.BootTimeout = 5 * time.Minute
 	w := newWorld(t, 3, simConfig(f))
 	for range 4 {
@@ -258,7 +308,7 @@ func TestSimDeadAndStuckInstancesAreReplaced(t *testing.T) {
 }
 
 func TestSimCreditBelowFloorStopsAllCreates(t *testing.T) {
-	f := simFleet("web", simMarket(t), 2)
+	f := testFleet("web", simMarket(t), simSized(2))
 	w := newWorld(t, 4, simConfig(f))
 	w.sim.SetCredit(19)
 	var rep scaler.CycleReport
@@ -281,7 +331,7 @@ func TestSimCreditBelowFloorStopsAllCreates(t *testing.T) {
 }
 
 func TestSimRestartDuringUnknownCreateRentsNothingTwice(t *testing.T) {
-	f := simFleet("web", simMarket(t), 2)
+	f := testFleet("web", simMarket(t), simSized(2))
 	f.MaxActionsPerCycle = 1
 	w := newWorld(t, 5, simConfig(f))
 	w.mustStep() // reconcile; creates held for the start grace
@@ -306,7 +356,7 @@ func TestSimRestartDuringUnknownCreateRentsNothingTwice(t *testing.T) {
 
 func TestSimRestartWithIntentOnlyWaitsForTheList(t *testing.T) {
 	// The process died after syncing an intent and sending the create, before any reply.
-	f := simFleet("web", simMarket(t), 1)
+	f := testFleet("web", simMarket(t), simSized(1))
 	w := newWorld(t, 6, simConfig(f))
 	w.mustStep()
 	offers, err := w.api.SearchOffers(context.Background(), f.Market.Query)
@@ -336,7 +386,7 @@ func TestSimRestartWithIntentOnlyWaitsForTheList(t *testing.T) {
 }
 
 func TestSimDryRunSendsNoMutatingRequest(t *testing.T) {
-	f := simFleet("web", simMarket(t), 3)
+	f := testFleet("web", simMarket(t), simSized(3))
 	cfg := simConfig(f)
 	w := newWorld(t, 7, cfg, func(_ *vastsim.Options, o *scaler.Options) { o.DryRun = true })
 	// An empty account below target: every cycle plans creates, and none may be sent.
@@ -372,7 +422,7 @@ func TestSimDryRunSendsNoMutatingRequest(t *testing.T) {
 }
 
 func TestSimFailedObservationTakesNoAction(t *testing.T) {
-	f := simFleet("web", simMarket(t), 2)
+	f := testFleet("web", simMarket(t), simSized(2))
 	w := newWorld(t, 8, simConfig(f))
 	w.mustStep()
 	w.sim.InjectFault(vastsim.Fault{Endpoint: vastapi.EPCurrentUser, Kind: vastsim.Fault500, Rate: 1})
@@ -404,7 +454,7 @@ func instanceIDOf(path string) int64 {
 }
 
 func TestSimCorruptJournalStopsCreatesWithAClearError(t *testing.T) {
-	f := simFleet("web", simMarket(t), 2)
+	f := testFleet("web", simMarket(t), simSized(2))
 	w := newWorld(t, 9, simConfig(f))
 	w.mustStep()
 	w.mustStep()
@@ -441,7 +491,7 @@ func TestSimCorruptJournalStopsCreatesWithAClearError(t *testing.T) {
 }
 
 func TestSimCostIntegratesCommittedSpend(t *testing.T) {
-	f := simFleet("web", simMarket(t), 2)
+	f := testFleet("web", simMarket(t), simSized(2))
 	w := newWorld(t, 10, simConfig(f))
 	var prev scaler.CycleReport
 	for i := range 5 {
@@ -460,7 +510,7 @@ func TestSimCostIntegratesCommittedSpend(t *testing.T) {
 }
 
 func TestSimRearmHoldsCreatesForOneGrace(t *testing.T) {
-	f := simFleet("web", simMarket(t), 1)
+	f := testFleet("web", simMarket(t), simSized(1))
 	w := newWorld(t, 11, simConfig(f), func(_ *vastsim.Options, o *scaler.Options) { o.StartGrace = 90 * time.Second })
 	rep := w.mustStep()
 	if !slices.ContainsFunc(rep.Plan.Decisions, func(d scaler.Decision) bool { return d.Reason == scaler.ReasonReconciling }) {

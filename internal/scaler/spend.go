@@ -2,9 +2,7 @@ package scaler
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -56,6 +54,8 @@ type spendData struct {
 	AccountCommitted float64            `json:"account_committed,omitempty"`
 }
 
+func (d *spendData) version() int { return d.Version }
+
 // SpendBook integrates committed spend ($/h × hours) into month-to-date totals and keeps them
 // in the state directory with the journal's discipline (temp file, fsync, rename, fsync of the
 // directory). A book with no directory lives in memory only.
@@ -93,39 +93,18 @@ func OpenSpendBook(dir string) (*SpendBook, error) {
 	return &SpendBook{path: filepath.Join(dir, SpendFile), data: d}, nil
 }
 
-// ReadMonthSpend reads the month-to-date spend kept in dir without writing anything, as
-// `vastwatch plan` needs it; the figures of an earlier month than now's come back as nothing
-// spent yet.
-func ReadMonthSpend(dir string, now time.Time) (MonthSpend, error) {
-	d, err := readSpend(dir)
-	if err != nil {
-		return MonthSpend{}, err
-	}
-	if d.Month != MonthKey(now) {
-		return MonthSpend{Month: MonthKey(now)}, nil
-	}
-	return d.MonthSpend, nil
-}
-
+// readSpend reads and checks the spend book in dir without writing anything.
 func readSpend(dir string) (spendData, error) {
 	path := filepath.Join(dir, SpendFile)
-	empty := spendData{Version: spendVersion}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return empty, nil
-	}
+	d := spendData{Version: spendVersion}
+	err := readStateFile(path, &d, spendVersion, func(d *spendData) error {
+		if _, err := time.Parse("2006-01", d.Month); d.Month != "" && err != nil {
+			return fmt.Errorf("corrupt: month %q", d.Month)
+		}
+		return nil
+	})
 	if err != nil {
-		return empty, &SpendError{Path: path, Err: err}
-	}
-	var d spendData
-	if err := json.Unmarshal(b, &d); err != nil {
-		return empty, &SpendError{Path: path, Err: fmt.Errorf("corrupt: %w", err)}
-	}
-	if d.Version != spendVersion {
-		return empty, &SpendError{Path: path, Err: fmt.Errorf("version %d, want %d", d.Version, spendVersion)}
-	}
-	if _, err := time.Parse("2006-01", d.Month); d.Month != "" && err != nil {
-		return empty, &SpendError{Path: path, Err: fmt.Errorf("corrupt: month %q", d.Month)}
+		return d, &SpendError{Path: path, Err: err}
 	}
 	return d, nil
 }

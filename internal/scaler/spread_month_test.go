@@ -241,14 +241,21 @@ func TestSpendBookIntegratesSplitsMonthsAndPersists(t *testing.T) {
 	if m.Month != "2026-12" || !near(m.Fleets["f"], 3) || !near(m.Account, 4.5) {
 		t.Fatalf("December so far: %+v, want f 3 and account 4.5", m)
 	}
-	if ms, err := scaler.ReadMonthSpend(dir, start); err != nil || !near(ms.Fleets["f"], 2) {
-		t.Fatalf("ReadMonthSpend before the save: %+v %v", ms, err)
+	if ms, err := monthToDate(dir, start); err != nil || !near(ms["f"], 2) {
+		t.Fatalf("month-to-date on disk before the save: %+v %v", ms, err)
 	}
 	if err := b2.Commit(start.Add(3*time.Hour+30*time.Minute), nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	if ms, err := scaler.ReadMonthSpend(dir, start.Add(40*24*time.Hour)); err != nil || ms.Month != "2027-01" || len(ms.Fleets) != 0 {
-		t.Fatalf("ReadMonthSpend a month later: %+v %v", ms, err)
+	b3, err := scaler.OpenSpendBook(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := b3.Month(); m.Month != "2026-12" || !near(m.Fleets["f"], 3) {
+		t.Fatalf("saved %+v, want December's", m)
+	}
+	if ms, acct := b3.Month().At(start.Add(40 * 24 * time.Hour)); len(ms) != 0 || acct != 0 {
+		t.Fatalf("month-to-date a month later: %v, account %v", ms, acct)
 	}
 	if h := scaler.HoursLeftInMonth(start); !near(h, 2) {
 		t.Fatalf("hours left at %s: %v", start, h)
@@ -256,7 +263,7 @@ func TestSpendBookIntegratesSplitsMonthsAndPersists(t *testing.T) {
 }
 
 func TestSimMonthlyBudgetBlocksCreatesSurvivesRestartAndResetsAtMonthEnd(t *testing.T) {
-	f := simFleet("web", simMarket(t), 1)
+	f := testFleet("web", simMarket(t), simSized(1))
 	w := newWorld(t, 5, simConfig(f))
 	var rep scaler.CycleReport
 	for range 120 { // two hours with one instance
@@ -289,15 +296,19 @@ func TestSimMonthlyBudgetBlocksCreatesSurvivesRestartAndResetsAtMonthEnd(t *test
 	if fs.MonthSpend >= before || fs.MonthSpend > fs.SpendBefore*0.02 {
 		t.Fatalf("December month-to-date %v (November's was %v, committed $%.4f/h)", fs.MonthSpend, before, fs.SpendBefore)
 	}
-	if ms, err := scaler.ReadMonthSpend(w.dir, w.clk.Now()); err != nil || ms.Month != "2026-12" {
-		t.Fatalf("persisted month %+v, %v", ms, err)
+	b, err := scaler.OpenSpendBook(w.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := b.Month(); m.Month != "2026-12" {
+		t.Fatalf("persisted month %+v", m)
 	}
 }
 
 func TestSimUnreadableSpendBookBlocksOnlyFleetsUnderAMonthlyBudget(t *testing.T) {
-	capped := simFleet("capped", simMarket(t), 1)
+	capped := testFleet("capped", simMarket(t), simSized(1))
 	capped.Monthly = 10_000
-	free := simFleet("free", simMarket(t), 1)
+	free := testFleet("free", simMarket(t), simSized(1))
 	w := newWorld(t, 9, simConfig(capped, free))
 	if err := os.WriteFile(filepath.Join(w.dir, scaler.SpendFile), []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
