@@ -24,7 +24,7 @@ type StreamReader interface {
 	SearchOffersEach(ctx context.Context, q vastapi.Query, reset func(), fn func(*vastapi.Offer) error) error
 }
 
-// Observation is everything one cycle knows about the world (spec.md §5.4): the offers of each
+// Observation is everything one cycle knows about the world (docs/design.md §4): the offers of each
 // market, re-checked locally, the account's instances and the account. The metrics and the
 // planner share it; there is never a second one in a cycle.
 type Observation struct {
@@ -185,7 +185,7 @@ func streamDigests(ctx context.Context, api StreamReader, q vastapi.Query, m *va
 }
 
 // recheck keeps the offers the query really matches: the daemon never trusts the server's
-// filtering with money (vast-api.md §2 "Re-checking replies locally").
+// filtering with money (docs/vast-api.md §2 "Re-checking replies locally").
 func recheck(m *vastapi.Matcher, offers []vastapi.Offer) []vastapi.Offer {
 	out := offers[:0]
 	for i := range offers {

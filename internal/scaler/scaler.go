@@ -400,7 +400,7 @@ func (s *Scaler) outcome(o ActionOutcome) {
 
 // Rearm makes the scaler behave as if freshly started: its memory is dropped, the journal is
 // read again (another replica may have written it), and creates are held until the journal has
-// been reconciled against the instance list and one start grace has passed (spec.md §5.3). Call
+// been reconciled against the instance list and one start grace has passed (docs/design.md §7). Call
 // it on gaining leadership.
 func (s *Scaler) Rearm() {
 	s.mu.Lock()

@@ -69,7 +69,7 @@ func NewView(cfg *policy.Config, rep *CycleReport, avoided []AvoidedMachine) *Vi
 	v.Instances = make([]InstanceView, 0, len(obs.Instances))
 	for i := range obs.Instances {
 		in := &obs.Instances[i]
-		v.Account.Burn += burnOf(in)
+		v.Account.Burn += Burn(in)
 		iv := InstanceView{Instance: in, Price: in.DphTotal}
 		if in.StartDate > 0 {
 			iv.Start = time.Unix(0, int64(in.StartDate*1e9))
