@@ -152,7 +152,7 @@ func (e Env) ApplyTo(c *Config) *Config {
 		out.PollInterval = e.PollInterval
 		var ws []string
 		for _, w := range c.Warnings {
-			if !strings.HasPrefix(w, "poll_interval") {
+			if !strings.HasPrefix(w, configPollInterval) {
 				ws = append(ws, w)
 			}
 		}
