@@ -75,8 +75,8 @@ var opNames = map[string]vastapi.Op{
 }
 
 // ParseQuery translates the official vast CLI's `search offers` syntax into the wire query
-// object, with the CLI's defaults, aliases, unit conversions and errors (vast-api.md §2). The
-// result is both what is POSTed and what replies are matched against locally.
+// object, with the CLI's defaults, aliases, unit conversions and errors (docs/vast-api.md
+// §2). The result is both what is POSTed and what replies are matched against locally.
 func ParseQuery(text string, opts SearchOptions) (vastapi.Query, error) {
 	q, _, err := ParseQueryWarnings(text, opts)
 	return q, err
