@@ -62,83 +62,114 @@ func LoadEnv(ctx context.Context, getenv func(string) string) (Env, error) {
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &raw, Lookuper: lookup}); err != nil {
 		return Env{}, fmt.Errorf("environment: %w", err)
 	}
-	var problems []string
-	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	var c envCheck
 	e := Env{
-		APIURL:        raw.APIURL,
+		APIKey:        c.apiKey(raw.APIKey, raw.APIKeyFile),
+		APIURL:        c.apiURL(raw.APIURL),
 		ConfigFile:    raw.ConfigFile,
 		ListenAddress: raw.ListenAddress,
 		TelemetryPath: raw.TelemetryPath,
 		WebConfigFile: raw.WebConfigFile,
-		LogLevel:      raw.LogLevel,
-		LogFormat:     raw.LogFormat,
 		StateDir:      raw.StateDir,
 	}
-	switch {
-	case raw.APIKey != "" && raw.APIKeyFile != "":
-		bad("VAST_API_KEY and VAST_API_KEY_FILE are both set; allowed: one of them")
-	case raw.APIKey != "":
-		e.APIKey = vastapi.NewSecret(strings.TrimSpace(raw.APIKey))
-	case raw.APIKeyFile != "":
-		b, err := os.ReadFile(raw.APIKeyFile)
-		if err != nil {
-			bad("VAST_API_KEY_FILE %q cannot be read (%s); allowed: a readable file holding the key", raw.APIKeyFile, errReason(err))
-		} else if k := strings.TrimSpace(string(b)); k == "" {
-			bad("VAST_API_KEY_FILE %q is empty; allowed: a file holding the key", raw.APIKeyFile)
-		} else {
-			e.APIKey = vastapi.NewSecret(k)
-		}
-	}
-	if e.APIURL != "" {
-		u, err := url.Parse(e.APIURL)
-		switch {
-		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-			bad("VASTWATCH_API_URL %q is not an http(s) URL; allowed: e.g. https://console.vast.ai", e.APIURL)
-		case u.User != nil || u.RawQuery != "":
-			// a key put here would end up in logs; the key goes in VAST_API_KEY only
-			bad("VASTWATCH_API_URL must not carry credentials or a query; allowed: scheme://host[:port][/path], the key in VAST_API_KEY")
-		}
-	}
-	boolVar := func(name, v string) *bool {
-		if v == "" {
-			return nil
-		}
-		switch strings.ToLower(v) {
-		case "1", "true", "yes", "on":
-			b := true
-			return &b
-		case "0", "false", "no", "off":
-			b := false
-			return &b
-		}
-		bad("%s %q is not a boolean; allowed: true or false", name, v)
-		return nil
-	}
-	e.DryRun = boolVar("VASTWATCH_DRY_RUN", raw.DryRun)
-	e.LeaderElect = boolVar("VASTWATCH_LEADER_ELECT", raw.LeaderElect)
-	e.Simulate = boolVar("VASTWATCH_SIMULATE", raw.Simulate)
-	switch e.LogLevel {
-	case "", "debug", "info", "warn", "error":
-	default:
-		bad("VASTWATCH_LOG_LEVEL %q; allowed: debug, info, warn or error", e.LogLevel)
-	}
-	switch e.LogFormat {
-	case "", "logfmt", "json":
-	default:
-		bad("VASTWATCH_LOG_FORMAT %q; allowed: logfmt or json", e.LogFormat)
-	}
-	if raw.PollInterval != "" {
-		d, err := parseDuration(raw.PollInterval)
-		if err != nil || d < MinPollInterval {
-			bad("VASTWATCH_POLL_INTERVAL %q; allowed: a duration of %s or more, such as 60s", raw.PollInterval, MinPollInterval)
-		} else {
-			e.PollInterval = d
-		}
-	}
-	if len(problems) > 0 {
-		return Env{}, fmt.Errorf("environment: %s", strings.Join(problems, "\n"))
+	e.DryRun = c.boolean("VASTWATCH_DRY_RUN", raw.DryRun)
+	e.LeaderElect = c.boolean("VASTWATCH_LEADER_ELECT", raw.LeaderElect)
+	e.Simulate = c.boolean("VASTWATCH_SIMULATE", raw.Simulate)
+	e.LogLevel, e.LogFormat = c.logging(raw.LogLevel, raw.LogFormat)
+	e.PollInterval = c.pollInterval(raw.PollInterval)
+	if len(c.problems) > 0 {
+		return Env{}, fmt.Errorf("environment: %s", strings.Join(c.problems, "\n"))
 	}
 	return e, nil
+}
+
+// envCheck collects every problem with the environment, in a fixed order. No message may
+// contain the API key: the key's checks name the variable, never the value.
+type envCheck struct{ problems []string }
+
+func (c *envCheck) bad(format string, a ...any) {
+	c.problems = append(c.problems, fmt.Sprintf(format, a...))
+}
+
+// apiKey is the key from VAST_API_KEY or the file VAST_API_KEY_FILE names (one of them).
+func (c *envCheck) apiKey(key, file string) vastapi.Secret {
+	switch {
+	case key != "" && file != "":
+		c.bad("VAST_API_KEY and VAST_API_KEY_FILE are both set; allowed: one of them")
+	case key != "":
+		return vastapi.NewSecret(strings.TrimSpace(key))
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			c.bad("VAST_API_KEY_FILE %q cannot be read (%s); allowed: a readable file holding the key", file, errReason(err))
+		} else if k := strings.TrimSpace(string(b)); k == "" {
+			c.bad("VAST_API_KEY_FILE %q is empty; allowed: a file holding the key", file)
+		} else {
+			return vastapi.NewSecret(k)
+		}
+	}
+	return vastapi.Secret{}
+}
+
+// apiURL checks VASTWATCH_API_URL: an http(s) URL without credentials or a query.
+func (c *envCheck) apiURL(s string) string {
+	if s == "" {
+		return s
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		c.bad("VASTWATCH_API_URL %q is not an http(s) URL; allowed: e.g. https://console.vast.ai", s)
+	case u.User != nil || u.RawQuery != "":
+		// a key put here would end up in logs; the key goes in VAST_API_KEY only
+		c.bad("VASTWATCH_API_URL must not carry credentials or a query; allowed: scheme://host[:port][/path], the key in VAST_API_KEY")
+	}
+	return s
+}
+
+// boolean reads the variable name's value v; nil when unset or not a boolean.
+func (c *envCheck) boolean(name, v string) *bool {
+	if v == "" {
+		return nil
+	}
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		b := true
+		return &b
+	case "0", "false", "no", "off":
+		b := false
+		return &b
+	}
+	c.bad("%s %q is not a boolean; allowed: true or false", name, v)
+	return nil
+}
+
+// logging checks VASTWATCH_LOG_LEVEL and VASTWATCH_LOG_FORMAT.
+func (c *envCheck) logging(level, format string) (string, string) {
+	switch level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		c.bad("VASTWATCH_LOG_LEVEL %q; allowed: debug, info, warn or error", level)
+	}
+	switch format {
+	case "", "logfmt", "json":
+	default:
+		c.bad("VASTWATCH_LOG_FORMAT %q; allowed: logfmt or json", format)
+	}
+	return level, format
+}
+
+// pollInterval reads VASTWATCH_POLL_INTERVAL; 0 when unset or invalid.
+func (c *envCheck) pollInterval(s string) time.Duration {
+	if s == "" {
+		return 0
+	}
+	d, err := parseDuration(s)
+	if err != nil || d < MinPollInterval {
+		c.bad("VASTWATCH_POLL_INTERVAL %q; allowed: a duration of %s or more, such as 60s", s, MinPollInterval)
+		return 0
+	}
+	return d
 }
 
 // ApplyTo returns a copy of c with the environment's overrides (dry run, poll interval)
@@ -152,7 +183,7 @@ func (e Env) ApplyTo(c *Config) *Config {
 		out.PollInterval = e.PollInterval
 		var ws []string
 		for _, w := range c.Warnings {
-			if !strings.HasPrefix(w, "poll_interval") {
+			if !strings.HasPrefix(w, configPollInterval) {
 				ws = append(ws, w)
 			}
 		}

@@ -218,3 +218,32 @@ func (v Value) MarshalJSON() ([]byte, error) { return vastapi.NewSecretOrPlain(v
 
 // MarshalText writes the printable form.
 func (v Value) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// DistinctSearches is the number of searches one poll makes: one per distinct query body.
+func (c *Config) DistinctSearches() int {
+	keys := map[string]bool{}
+	for _, m := range c.Markets {
+		keys[m.Query.Key()] = true
+	}
+	return len(keys)
+}
+
+// Market returns the market named name, or nil.
+func (c *Config) Market(name string) *Market {
+	for _, m := range c.Markets {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// Fleet returns the fleet named name, or nil.
+func (c *Config) Fleet(name string) *Fleet {
+	for _, f := range c.Fleets {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/vastwatch/vastwatch/internal/vastapi"
+)
+
+// The file structs mirror the YAML on disk (keys.go names their keys for the validators); the
+// runtime model in model.go is built from them after validation. Fields keep their defaults
+// when a key is absent or null.
+
+type fileConfig struct {
+	PollInterval duration     `yaml:"poll_interval"`
+	DryRun       bool         `yaml:"dry_run"`
+	Owner        string       `yaml:"owner"`
+	Account      fileAccount  `yaml:"account"`
+	Markets      []fileMarket `yaml:"markets"`
+	Fleets       []fileFleet  `yaml:"fleets"`
+	Orphans      string       `yaml:"orphans"`
+}
+
+type fileAccount struct {
+	CreditFloor      float64 `yaml:"credit_floor_dollars"`
+	MaxSpendPerHour  float64 `yaml:"max_spend_dollars_per_hour"`
+	MaxSpendPerMonth float64 `yaml:"max_spend_dollars_per_month"`
+}
+
+type fileMarket struct {
+	Name       string   `yaml:"name"`
+	Query      string   `yaml:"query"`
+	Type       string   `yaml:"type"`
+	Order      string   `yaml:"order"`
+	Limit      int      `yaml:"limit"`
+	StorageGB  float64  `yaml:"storage_gb"`
+	NoDefaults bool     `yaml:"no_defaults"`
+	GroupBy    []string `yaml:"group_by"`
+}
+
+func (m *fileMarket) setDefaults() {
+	m.Type = string(vastapi.OnDemand)
+	m.Order = DefaultOrder
+	m.StorageGB = DefaultStorageGB
+}
+
+type fileFleet struct {
+	Name               string              `yaml:"name"`
+	Market             string              `yaml:"market"`
+	Size               fileSize            `yaml:"size"`
+	Schedule           []fileScheduleEntry `yaml:"schedule"`
+	MaxPrice           float64             `yaml:"max_price_dollars_per_hour"`
+	Budget             float64             `yaml:"budget_dollars_per_hour"`
+	MonthlyBudget      float64             `yaml:"budget_dollars_per_month"`
+	Instance           fileInstance        `yaml:"instance"`
+	BootTimeout        duration            `yaml:"boot_timeout"`
+	Cooldown           fileCooldown        `yaml:"cooldown"`
+	MaxActionsPerCycle int                 `yaml:"max_actions_per_cycle"`
+	ScaleDown          string              `yaml:"scale_down"`
+	StoppedTTL         duration            `yaml:"stopped_ttl"`
+	MinDuration        duration            `yaml:"min_duration"`
+	Rebalance          *fileRebalance      `yaml:"rebalance"`
+	Bid                *fileBid            `yaml:"bid"`
+	Discovery          *fileDiscovery      `yaml:"discovery"`
+	Spread             *fileSpread         `yaml:"spread"`
+	Readiness          *fileReadiness      `yaml:"readiness"`
+	Drain              *fileDrain          `yaml:"drain"`
+}
+
+// fileReadiness is the probe an instance must pass before it counts as ready.
+type fileReadiness struct {
+	Port    int      `yaml:"port"`
+	Path    string   `yaml:"path"`
+	Timeout duration `yaml:"timeout"`
+}
+
+// fileDrain is what happens before an instance of the fleet is scaled down or replaced.
+type fileDrain struct {
+	Webhook secretString `yaml:"webhook"`
+	Timeout duration     `yaml:"timeout"`
+	Delay   duration     `yaml:"delay"`
+}
+
+// fileSpread caps the fleet's instances per machine, host and country (0 = no cap).
+type fileSpread struct {
+	MaxPerMachine int `yaml:"max_per_machine"`
+	MaxPerHost    int `yaml:"max_per_host"`
+	MaxPerCountry int `yaml:"max_per_country"`
+}
+
+// fileDiscovery lists the container ports /sd offers to Prometheus for each running instance.
+type fileDiscovery struct {
+	Ports []int `yaml:"ports"`
+}
+
+// Fleet defaults: what an operator would pick for a small production fleet.
+const (
+	defaultBootTimeout   = 15 * time.Minute
+	defaultCooldownUp    = time.Minute
+	defaultCooldownDown  = 10 * time.Minute
+	defaultMaxActions    = 2
+	defaultStoppedTTL    = 24 * time.Hour
+	defaultDiskGB        = 10
+	defaultRebalanceAge  = 2 * time.Hour
+	defaultPollInterval  = 60 * time.Second
+	defaultBidMultiplier = 1.1
+)
+
+func (f *fileFleet) setDefaults() {
+	f.BootTimeout = duration(defaultBootTimeout)
+	f.Cooldown = fileCooldown{ScaleUp: duration(defaultCooldownUp), ScaleDown: duration(defaultCooldownDown)}
+	f.MaxActionsPerCycle = defaultMaxActions
+	f.ScaleDown = string(ScaleDownDestroy)
+	f.StoppedTTL = duration(defaultStoppedTTL)
+	f.Instance.DiskGB = defaultDiskGB
+	f.Instance.Runtype = "ssh"
+}
+
+type fileSize struct {
+	Min    int `yaml:"min"`
+	Target int `yaml:"target"`
+	Max    int `yaml:"max"`
+}
+
+type fileScheduleEntry struct {
+	Cron   string `yaml:"cron"`
+	Target int    `yaml:"target"`
+}
+
+type fileInstance struct {
+	Image          string       `yaml:"image"`
+	DiskGB         float64      `yaml:"disk_gb"`
+	Runtype        string       `yaml:"runtype"`
+	Onstart        string       `yaml:"onstart"`
+	Args           []string     `yaml:"args"`
+	Env            envList      `yaml:"env"`
+	ImageLogin     secretString `yaml:"image_login"`
+	TemplateHashID string       `yaml:"template_hash_id"`
+}
+
+type fileCooldown struct {
+	ScaleUp   duration `yaml:"scale_up"`
+	ScaleDown duration `yaml:"scale_down"`
+}
+
+type fileRebalance struct {
+	MinSavings float64  `yaml:"min_savings"`
+	MinAge     duration `yaml:"min_age"`
+}
+
+func (r *fileRebalance) setDefaults() { r.MinAge = duration(defaultRebalanceAge) }
+
+type fileBid struct {
+	Multiplier float64 `yaml:"multiplier"`
+	MaxPerHour float64 `yaml:"max_dollars_per_hour"`
+}
+
+func (b *fileBid) setDefaults() { b.Multiplier = defaultBidMultiplier }
+
+// defaulter is a file struct that has defaults to set before its node is decoded.
+type defaulter interface{ setDefaults() }
