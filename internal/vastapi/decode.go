@@ -12,10 +12,11 @@ import (
 
 // The reply decoders are a hand-written byte scanner rather than encoding/json reflection: a
 // full-market search reply is ~77 MB and must stream through a fixed buffer, each offer decoded
-// field by field by a switch on its key, unknown keys skipped without building values. For the
-// inputs encoding/json accepts they yield what encoding/json yields for the same struct (a test
-// pins that on every real offer); they are looser only where the API is loose: numbers quoted as
-// strings, null where a number is expected.
+// field by field by a switch on its key (generated into columns_gen.go from the structs' json
+// tags), unknown keys skipped without building values. For the inputs encoding/json accepts they
+// yield what encoding/json yields for the same struct (a test pins that on every real offer);
+// they are looser only where the API is loose: numbers quoted as strings, null where a number is
+// expected.
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack; it is encoding/json's limit.
 const maxDepth = 10000
@@ -951,27 +952,6 @@ func (s *scanner) priceBreakdown(p *PriceBreakdown) error {
 	}
 	return s.object(func(key []byte) error { return decodePriceBreakdownField(s, p, key) })
 }
-
-func decodePriceBreakdownField(s *scanner, p *PriceBreakdown, key []byte) error {
-	switch string(key) {
-	case "gpuCostPerHour":
-		return fieldErr("gpuCostPerHour", s.float(&p.GPUCostPerHour))
-	case "diskHour":
-		return fieldErr("diskHour", s.float(&p.DiskHour))
-	case "totalHour":
-		return fieldErr("totalHour", s.float(&p.TotalHour))
-	case "discountTotalHour":
-		return fieldErr("discountTotalHour", s.float(&p.DiscountTotalHour))
-	case "discountedTotalPerHour":
-		return fieldErr("discountedTotalPerHour", s.float(&p.DiscountedTotalPerHour))
-	}
-	if canon, ok := foldKey(priceBreakdownKeys, key); ok {
-		return decodePriceBreakdownField(s, p, []byte(canon))
-	}
-	return s.skip()
-}
-
-var priceBreakdownKeys = foldTable("gpuCostPerHour", "diskHour", "totalHour", "discountTotalHour", "discountedTotalPerHour")
 
 // foldTable maps the ASCII lower case of each key to the key, for encoding/json's
 // case-insensitive field matching.

@@ -29,7 +29,7 @@ type Instance struct {
 	SSHHost         string                   `json:"ssh_host"`
 	SSHPort         int                      `json:"ssh_port"`
 	SSHIdx          string                   `json:"ssh_idx"`
-	PublicIPAddr    string                   `json:"public_ipaddr"` // trimmed at decode
+	PublicIPAddr    string                   `json:"public_ipaddr" decode:"trim"`
 	LocalIPAddrs    string                   `json:"local_ipaddrs"`
 	DirectPortStart int                      `json:"direct_port_start"`
 	DirectPortEnd   int                      `json:"direct_port_end"`

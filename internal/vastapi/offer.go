@@ -56,7 +56,7 @@ type Offer struct {
 	InternetUpCostPerTB   float64     `json:"internet_up_cost_per_tb"`
 	InternetDownCostPerTB float64     `json:"internet_down_cost_per_tb"`
 	DirectPortCount       int         `json:"direct_port_count"`
-	PublicIPAddr          string      `json:"public_ipaddr"`
+	PublicIPAddr          string      `json:"public_ipaddr" decode:"trim"`
 	StaticIP              bool        `json:"static_ip"`
 	Geolocation           Opt[string] `json:"geolocation"` // "Region, CC"
 	Geolocode             Opt[int64]  `json:"geolocode"`
