@@ -1,7 +1,5 @@
 package vastapi
 
-import "strings"
-
 // The json tags of the wire structs (Offer, Instance, PriceBreakdown, User) are the one list of
 // their columns. `go generate ./internal/vastapi` reads them and writes columns_gen.go: each
 // struct's decoder field switch and case-folding key list, and Offer's column table, from which
@@ -17,12 +15,4 @@ type column[R any] struct {
 	name string // the JSON key
 	trim bool   // surrounding spaces are dropped, at decode and when matching
 	get  any    // func(*R) *T: the field, typed as declared
-}
-
-// trimmedStr reads a string field whose surrounding spaces the API sends by accident
-// (public_ipaddr).
-func (s *scanner) trimmedStr(dst *string) error {
-	err := s.str(dst)
-	*dst = strings.TrimSpace(*dst)
-	return err
 }
