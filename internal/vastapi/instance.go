@@ -1,7 +1,7 @@
 package vastapi
 
 // Instance is one rented instance as the instance list and show-instance replies carry it
-// (vast-api.md §4). ActualStatus is null while provisioning.
+// (docs/vast-api.md §4). ActualStatus is null while provisioning.
 type Instance struct {
 	ID             int64       `json:"id"`
 	MachineID      int64       `json:"machine_id"`

@@ -12,7 +12,7 @@ import (
 // Matching and ordering of offers against the wire query object, shared by the simulator (which
 // answers searches with it) and the daemon (which re-checks every offer a search returns).
 //
-// Semantics (vast-api.md §2):
+// Semantics (docs/vast-api.md §2):
 //   - A column the offer leaves null is unknown, not a mismatch: every condition on it passes.
 //   - Numeric strings equal the numbers they spell; booleans compare as 1/0.
 //   - Virtual columns are evaluated through fields replies carry: verified → verification,

@@ -8,7 +8,7 @@ import (
 
 // The columns a query may name: every scalar column of Offer's table (columns_gen.go), plus the
 // virtual columns that replies do not carry as such and the aliases the CLI and the API accept
-// (vast-api.md §2).
+// (docs/vast-api.md §2).
 
 // fieldKind says how a column compares.
 type fieldKind uint8
@@ -32,7 +32,7 @@ type field struct {
 var fields = buildFields()
 
 // ignoredColumns are accepted and never filter: `rented` because the server ignores it
-// (vast-api.md §2, Vast commit 52b515c).
+// (docs/vast-api.md §2 and §8).
 var ignoredColumns = map[string]bool{"rented": true}
 
 // aliases are other names of a column.

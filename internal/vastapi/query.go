@@ -10,7 +10,7 @@ import (
 // Op is a filter operator of the query object.
 type Op string
 
-// The operators of vast-api.md §2.
+// The operators of docs/vast-api.md §2.
 const (
 	OpEq    Op = "eq"
 	OpNeq   Op = "neq"

@@ -1,7 +1,7 @@
 package vastapi
 
 // Reprice sets the price fields of o as the server computes them for this query's
-// allocated_storage and type (vast-api.md §2): storage_total_cost = storage_cost×GB/720,
+// allocated_storage and type (docs/vast-api.md §2): storage_total_cost = storage_cost×GB/720,
 // dph_total = base + storage, where base is dph_base on-demand, min_bid for `bid` and the
 // discounted rate for `reserved`; *_per_dphtotal and the `search` breakdown follow. With no
 // allocated_storage the offer's storage share is left as it is.

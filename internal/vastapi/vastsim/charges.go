@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// maxChargesLimit is the most rows one charges page returns (vast-api.md §5: limit ≤ 500).
+// maxChargesLimit is the most rows one charges page returns (docs/vast-api.md §5: limit ≤ 500).
 const maxChargesLimit = 500
 
 // handleCharges lists what each instance was charged, gpu and disk items as billed (bandwidth is

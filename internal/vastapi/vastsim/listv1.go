@@ -17,7 +17,7 @@ import (
 )
 
 // v1Filterable are the stored instance columns the v1 list filters on; computed ones
-// (dph_total, num_gpus, …) are rejected with 400 invalid_request, as vast-api.md §4 says.
+// (dph_total, num_gpus, …) are rejected with 400 invalid_request, as docs/vast-api.md §4 says.
 var v1Filterable = map[string]bool{
 	"id": true, "actual_status": true, "intended_status": true, "cur_state": true, "next_state": true,
 	"gpu_name": true, "verification": true, "label": true, "machine_id": true, "host_id": true,
