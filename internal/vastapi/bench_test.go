@@ -196,7 +196,7 @@ func heapPeak(f func()) (peak uint64) {
 // this package's streaming decoder (with a callback that keeps nothing), json.Unmarshal into
 // map[string]any, and a plain json.Decoder into the same struct. It reports each throughput, the
 // ratios and each peak HeapInuse, and fails when the streaming decoder misses its targets
-// (spec.md §9: ≥ 2× the map path, ≥ 1.5× the plain decoder, peak HeapInuse ≤ 64 MB).
+// (docs/design.md §11: ≥ 2× the map path, ≥ 1.5× the plain decoder, peak HeapInuse ≤ 64 MB).
 func BenchmarkDecodeOffers(b *testing.B) {
 	const offers = 30_000
 	gen := newOfferStream(b, offers)

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Charge is one row of GET /api/v0/charges/ (vast-api.md §5): what one source (an instance)
+// Charge is one row of GET /api/v0/charges/ (docs/vast-api.md §5): what one source (an instance)
 // was charged over [Start, End], in $, itemised by kind (gpu, disk, bwd, bwu).
 type Charge struct {
 	Start       float64      `json:"start"` // epoch seconds

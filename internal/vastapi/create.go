@@ -5,7 +5,7 @@ import (
 	"log/slog"
 )
 
-// CreateRequest is the body of PUT /api/v0/asks/{offer_id}/ (vast-api.md §3). Env values and
+// CreateRequest is the body of PUT /api/v0/asks/{offer_id}/ (docs/vast-api.md §3). Env values and
 // ImageLogin may hold secrets: String and LogValue never print them.
 type CreateRequest struct {
 	Image          string

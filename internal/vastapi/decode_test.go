@@ -17,8 +17,8 @@ import (
 	"testing"
 )
 
-// Real replies (../shared/testdata/vast-real) travel with the repository: the search capture
-// as the gzipped copy the matcher's tests also read, the instance and create replies under
+// Real replies travel with the repository (testdata/README.md): the search capture as the
+// gzipped copy the matcher's tests also read, the instance and create replies under
 // testdata/real.
 const (
 	realSearchGz = "testdata/match/search.json.gz"

@@ -36,7 +36,7 @@ var (
 	allCalls    = []call{callUser, callSearch, callCreate, callListV1, callListV0, callShow, callDestroy, callState, callLabel, callBid}
 )
 
-// Every error shape of vast-api.md §1/§3/§4 becomes a typed error with the right predicates.
+// Every error shape of docs/vast-api.md §1/§3/§4 becomes a typed error with the right predicates.
 func TestErrorShapes(t *testing.T) {
 	type want struct {
 		status          int

@@ -1,7 +1,7 @@
 package vastapi
 
 // Instance is one rented instance as the instance list and show-instance replies carry it
-// (vast-api.md §4). ActualStatus is null while provisioning.
+// (docs/vast-api.md §4). ActualStatus is null while provisioning.
 type Instance struct {
 	ID             int64       `json:"id"`
 	MachineID      int64       `json:"machine_id"`
@@ -29,7 +29,7 @@ type Instance struct {
 	SSHHost         string                   `json:"ssh_host"`
 	SSHPort         int                      `json:"ssh_port"`
 	SSHIdx          string                   `json:"ssh_idx"`
-	PublicIPAddr    string                   `json:"public_ipaddr"` // trimmed at decode
+	PublicIPAddr    string                   `json:"public_ipaddr" decode:"trim"`
 	LocalIPAddrs    string                   `json:"local_ipaddrs"`
 	DirectPortStart int                      `json:"direct_port_start"`
 	DirectPortEnd   int                      `json:"direct_port_end"`

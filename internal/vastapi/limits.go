@@ -18,14 +18,14 @@ const (
 	EPCharges      = "/api/v0/charges/"
 )
 
-// SearchesPerMinute is the published search limit ("10/min per IP", vast-api.md §1).
+// SearchesPerMinute is the published search limit ("10/min per IP", docs/vast-api.md §1).
 const SearchesPerMinute = 10
 
 // SearchMinInterval is the spacing that keeps searches within SearchesPerMinute.
 const SearchMinInterval = time.Minute / SearchesPerMinute
 
 // DefaultPacing is the minimum spacing per method and endpoint template, from the published
-// x-rate-limit thresholds read as seconds between calls (vast-api.md §1). Keys are
+// x-rate-limit thresholds read as seconds between calls (docs/vast-api.md §1). Keys are
 // "METHOD template".
 var DefaultPacing = map[string]time.Duration{
 	"GET " + EPCurrentUser:  time.Second,

@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-// loadRealOffers decodes the 1,396 real offers (testdata/match/search.json.gz, a copy of
-// ../shared/testdata/vast-real/search.json).
+// loadRealOffers decodes the 1,396 real offers of the search capture
+// (testdata/match/search.json.gz; testdata/README.md says where it comes from).
 func loadRealOffers(t testing.TB) []Offer {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "match", "search.json.gz"))

@@ -1,8 +1,9 @@
 package vastapi
 
-// Offer is one rentable offer of a search reply (vast-api.md §2 "Offer fields"). It carries the
-// whole field set of real replies so that matching, the simulator's replies and the exported
-// prices all work from one type. Fields the API may send as null are Opt.
+// Offer is one rentable offer of a search reply (docs/vast-api.md §2 "Offer fields"). It carries
+// the whole field set of real replies so that matching, the simulator's replies and the exported
+// prices all work from one type. Fields the API may send as null are Opt. Its json tags are the
+// list of columns the decoder and the matcher are generated from (columns.go).
 //
 // Prices are for the whole offer in $/h; DphTotal already includes storage for the search's
 // allocated_storage (use PriceFor to price another disk size).
@@ -56,7 +57,7 @@ type Offer struct {
 	InternetUpCostPerTB   float64     `json:"internet_up_cost_per_tb"`
 	InternetDownCostPerTB float64     `json:"internet_down_cost_per_tb"`
 	DirectPortCount       int         `json:"direct_port_count"`
-	PublicIPAddr          string      `json:"public_ipaddr"`
+	PublicIPAddr          string      `json:"public_ipaddr" decode:"trim"`
 	StaticIP              bool        `json:"static_ip"`
 	Geolocation           Opt[string] `json:"geolocation"` // "Region, CC"
 	Geolocode             Opt[int64]  `json:"geolocode"`
@@ -120,7 +121,8 @@ func (o *Offer) StoragePerHour(diskGB float64) float64 {
 }
 
 // PriceFor is the on-demand price of the whole offer in $/h with diskGB of storage:
-// dph_base + storage_cost × disk / 720 (spec.md §5: never reuse a price searched for another size).
+// dph_base + storage_cost × disk / 720 (docs/design.md §5: never reuse a price searched for
+// another size).
 func (o *Offer) PriceFor(diskGB float64) float64 {
 	return o.DphBase + o.StoragePerHour(diskGB)
 }

@@ -1,7 +1,7 @@
 package vastapi
 
 // Opt is a value the API may send as null. Valid is false for null or absent; matching treats
-// such a field as unknown rather than as a mismatch (vast-api.md §2).
+// such a field as unknown rather than as a mismatch (docs/vast-api.md §2).
 type Opt[T any] struct {
 	V     T
 	Valid bool

@@ -63,7 +63,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // thresholdRe finds the spacing a Vast 429 names ("… endpoint threshold=4.5").
 var thresholdRe = regexp.MustCompile(`threshold=([0-9]+(?:\.[0-9]+)?)`)
 
-// thresholdWait reads the threshold as seconds (vast-api.md §1), 0 when absent.
+// thresholdWait reads the threshold as seconds (docs/vast-api.md §1), 0 when absent.
 func thresholdWait(msg string) time.Duration {
 	m := thresholdRe.FindStringSubmatch(msg)
 	if m == nil {

@@ -1,7 +1,7 @@
 package vastapi
 
 // User is the reply of GET /api/v0/users/current/. The reply's api_key is discarded at decode
-// time and never stored; Credit is the spendable balance (vast-api.md §5).
+// time and never stored; Credit is the spendable balance (docs/vast-api.md §5).
 type User struct {
 	ID                      int64        `json:"id"`
 	Username                string       `json:"username"`

@@ -159,8 +159,8 @@ func TestCLIRequestShapes(t *testing.T) {
 
 // BenchmarkSimSearch measures searches per second over loopback (a real net/http server on
 // 127.0.0.1) with limit 64 over a 5,000-offer market, with concurrent clients:
-//   - pinned: the same query every time (spec.md §9's target; repeated queries are served from
-//     the per-catalogue-version result cache, as a daemon's polls would be);
+//   - pinned: the same query every time (docs/design.md §11's target; repeated queries are served
+//     from the per-catalogue-version result cache, as a daemon's polls would be);
 //   - distinct: every request a different query (reliability threshold varies over 4,096
 //     values), so each is parsed, matched against all 5,000 offers and ordered.
 //

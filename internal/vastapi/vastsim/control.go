@@ -34,7 +34,30 @@ func (s *Sim) serveControl(r *http.Request) reply {
 	if err != nil {
 		return reply{abort: true}
 	}
-	var in struct {
+	c := &controlCall{raw: body}
+	if len(body) > 0 && r.Method != http.MethodGet {
+		if err := json.Unmarshal(body, &c.body); err != nil && !strings.HasSuffix(r.URL.Path, "/faults") {
+			return apiErr(400, "invalid_args", "control body: "+err.Error())
+		}
+	}
+	p := strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sim/"), "/")
+	if h, ok := controls[r.Method+" "+p]; ok {
+		return h(s, c)
+	}
+	if seg := strings.Split(p, "/"); len(seg) >= 3 && r.Method == http.MethodPost {
+		if c.id, err = strconv.ParseInt(seg[1], 10, 64); err != nil {
+			return apiErr(400, "invalid_args", "bad id")
+		}
+		if h, ok := idControls[seg[0]+"/"+strings.Join(seg[2:], "/")]; ok {
+			return h(s, c)
+		}
+	}
+	return apiErr(404, "not_found", fmt.Sprintf("no control %s %s", r.Method, r.URL.Path))
+}
+
+// controlCall is one control request: its body, read as JSON and raw, and the {id} it names.
+type controlCall struct {
+	body struct {
 		Credit   *float64 `json:"credit"`
 		Seconds  float64  `json:"seconds"`
 		Status   string   `json:"status"`
@@ -43,106 +66,99 @@ func (s *Sim) serveControl(r *http.Request) reply {
 		Port     string   `json:"port"`
 		HostPort *int     `json:"host_port"`
 	}
-	if len(body) > 0 && r.Method != http.MethodGet {
-		if err := json.Unmarshal(body, &in); err != nil && !strings.HasSuffix(r.URL.Path, "/faults") {
-			return apiErr(400, "invalid_args", "control body: "+err.Error())
-		}
-	}
-	ok := jsonReply(200, map[string]any{"success": true})
-	fail := func(err error) reply {
-		if errors.Is(err, ErrNotFound) {
-			return apiErr(404, "not_found", err.Error())
-		}
-		return apiErr(400, "invalid_args", err.Error())
-	}
-	p := strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sim/"), "/")
-	seg := strings.Split(p, "/")
-	switch {
-	case p == "state" && r.Method == http.MethodGet:
-		s.mu.Lock()
-		now := s.now()
-		live := 0
-		for _, in := range s.instList {
-			if !in.destroyed {
-				live++
-			}
-		}
-		st := map[string]any{"success": true, "now": float64(now.UnixNano()) / 1e9, "credit": s.credit,
-			"instances": live, "offers": len(s.offers), "speed": s.speed, "drift_steps": s.drift}
-		s.mu.Unlock()
-		return jsonReply(200, st)
-	case p == "credit" && r.Method == http.MethodPost:
-		if in.Credit == nil {
-			return apiErr(400, "invalid_args", `want {"credit": dollars}`)
-		}
-		s.SetCredit(*in.Credit)
-		return ok
-	case p == "advance" && r.Method == http.MethodPost:
-		adv, can := s.clock.(interface{ Advance(time.Duration) })
-		if !can {
-			return apiErr(400, "invalid_args", "the simulator runs on a clock that cannot be advanced")
-		}
-		if in.Seconds < 0 {
-			return apiErr(400, "invalid_args", "seconds must not be negative")
-		}
-		adv.Advance(time.Duration(in.Seconds * float64(time.Second)))
-		return ok
-	case p == "step" && r.Method == http.MethodPost:
-		s.Step()
-		return ok
-	case p == "faults" && r.Method == http.MethodPost:
-		var f Fault
-		if err := json.Unmarshal(body, &f); err != nil || f.Kind == "" {
-			return apiErr(400, "invalid_args", "want a fault {method, endpoint, kind, rate|next, delay}")
-		}
-		s.InjectFault(f)
-		return ok
-	case p == "faults" && r.Method == http.MethodDelete:
-		s.ClearFaults()
-		return ok
-	case p == "requests" && r.Method == http.MethodGet:
+	raw []byte
+	id  int64
+}
+
+// controls are the calls on the whole simulator, by method and path under /_sim/.
+var controls = map[string]func(s *Sim, c *controlCall) reply{
+	"GET state":     (*Sim).controlState,
+	"POST credit":   (*Sim).controlCredit,
+	"POST advance":  (*Sim).controlAdvance,
+	"POST step":     func(s *Sim, _ *controlCall) reply { s.Step(); return controlDone(nil) },
+	"POST faults":   (*Sim).controlFault,
+	"DELETE faults": func(s *Sim, _ *controlCall) reply { s.ClearFaults(); return controlDone(nil) },
+	"GET requests": func(s *Sim, _ *controlCall) reply {
 		return jsonReply(200, map[string]any{"success": true, "requests": s.Requests()})
-	case len(seg) >= 3 && r.Method == http.MethodPost:
-		id, err := strconv.ParseInt(seg[1], 10, 64)
-		if err != nil {
-			return apiErr(400, "invalid_args", "bad id")
+	},
+}
+
+// idControls are the calls on one instance or offer, POST /_sim/{instances|offers}/{id}/{action},
+// by kind and action.
+var idControls = map[string]func(s *Sim, c *controlCall) reply{
+	"instances/fail": func(s *Sim, c *controlCall) reply { return controlDone(s.FailInstance(c.id, c.body.Status)) },
+	"instances/host_port": func(s *Sim, c *controlCall) reply {
+		if c.body.Port == "" || c.body.HostPort == nil {
+			return apiErr(400, "invalid_args", `want {"port": "8080/tcp", "host_port": port}`)
 		}
-		switch seg[0] + "/" + strings.Join(seg[2:], "/") {
-		case "instances/fail":
-			if err := s.FailInstance(id, in.Status); err != nil {
-				return fail(err)
-			}
-			return ok
-		case "instances/host_port":
-			if in.Port == "" || in.HostPort == nil {
-				return apiErr(400, "invalid_args", `want {"port": "8080/tcp", "host_port": port}`)
-			}
-			if err := s.SetHostPort(id, in.Port, *in.HostPort); err != nil {
-				return fail(err)
-			}
-			return ok
-		case "offers/min_bid":
-			if in.Value == nil {
-				return apiErr(400, "invalid_args", `want {"value": dollars_per_hour}`)
-			}
-			if err := s.SetMinBid(id, *in.Value); err != nil {
-				return fail(err)
-			}
-			return ok
-		case "offers/price":
-			if in.DphBase == nil {
-				return apiErr(400, "invalid_args", `want {"dph_base": dollars_per_hour}`)
-			}
-			if err := s.SetPrice(id, *in.DphBase); err != nil {
-				return fail(err)
-			}
-			return ok
-		case "offers/vanish":
-			if err := s.VanishOffer(id); err != nil {
-				return fail(err)
-			}
-			return ok
+		return controlDone(s.SetHostPort(c.id, c.body.Port, *c.body.HostPort))
+	},
+	"offers/min_bid": func(s *Sim, c *controlCall) reply {
+		if c.body.Value == nil {
+			return apiErr(400, "invalid_args", `want {"value": dollars_per_hour}`)
+		}
+		return controlDone(s.SetMinBid(c.id, *c.body.Value))
+	},
+	"offers/price": func(s *Sim, c *controlCall) reply {
+		if c.body.DphBase == nil {
+			return apiErr(400, "invalid_args", `want {"dph_base": dollars_per_hour}`)
+		}
+		return controlDone(s.SetPrice(c.id, *c.body.DphBase))
+	},
+	"offers/vanish": func(s *Sim, c *controlCall) reply { return controlDone(s.VanishOffer(c.id)) },
+}
+
+// controlDone is the reply to a control call that returned err.
+func controlDone(err error) reply {
+	switch {
+	case err == nil:
+		return jsonReply(200, map[string]any{"success": true})
+	case errors.Is(err, ErrNotFound):
+		return apiErr(404, "not_found", err.Error())
+	}
+	return apiErr(400, "invalid_args", err.Error())
+}
+
+func (s *Sim) controlState(_ *controlCall) reply {
+	s.mu.Lock()
+	now := s.now()
+	live := 0
+	for _, in := range s.instList {
+		if !in.destroyed {
+			live++
 		}
 	}
-	return apiErr(404, "not_found", fmt.Sprintf("no control %s %s", r.Method, r.URL.Path))
+	st := map[string]any{"success": true, "now": float64(now.UnixNano()) / 1e9, "credit": s.credit,
+		"instances": live, "offers": len(s.offers), "speed": s.speed, "drift_steps": s.drift}
+	s.mu.Unlock()
+	return jsonReply(200, st)
+}
+
+func (s *Sim) controlCredit(c *controlCall) reply {
+	if c.body.Credit == nil {
+		return apiErr(400, "invalid_args", `want {"credit": dollars}`)
+	}
+	s.SetCredit(*c.body.Credit)
+	return controlDone(nil)
+}
+
+func (s *Sim) controlAdvance(c *controlCall) reply {
+	adv, can := s.clock.(interface{ Advance(time.Duration) })
+	if !can {
+		return apiErr(400, "invalid_args", "the simulator runs on a clock that cannot be advanced")
+	}
+	if c.body.Seconds < 0 {
+		return apiErr(400, "invalid_args", "seconds must not be negative")
+	}
+	adv.Advance(time.Duration(c.body.Seconds * float64(time.Second)))
+	return controlDone(nil)
+}
+
+func (s *Sim) controlFault(c *controlCall) reply {
+	var f Fault
+	if err := json.Unmarshal(c.raw, &f); err != nil || f.Kind == "" {
+		return apiErr(400, "invalid_args", "want a fault {method, endpoint, kind, rate|next, delay}")
+	}
+	s.InjectFault(f)
+	return controlDone(nil)
 }

@@ -1,6 +1,6 @@
 // Package vastsim owns the simulated Vast.ai market: a seeded, deterministic, in-memory market
-// served over the same REST API as console.vast.ai (vast-api.md §7), on an injected clock, with
-// a Go and an HTTP (/_sim/) control surface for tests and demos.
+// served over the same REST API as console.vast.ai (docs/vast-api.md §7), on an injected clock,
+// with a Go and an HTTP (/_sim/) control surface for tests and demos.
 //
 // It models the unpleasant parts on purpose: overlapping offers that disappear when rented, the
 // 404 no_such_ask race, instances that boot on the clock and can fail, per-second billing that
@@ -17,7 +17,7 @@
 // the market up to the clock's now, processing boots, drift steps and the zero-credit stop in
 // time order, so the result does not depend on how often it is polled.
 //
-// Choices where the real API is silent or unknown (vast-api.md §8), so tests can rely on them:
+// Choices where the real API is silent or unknown (docs/vast-api.md §8), so tests can rely on them:
 //   - Search: no `limit` returns every match; `rented` never filters; unknown columns are
 //     ignored; repriced per query (allocated_storage, type bid → min_bid, reserved → discount).
 //     Offers overlapping a contract read rentable=false (rented=true when the contract is ours).

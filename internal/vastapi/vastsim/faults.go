@@ -8,7 +8,7 @@ import (
 // FaultKind is one kind of injected failure.
 type FaultKind string
 
-// The fault kinds of vast-api.md §7.11.
+// The fault kinds of docs/vast-api.md §7.11.
 const (
 	Fault429Text     FaultKind = "429_text"      // 429, plain-text body, no Retry-After
 	Fault429JSON     FaultKind = "429_json"      // 429, {"detail":"API requests too frequent endpoint threshold=…"}

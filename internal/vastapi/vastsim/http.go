@@ -73,7 +73,7 @@ type route struct {
 	endpoint  string
 	mutating  bool
 	anonymous bool   // works without a key
-	scope     string // the scoped-key permission it needs (vast-api.md §6)
+	scope     string // the scoped-key permission it needs (docs/vast-api.md §6)
 	id        int64
 	handle    func(s *Sim, r *http.Request, body []byte, rt route) reply
 }
@@ -267,7 +267,7 @@ func presentedKey(r *http.Request) (string, bool) {
 	return "", false
 }
 
-// Scopes of a scoped API key (vast-api.md §6, api_scopes.json).
+// Scopes of a scoped API key (docs/vast-api.md §6).
 const (
 	ScopeMisc          = "misc"           // search, gpu names
 	ScopeUserRead      = "user_read"      // users/current
@@ -276,7 +276,7 @@ const (
 	ScopeBillingRead   = "billing_read"   // charges
 )
 
-// authorize applies vast-api.md §1: a wrong key gets 401 Invalid user key everywhere, no key
+// authorize applies docs/vast-api.md §1: a wrong key gets 401 Invalid user key everywhere, no key
 // gets 403 except on the anonymous endpoints (search, gpu names); a scoped key lacking the
 // endpoint's permission gets 403. Control routes (no scope) need the full key.
 func (s *Sim) authorize(r *http.Request, rt route) (reply, bool) {

@@ -218,7 +218,7 @@ func (s *Sim) destroy(in *instance, now time.Time) {
 }
 
 // checkOutbid stops the running bid instances of m whose bid fell below their offer's min_bid:
-// the pattern vast-api.md §6 describes (cur_state = intended_status = next_state = stopped).
+// the pattern docs/vast-api.md §6 describes (cur_state = intended_status = next_state = stopped).
 func (s *Sim) checkOutbid(m *machine, now time.Time) {
 	for _, in := range s.instList {
 		if in.destroyed || !in.isBid || in.outbid || in.off.m != m || in.intended != "running" {

@@ -7,15 +7,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
 // v1Filterable are the stored instance columns the v1 list filters on; computed ones
-// (dph_total, num_gpus, …) are rejected with 400 invalid_request, as vast-api.md §4 says.
+// (dph_total, num_gpus, …) are rejected with 400 invalid_request, as docs/vast-api.md §4 says.
 var v1Filterable = map[string]bool{
 	"id": true, "actual_status": true, "intended_status": true, "cur_state": true, "next_state": true,
 	"gpu_name": true, "verification": true, "label": true, "machine_id": true, "host_id": true,
@@ -34,93 +36,149 @@ type orderCol struct {
 // handleListV1 serves GET /api/v1/instances/: filters on stored columns, order_by with id
 // breaking ties, pages of at most 25 chained by an opaque next_token.
 func (s *Sim) handleListV1(r *http.Request, _ []byte, _ route) reply {
-	qv := r.URL.Query()
+	q, refused := parseV1Query(r.URL.Query())
+	if refused != nil {
+		return *refused
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, labels := s.v1Rows(q, s.now())
+	offset := 0
+	if q.after != "" {
+		var ok bool
+		if offset, ok = s.parseToken(q.after, q.shape); !ok || offset > len(rows) {
+			return apiErr(400, "invalid_token", "Invalid or expired after_token.")
+		}
+	}
+	end := min(len(rows), offset+q.limit)
+	page := make([]any, 0, end-offset)
+	for _, rw := range rows[offset:end] {
+		if q.cols == nil {
+			page = append(page, rw.m)
+			continue
+		}
+		p := map[string]any{}
+		for _, c := range q.cols {
+			p[c] = rw.m[c] // unknown columns read null
+		}
+		page = append(page, p)
+	}
+	var next any
+	if end < len(rows) {
+		next = s.token(end, q.shape)
+	}
+	return jsonReply(200, map[string]any{
+		"success": true, "instances_found": len(page), "total_instances": len(rows),
+		"label_counts": labels, "next_token": next, "instances": page,
+	})
+}
+
+// v1Query is a v1 list request that passed its checks.
+type v1Query struct {
+	conds []v1Cond
+	order []orderCol
+	limit int
+	cols  []string // nil: every column
+	shape string   // what a next_token is bound to: the filters and the order
+	after string   // after_token
+}
+
+// v1Cond is one condition on a stored column.
+type v1Cond struct {
+	col string
+	c   vastapi.Cond
+}
+
+// parseV1Query reads and checks the list's parameters; a refused request gets its reply.
+func parseV1Query(qv url.Values) (*v1Query, *reply) {
+	refuse := func(msg string) (*v1Query, *reply) {
+		r := apiErr(400, "invalid_request", msg)
+		return nil, &r
+	}
+	q := &v1Query{
+		order: []orderCol{{Col: "id", Dir: "asc"}},
+		limit: PageSize,
+		shape: qv.Get("select_filters") + "|" + qv.Get("order_by"),
+		after: qv.Get("after_token"),
+	}
 	var filters map[string]json.RawMessage
 	if raw := qv.Get("select_filters"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &filters); err != nil {
-			return apiErr(400, "invalid_request", "select_filters must be a JSON object")
+			return refuse("select_filters must be a JSON object")
 		}
-	}
-	var conds []struct {
-		col string
-		c   vastapi.Cond
 	}
 	for col, raw := range filters {
 		if !v1Filterable[col] {
-			return apiErr(400, "invalid_request", fmt.Sprintf("cannot filter on column %q", col))
+			return refuse(fmt.Sprintf("cannot filter on column %q", col))
 		}
-		var q vastapi.Query
-		if err := json.Unmarshal([]byte(`{"c":`+string(raw)+`}`), &q); err != nil || len(q.Filters) != 1 {
-			return apiErr(400, "invalid_request", fmt.Sprintf("bad filter on %q", col))
+		var f vastapi.Query
+		if err := json.Unmarshal([]byte(`{"c":`+string(raw)+`}`), &f); err != nil || len(f.Filters) != 1 {
+			return refuse(fmt.Sprintf("bad filter on %q", col))
 		}
-		for _, c := range q.Filters[0].Conds {
-			conds = append(conds, struct {
-				col string
-				c   vastapi.Cond
-			}{col, c})
+		for _, c := range f.Filters[0].Conds {
+			q.conds = append(q.conds, v1Cond{col, c})
 		}
 	}
-	order := []orderCol{{Col: "id", Dir: "asc"}}
 	if raw := qv.Get("order_by"); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &order); err != nil {
-			return apiErr(400, "invalid_request", "order_by must be a list of {col, dir}")
+		if err := json.Unmarshal([]byte(raw), &q.order); err != nil {
+			return refuse("order_by must be a list of {col, dir}")
 		}
 	}
-	limit := PageSize
 	if l := qv.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil {
-			return apiErr(400, "invalid_request", "limit must be an integer")
+			return refuse("limit must be an integer")
 		}
 		switch {
 		case n <= 0:
-			limit = 5
+			q.limit = 5
 		case n < PageSize:
-			limit = n
+			q.limit = n
 		}
 	}
-	var cols []string
 	if raw := qv.Get("select_cols"); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &cols); err != nil {
-			return apiErr(400, "invalid_request", "select_cols must be a list of column names")
+		if err := json.Unmarshal([]byte(raw), &q.cols); err != nil {
+			return refuse("select_cols must be a list of column names")
 		}
-		if slices.Contains(cols, "*") {
-			cols = nil
+		if slices.Contains(q.cols, "*") {
+			q.cols = nil
 		}
 	}
+	return q, nil
+}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	type row struct {
-		id int64
-		m  map[string]any
-	}
-	var rows []row
+// v1Row is a live instance as the list shows it.
+type v1Row struct {
+	id int64
+	m  map[string]any
+}
+
+// v1Rows are the live instances q selects, in q's order, and how many of them carry each label.
+// Callers hold s.mu.
+func (s *Sim) v1Rows(q *v1Query, now time.Time) ([]v1Row, map[string]int) {
+	var rows []v1Row
 	labels := map[string]int{}
-	total := 0
 	for _, in := range s.instList {
 		if in.destroyed {
 			continue
 		}
-		total++
 		b, _ := json.Marshal(s.view(in, now))
 		var m map[string]any
 		_ = json.Unmarshal(b, &m)
 		ok := true
-		for _, c := range conds {
+		for _, c := range q.conds {
 			if !condHolds(m[c.col], c.c) {
 				ok = false
 				break
 			}
 		}
 		if ok {
-			rows = append(rows, row{id: in.id, m: m})
+			rows = append(rows, v1Row{id: in.id, m: m})
 			labels[in.label.V]++
 		}
 	}
-	slices.SortStableFunc(rows, func(a, b row) int {
-		for _, o := range order {
+	slices.SortStableFunc(rows, func(a, b v1Row) int {
+		for _, o := range q.order {
 			r := compareAny(a.m[o.Col], b.m[o.Col])
 			if o.Dir == "desc" {
 				r = -r
@@ -131,35 +189,7 @@ func (s *Sim) handleListV1(r *http.Request, _ []byte, _ route) reply {
 		}
 		return cmp.Compare(a.id, b.id)
 	})
-	shape := qv.Get("select_filters") + "|" + qv.Get("order_by")
-	offset := 0
-	if tok := qv.Get("after_token"); tok != "" {
-		var ok bool
-		if offset, ok = s.parseToken(tok, shape); !ok || offset > len(rows) {
-			return apiErr(400, "invalid_token", "Invalid or expired after_token.")
-		}
-	}
-	end := min(len(rows), offset+limit)
-	page := make([]any, 0, end-offset)
-	for _, rw := range rows[offset:end] {
-		if cols == nil {
-			page = append(page, rw.m)
-			continue
-		}
-		p := map[string]any{}
-		for _, c := range cols {
-			p[c] = rw.m[c] // unknown columns read null
-		}
-		page = append(page, p)
-	}
-	var next any
-	if end < len(rows) {
-		next = s.token(end, shape)
-	}
-	return jsonReply(200, map[string]any{
-		"success": true, "instances_found": len(page), "total_instances": len(rows),
-		"label_counts": labels, "next_token": next, "instances": page,
-	})
+	return rows, labels
 }
 
 // token encodes a page offset bound to the query shape and the seed, so a token from another

@@ -405,53 +405,58 @@ func (s *Sim) topK(c *pricedCat, idx []int, q *vastapi.Query, limit int, now tim
 		}
 		return less(s.at(c, a.i, &sa), s.at(c, b.i, &sb))
 	}
-	if limit <= 0 || limit >= len(items) {
-		slices.SortFunc(items, cmpItems)
-	} else {
-		// Max-heap (by cmpItems) of the best `limit` items seen so far.
-		h := items[:0:0]
-		h = make([]item, 0, limit)
-		up := func(j int) {
-			for j > 0 {
-				p := (j - 1) / 2
-				if cmpItems(h[j], h[p]) <= 0 {
-					break
-				}
-				h[j], h[p] = h[p], h[j]
-				j = p
-			}
-		}
-		down := func(j int) {
-			for {
-				l, r, m := 2*j+1, 2*j+2, j
-				if l < len(h) && cmpItems(h[l], h[m]) > 0 {
-					m = l
-				}
-				if r < len(h) && cmpItems(h[r], h[m]) > 0 {
-					m = r
-				}
-				if m == j {
-					return
-				}
-				h[j], h[m] = h[m], h[j]
-				j = m
-			}
-		}
-		for _, it := range items {
-			if len(h) < limit {
-				h = append(h, it)
-				up(len(h) - 1)
-			} else if cmpItems(it, h[0]) < 0 {
-				h[0] = it
-				down(0)
-			}
-		}
-		slices.SortFunc(h, cmpItems)
-		items = h
-	}
+	items = firstK(items, limit, cmpItems)
 	out := idx[:len(items)]
 	for n, it := range items {
 		out[n] = it.i
 	}
 	return out
+}
+
+// firstK returns the first k items under cmp, sorted (all of them when k is 0 or beyond len).
+// With a k below len it keeps a bounded max-heap of the best k seen so far: O(n log k)
+// comparisons. It may reorder items.
+func firstK[T any](items []T, k int, cmp func(a, b T) int) []T {
+	if k <= 0 || k >= len(items) {
+		slices.SortFunc(items, cmp)
+		return items
+	}
+	h := make([]T, 0, k)
+	up := func(j int) {
+		for j > 0 {
+			p := (j - 1) / 2
+			if cmp(h[j], h[p]) <= 0 {
+				break
+			}
+			h[j], h[p] = h[p], h[j]
+			j = p
+		}
+	}
+	down := func(j int) {
+		for {
+			l, r, m := 2*j+1, 2*j+2, j
+			if l < len(h) && cmp(h[l], h[m]) > 0 {
+				m = l
+			}
+			if r < len(h) && cmp(h[r], h[m]) > 0 {
+				m = r
+			}
+			if m == j {
+				return
+			}
+			h[j], h[m] = h[m], h[j]
+			j = m
+		}
+	}
+	for _, it := range items {
+		if len(h) < k {
+			h = append(h, it)
+			up(len(h) - 1)
+		} else if cmp(it, h[0]) < 0 {
+			h[0] = it
+			down(0)
+		}
+	}
+	slices.SortFunc(h, cmp)
+	return h
 }
