@@ -17,7 +17,7 @@ func TestSearchPrintQuery(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"the vast-api.md example", []string{"gpu_name=RTX_4090 num_gpus>=2 reliability>0.98"},
+		{"an underscored name, a count and a threshold", []string{"gpu_name=RTX_4090 num_gpus>=2 reliability>0.98"},
 			`{"verified": {"eq": true}, "external": {"eq": false}, "rentable": {"eq": true}, "gpu_name": {"eq": "RTX 4090"}, "num_gpus": {"gte": "2"}, "reliability": {"gt": "0.98"}, "order": [["score", "desc"]], "type": "on-demand", "allocated_storage": 5}`},
 		{"flags after the query words", []string{"gpu_name=RTX_4090", "num_gpus=1", "-o", "dph_total", "--limit", "20"},
 			`{"verified": {"eq": true}, "external": {"eq": false}, "rentable": {"eq": true}, "gpu_name": {"eq": "RTX 4090"}, "num_gpus": {"eq": "1"}, "order": [["dph_total", "asc"]], "type": "on-demand", "limit": 20, "allocated_storage": 5}`},
