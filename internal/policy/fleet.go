@@ -21,7 +21,7 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, name
 	}
 	m := c.market(ff.Market, markets)
 	sz := c.size(ff.Size)
-	sched := c.schedule(ff.Schedule, sz)
+	sched := c.schedule(ff.Schedule, sz, ff.Autoscale != nil)
 	c.money(ff, sz)
 	in := c.instance(&ff.Instance)
 	c.bootTimeout(ff.BootTimeout)
@@ -36,6 +36,8 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, name
 	drain := c.drain(ff.Drain)
 	reb := c.rebalance(ff.Rebalance)
 	bid := c.bid(ff.Bid, m)
+	auto := c.autoscale(ff.Autoscale)
+	cold := c.cold(ff.Cold, sz, ff.ScaleDown)
 	if !c.ok || m == nil {
 		return nil
 	}
@@ -63,6 +65,8 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, name
 		Spread:             spread,
 		Readiness:          readiness,
 		Drain:              drain,
+		Autoscale:          auto,
+		Cold:               cold,
 	}
 }
 

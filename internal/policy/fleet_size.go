@@ -49,24 +49,33 @@ func (c *fleetCheck) size(fs fileSize) sizeRange {
 	return sz
 }
 
-// schedule checks the fleet's schedule entries: each a valid cron spec and a target within
-// the size (when the size itself is valid).
-func (c *fleetCheck) schedule(entries []fileScheduleEntry, sz sizeRange) Schedule {
+// schedule checks the fleet's schedule entries: each a valid cron spec and, within the size
+// (when the size itself is valid), a target, or on an autoscaled fleet a min (the floor the
+// schedule sets there: business-hours floors under a demand-driven size).
+func (c *fleetCheck) schedule(entries []fileScheduleEntry, sz sizeRange, autoscaled bool) Schedule {
 	var sched Schedule
 	for j, e := range entries {
 		p := c.p.dot(fleetSchedule).at(j)
+		value, key, other := e.Target, scheduleTarget, scheduleMin
+		if autoscaled {
+			value, key, other = e.Min, scheduleMin, scheduleTarget
+		}
 		if !c.isSet(p.dot(scheduleCron)) {
 			c.fail(p.dot(scheduleCron), "required; allowed: %s", scheduleSyntaxRule)
-		} else if entry, err := ParseScheduleEntry(e.Cron, e.Target); err != nil {
+		} else if entry, err := ParseScheduleEntry(e.Cron, value); err != nil {
 			c.fail(p.dot(scheduleCron), "%v; allowed: %s", err, scheduleSyntaxRule)
 		} else {
 			sched.Entries = append(sched.Entries, entry)
 		}
 		switch {
-		case !c.isSet(p.dot(scheduleTarget)):
-			c.fail(p.dot(scheduleTarget), "required; allowed: a target from size.min to size.max")
-		case sz.ok && (e.Target < sz.Min || e.Target > sz.Max):
-			c.fail(p.dot(scheduleTarget), "%d is outside size %d..%d; allowed: a target from %d to %d", e.Target, sz.Min, sz.Max, sz.Min, sz.Max)
+		case c.isSet(p.dot(other)) && autoscaled:
+			c.fail(p.dot(other), "an autoscaled fleet's schedule sets min, not target; allowed: min, a floor from size.min to size.max")
+		case c.isSet(p.dot(other)):
+			c.fail(p.dot(other), "only an autoscaled fleet's schedule sets min; allowed: target, from size.min to size.max")
+		case !c.isSet(p.dot(key)):
+			c.fail(p.dot(key), "required; allowed: a %s from size.min to size.max", key)
+		case sz.ok && (value < sz.Min || value > sz.Max):
+			c.fail(p.dot(key), "%d is outside size %d..%d; allowed: a %s from %d to %d", value, sz.Min, sz.Max, key, sz.Min, sz.Max)
 		}
 	}
 	return sched

@@ -61,6 +61,8 @@ const (
 	fleetSpread      = "spread"
 	fleetReadiness   = "readiness"
 	fleetDrain       = "drain"
+	fleetAutoscale   = "autoscale"
+	fleetCold        = "cold"
 
 	sizeMin    = "min"
 	sizeTarget = "target"
@@ -68,6 +70,7 @@ const (
 
 	scheduleCron   = "cron"
 	scheduleTarget = "target"
+	scheduleMin    = "min"
 
 	instanceImage   = "image"
 	instanceDiskGB  = "disk_gb"
@@ -96,4 +99,24 @@ const (
 	drainWebhook = "webhook"
 	drainTimeout = "timeout"
 	drainDelay   = "delay"
+
+	autoscaleDemand        = "demand"
+	autoscalePriceCurve    = "price_curve"
+	autoscaleStabilization = "stabilization"
+
+	demandPrometheus  = "prometheus"
+	demandQuery       = "query"
+	demandPerInstance = "per_instance"
+	demandStaleAfter  = "stale_after"
+
+	prometheusURL        = "url"
+	prometheusHTTPConfig = "http_config"
+
+	curveInstances = "instances"
+	curveMaxPrice  = "max_price_dollars_per_hour"
+
+	stabilizationScaleUp   = "scale_up"
+	stabilizationScaleDown = "scale_down"
+
+	coldInstances = "instances"
 )

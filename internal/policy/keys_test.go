@@ -18,9 +18,9 @@ func TestKeysAreYAMLTags(t *testing.T) {
 		{fileMarket{}, []string{marketName, marketQuery, marketType, marketOrder, marketLimit, marketStorageGB, marketGroupBy}},
 		{fileFleet{}, []string{fleetName, fleetMarket, fleetSize, fleetSchedule, fleetMaxPrice, fleetBudget, fleetMonthly,
 			fleetInstance, fleetBootTimeout, fleetCooldown, fleetMaxActions, fleetScaleDown, fleetStoppedTTL, fleetMinDuration,
-			fleetRebalance, fleetBid, fleetDiscovery, fleetSpread, fleetReadiness, fleetDrain}},
+			fleetRebalance, fleetBid, fleetDiscovery, fleetSpread, fleetReadiness, fleetDrain, fleetAutoscale, fleetCold}},
 		{fileSize{}, []string{sizeMin, sizeTarget, sizeMax}},
-		{fileScheduleEntry{}, []string{scheduleCron, scheduleTarget}},
+		{fileScheduleEntry{}, []string{scheduleCron, scheduleTarget, scheduleMin}},
 		{fileInstance{}, []string{instanceImage, instanceDiskGB, instanceRuntype, instanceOnstart}},
 		{fileCooldown{}, []string{cooldownScaleUp, cooldownScaleDown}},
 		{fileRebalance{}, []string{rebalanceMinSavings, rebalanceMinAge}},
@@ -29,6 +29,12 @@ func TestKeysAreYAMLTags(t *testing.T) {
 		{fileSpread{}, []string{spreadMaxPerMachine, spreadMaxPerHost, spreadMaxPerCountry}},
 		{fileReadiness{}, []string{readinessPort, readinessPath, readinessTimeout}},
 		{fileDrain{}, []string{drainWebhook, drainTimeout, drainDelay}},
+		{fileAutoscale{}, []string{autoscaleDemand, autoscalePriceCurve, autoscaleStabilization}},
+		{fileDemand{}, []string{demandPrometheus, demandQuery, demandPerInstance, demandStaleAfter}},
+		{filePrometheus{}, []string{prometheusURL, prometheusHTTPConfig}},
+		{fileCurvePoint{}, []string{curveInstances, curveMaxPrice}},
+		{fileStabilization{}, []string{stabilizationScaleUp, stabilizationScaleDown}},
+		{fileCold{}, []string{coldInstances}},
 	}
 	for _, c := range cases {
 		typ := reflect.TypeOf(c.file)

@@ -75,7 +75,7 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown nested key", edit(t, "    max_price_dollars_per_hour: 0.5\n", "    max_price_dollar_per_hour: 0.5\n"),
 			[]string{
 				`fleets[0].max_price_dollars_per_hour (line 6): required; allowed: the most one instance may cost in whole-instance $/h (dph_total), e.g. 0.60`,
-				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid, discovery, spread, readiness, drain`,
+				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid, discovery, spread, readiness, drain, autoscale, cold`,
 			}},
 		{"duplicate key", edit(t, "    market: m\n", "    market: m\n    market: m\n"),
 			[]string{`fleets[0].market (line 8): duplicate key (first at line 7); allowed: each key once`}},

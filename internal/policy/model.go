@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/common/config"
+
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
@@ -89,7 +91,61 @@ type Fleet struct {
 	// Drain says how an instance is taken out of service before a scale-down or a replacement
 	// removes it (nil: removed at once).
 	Drain *Drain
+	// Autoscale, when set, derives the fleet's desired size from its workload's demand and
+	// the market's prices; Target is then only the fallback while demand is unavailable, and
+	// the schedule sets Min instead of Target (docs/design.md §8).
+	Autoscale *Autoscale
+	// Cold is how many stopped instances the fleet keeps as a cold pool for fast scale-ups
+	// (0: none): scale-downs stop instead of destroy while fewer are stopped, and scale-ups
+	// start them before renting.
+	Cold int
 }
+
+// Autoscale is where an autoscaled fleet's desired size comes from: its demand, the price
+// curve over the market, or both (the smaller wins), stabilised over time windows.
+type Autoscale struct {
+	Demand     *Demand      // nil: no demand source
+	PriceCurve []CurvePoint // empty: no price source
+	// StabilizeUp and StabilizeDown are the windows over which a scale-up acts on the lowest
+	// desired seen and a scale-down on the highest (Kubernetes HPA's rule).
+	StabilizeUp, StabilizeDown time.Duration
+}
+
+// Demand is an instant PromQL query whose one sample, divided by PerInstance and rounded up,
+// is the number of instances the workload needs.
+type Demand struct {
+	URL         Value // the Prometheus server's base URL; may be a secret
+	HTTP        config.HTTPClientConfig
+	Query       string
+	PerInstance float64
+	// StaleAfter is how long the last good value holds when the query yields none; after it
+	// the fleet falls back to its size.target and never scales down on missing data.
+	StaleAfter time.Duration
+}
+
+// CurvePoint says what the k-th instance is worth: every rank up to Instances (and above the
+// previous point's) may cost at most MaxPrice, whole-instance $/h.
+type CurvePoint struct {
+	Instances int
+	MaxPrice  float64
+}
+
+// CurvePrice is the most the k-th cheapest instance (1-based) may cost under the curve; ok is
+// false beyond its last point.
+func (a *Autoscale) CurvePrice(k int) (price float64, ok bool) {
+	for _, pt := range a.PriceCurve {
+		if k <= pt.Instances {
+			return pt.MaxPrice, true
+		}
+	}
+	return 0, false
+}
+
+// Defaults of autoscaling.
+const (
+	DefaultStaleAfter    = 5 * time.Minute
+	DefaultStabilizeDown = 5 * time.Minute
+)
 
 // Readiness probes a container port through the instance's public address and the host port
 // Vast maps it to: a TCP connect, or with Path an HTTP GET that must answer 2xx. An instance
@@ -134,13 +190,25 @@ type Spread struct {
 func (s Spread) Any() bool { return s.MaxPerMachine > 0 || s.MaxPerHost > 0 || s.MaxPerCountry > 0 }
 
 // TargetAt is the fleet's target at now: the most recent schedule firing's target, else
-// Target, clamped to [Min, Max]. It is pure.
+// Target, clamped to [Min, Max]. On an autoscaled fleet the schedule sets the floor instead
+// (MinAt), and Target is the fallback. It is pure.
 func (f *Fleet) TargetAt(now time.Time) int {
 	t := f.Target
-	if v, _, ok := f.Schedule.TargetAt(now); ok {
+	if v, _, ok := f.Schedule.TargetAt(now); ok && f.Autoscale == nil {
 		t = v
 	}
-	return max(f.Min, min(t, f.Max))
+	return max(f.MinAt(now), min(t, f.Max))
+}
+
+// MinAt is the fleet's floor at now: on an autoscaled fleet, the most recent schedule firing's
+// min, else Min. It is pure.
+func (f *Fleet) MinAt(now time.Time) int {
+	if f.Autoscale != nil {
+		if v, _, ok := f.Schedule.TargetAt(now); ok {
+			return min(max(v, f.Min), f.Max)
+		}
+	}
+	return f.Min
 }
 
 // ScaleDownMode is what happens to instances above target.

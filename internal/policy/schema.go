@@ -64,6 +64,50 @@ type fileFleet struct {
 	Spread             *fileSpread         `yaml:"spread"`
 	Readiness          *fileReadiness      `yaml:"readiness"`
 	Drain              *fileDrain          `yaml:"drain"`
+	Autoscale          *fileAutoscale      `yaml:"autoscale"`
+	Cold               *fileCold           `yaml:"cold"`
+}
+
+// fileAutoscale sets the fleet's desired size from its demand and the market's prices.
+type fileAutoscale struct {
+	Demand        *fileDemand       `yaml:"demand"`
+	PriceCurve    []fileCurvePoint  `yaml:"price_curve"`
+	Stabilization fileStabilization `yaml:"stabilization"`
+}
+
+func (a *fileAutoscale) setDefaults() {
+	a.Stabilization.ScaleDown = duration(DefaultStabilizeDown)
+}
+
+// fileDemand is the workload's need, from Prometheus.
+type fileDemand struct {
+	Prometheus  filePrometheus `yaml:"prometheus"`
+	Query       string         `yaml:"query"`
+	PerInstance float64        `yaml:"per_instance"`
+	StaleAfter  duration       `yaml:"stale_after"`
+}
+
+func (d *fileDemand) setDefaults() { d.StaleAfter = duration(DefaultStaleAfter) }
+
+// filePrometheus is the server the demand query asks, with Prometheus' own HTTP client config.
+type filePrometheus struct {
+	URL        secretString   `yaml:"url"`
+	HTTPConfig httpClientYAML `yaml:"http_config"`
+}
+
+type fileCurvePoint struct {
+	Instances int     `yaml:"instances"`
+	MaxPrice  float64 `yaml:"max_price_dollars_per_hour"`
+}
+
+type fileStabilization struct {
+	ScaleUp   duration `yaml:"scale_up"`
+	ScaleDown duration `yaml:"scale_down"`
+}
+
+// fileCold is the fleet's cold pool of stopped instances.
+type fileCold struct {
+	Instances int `yaml:"instances"`
 }
 
 // fileReadiness is the probe an instance must pass before it counts as ready.
@@ -124,6 +168,7 @@ type fileSize struct {
 type fileScheduleEntry struct {
 	Cron   string `yaml:"cron"`
 	Target int    `yaml:"target"`
+	Min    int    `yaml:"min"` // on autoscaled fleets, instead of target
 }
 
 type fileInstance struct {
