@@ -111,7 +111,7 @@ func planOnce(ctx context.Context, pio IO, deps planDeps, cfg *policy.Config, st
 		}
 		return st
 	}}
-	rep, err := look.Run(ctx, deps.clock.Now(), cfg, nil)
+	rep, err := look.Run(ctx, deps.clock.Now(), cfg, scaler.Carry{})
 	if err != nil {
 		return fmt.Errorf("%w (a cycle would take no action)", err)
 	}

@@ -39,7 +39,7 @@ func (d *Daemon) Cycle(ctx context.Context) {
 // follow is a follower's cycle: the same look as the leader's, so its metrics and /sd match,
 // with the state read from the state dir; nothing is executed or counted as a decision.
 func (d *Daemon) follow(ctx context.Context, cfg *policy.Config, now time.Time) (scaler.CycleReport, error) {
-	look := scaler.Look{Reader: d.api, Prober: scaler.NetProber{}, State: func(scaler.Observation) scaler.State {
+	look := scaler.Look{Reader: d.api, Prober: scaler.NetProber{}, Demand: d.demand, State: func(scaler.Observation) scaler.State {
 		st, err := scaler.ReadState(d.o.StateDir, d.o.PendingGrace)
 		if err != nil {
 			// Not shared with the leader, or not written yet: the plan shown is then made from
@@ -48,9 +48,9 @@ func (d *Daemon) follow(ctx context.Context, cfg *policy.Config, now time.Time) 
 		}
 		return st
 	}}
-	rep, err := look.Run(ctx, now, cfg, d.followerProbes)
+	rep, err := look.Run(ctx, now, cfg, d.followerCarry)
 	if err == nil {
-		d.followerProbes = rep.Probes
+		d.followerCarry = rep.Carry
 		rep.Avoided = rep.Plan.Avoided
 	}
 	return rep, err

@@ -38,9 +38,11 @@ type Daemon struct {
 	history  *priceHistory
 	// last is what the last cycle published; the HTTP surface reads only this.
 	last lastCycle
-	// followerProbes are the readiness probes of a follower's cycles (the leader's live in
-	// its scaler); only the cycle loop touches them.
-	followerProbes map[int64]scaler.ProbeResult
+	// followerCarry is what a follower's look hands the next (the leader's lives in its
+	// scaler); only the cycle loop touches it.
+	followerCarry scaler.Carry
+	// demand reads autoscaled fleets' demand from Prometheus, for the leader and followers.
+	demand scaler.DemandReader
 }
 
 // New builds a daemon: it loads and validates the config, and builds the client (or the

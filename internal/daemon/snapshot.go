@@ -27,7 +27,27 @@ func snapshotOf(cfg *policy.Config, v *scaler.View, obs *scaler.Observation) *me
 			Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore, Budget: f.Budget,
 			Blocked: f.Blocked, AvoidedMachines: avoided[f.Name],
 			MonthSpend: f.MonthSpend, MonthForecast: f.MonthForecast,
+			Desired: desiredBySource(f.Desired), HasDemand: f.Desired.HasDemand && !f.Desired.DemandAt.IsZero(),
+			DemandValue: f.Desired.DemandValue, ColdPool: coldPool(cfg, f.Name),
 		})
 	}
 	return s
+}
+
+// desiredBySource is the fleet's desired size by the sources it has.
+func desiredBySource(d scaler.Desired) map[string]int {
+	out := map[string]int{"schedule": d.Schedule, "final": d.Final}
+	if d.HasDemand {
+		out["demand"] = d.Demand
+	}
+	if d.HasPrice {
+		out["price"] = d.Price
+	}
+	return out
+}
+
+// coldPool reports whether the named fleet keeps a cold pool.
+func coldPool(cfg *policy.Config, fleet string) bool {
+	f := cfg.Fleet(fleet)
+	return f != nil && f.Cold > 0
 }

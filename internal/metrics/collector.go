@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vastwatch/vastwatch/internal/scaler"
 )
 
 // Descriptors of the snapshot's fixed-label metrics, built once. The market metrics carry the
@@ -62,6 +64,12 @@ var (
 		"Committed spend of the fleet integrated over the current calendar month (UTC).", []string{"fleet"}, nil)
 	descFleetMonthForecast = prometheus.NewDesc("vastwatch_fleet_month_forecast_dollars",
 		"Month-to-date committed spend of the fleet plus its committed spend per hour times the hours left in the month (UTC).",
+		[]string{"fleet"}, nil)
+	descFleetDesired = prometheus.NewDesc("vastwatch_fleet_desired_instances",
+		"Desired size of the fleet by source: demand (ceil(value / per_instance), or the fallback while stale), price (what the price curve allows), schedule (the target, or an autoscaled fleet's floor) and final (the target in force, stabilised and clamped).",
+		[]string{"fleet", "source"}, nil)
+	descFleetDemand = prometheus.NewDesc("vastwatch_fleet_demand_value",
+		"Last good value of the fleet's demand query; absent until it has one.",
 		[]string{"fleet"}, nil)
 	descAccountMonthSpend = prometheus.NewDesc("vastwatch_account_month_spend_dollars",
 		"Committed spend of all managed instances integrated over the current calendar month (UTC).", nil, nil)
@@ -182,6 +190,9 @@ func (c snapshotCollector) collectFleets(emit emitter, counts *stateCounts) {
 		for _, st := range Phases {
 			counts.add(fleetState{f.Name, st}, 0)
 		}
+		if f.ColdPool {
+			counts.add(fleetState{f.Name, scaler.StateCold}, 0)
+		}
 		emit.gauge(descFleetTarget, float64(f.Target), f.Name)
 		emit.gauge(descFleetMin, float64(f.Min), f.Name)
 		emit.gauge(descFleetMax, float64(f.Max), f.Name)
@@ -190,6 +201,14 @@ func (c snapshotCollector) collectFleets(emit emitter, counts *stateCounts) {
 		emit.gauge(descAvoided, float64(f.AvoidedMachines), f.Name)
 		emit.gauge(descFleetMonthSpend, f.MonthSpend, f.Name)
 		emit.gauge(descFleetMonthForecast, f.MonthForecast, f.Name)
+		for _, src := range DesiredSources {
+			if n, ok := f.Desired[src]; ok {
+				emit.gauge(descFleetDesired, float64(n), f.Name, src)
+			}
+		}
+		if f.HasDemand {
+			emit.gauge(descFleetDemand, f.DemandValue, f.Name)
+		}
 		reasons := map[string]bool{}
 		for _, r := range f.Blocked {
 			if !reasons[r] {

@@ -134,6 +134,21 @@ func TestSnapshotRows(t *testing.T) {
 		assert.Equal(t, 1.0, s[`vast_instances{fleet="",state="running"}`])
 		assert.Equal(t, []string{`vast_instances{fleet="",state="running"}`}, withPrefix(s, `vast_instances{fleet="",`))
 	})
+	t.Run("a fleet with a cold pool exports its cold instances, zero included", func(t *testing.T) {
+		s := collect(&metrics.Snapshot{Fleets: []metrics.FleetRow{{Name: "a", ColdPool: true}, {Name: "b"}},
+			Instances: []metrics.InstanceRow{{ID: 7, Fleet: "a", State: "cold", Price: 0.01}}})
+		assert.Equal(t, 1.0, s[`vast_instances{fleet="a",state="cold"}`])
+		assert.Len(t, withPrefix(s, `vast_instances{fleet="a"`), len(metrics.Phases)+1)
+		assert.NotContains(t, s, `vast_instances{fleet="b",state="cold"}`)
+	})
+	t.Run("desired sizes by source and the demand value", func(t *testing.T) {
+		s := collect(fixedSnapshot())
+		assert.Equal(t, 2.0, s[`vastwatch_fleet_desired_instances{fleet="training",source="demand"}`])
+		assert.Equal(t, 4.0, s[`vastwatch_fleet_desired_instances{fleet="training",source="price"}`])
+		assert.Equal(t, 2.0, s[`vastwatch_fleet_desired_instances{fleet="training",source="final"}`])
+		assert.Equal(t, 15.0, s[`vastwatch_fleet_demand_value{fleet="training"}`])
+		assert.NotContains(t, s, `vastwatch_fleet_demand_value{fleet="inference"}`)
+	})
 	t.Run("rows repeating an identity are skipped, the first wins", func(t *testing.T) {
 		s := collect(&metrics.Snapshot{
 			Instances: []metrics.InstanceRow{{ID: 1, State: "running", Price: 1}, {ID: 1, State: "failed", Price: 2}},

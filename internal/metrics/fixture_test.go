@@ -64,7 +64,9 @@ func fixedSnapshot() *metrics.Snapshot {
 			{Name: "inference", Target: 3, Min: 1, Max: 6, Spend: 0.8, Budget: 2, AvoidedMachines: 1,
 				MonthSpend: 250.25, MonthForecast: 259.85},
 			{Name: "training", Target: 2, Min: 0, Max: 4, Spend: 0, Budget: 1,
-				Blocked: []string{"price_cap", "no_offers"}},
+				Blocked:   []string{"price_cap", "no_offers"},
+				Desired:   map[string]int{"demand": 2, "price": 4, "schedule": 0, "final": 2},
+				HasDemand: true, DemandValue: 15},
 		},
 		Orphans: map[string]int{"retired": 1},
 	}

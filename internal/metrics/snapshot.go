@@ -105,7 +105,7 @@ type InstanceRow struct {
 	GPUName   string
 	NumGPUs   int
 	// State is the instance's phase (docs/design.md §8): pending, running, stopped, outbid, failed or
-	// draining.
+	// draining; or cold, a stopped instance kept in its fleet's cold pool.
 	State     string
 	Price     float64   // $/h the instance costs when running (dph_total, or the bid plus storage)
 	StartTime time.Time // zero when unknown: the start timestamp is then not exported
@@ -116,7 +116,7 @@ type InstanceRow struct {
 
 // Phases are the instance states every configured fleet exports in vast_instances, zero
 // included, so that "fleet below target" alerts do not depend on a series appearing. They are
-// the scaler's phases, in its order.
+// the scaler's phases, in its order; a fleet with a cold pool exports scaler.StateCold too.
 var Phases = phaseNames(scaler.Phases)
 
 func phaseNames(phases []scaler.Phase) []string {
@@ -143,7 +143,19 @@ type FleetRow struct {
 	// MonthForecast adds its committed $/h × hours left in the month
 	// (vastwatch_fleet_month_spend_dollars, vastwatch_fleet_month_forecast_dollars).
 	MonthSpend, MonthForecast float64
+	// Desired is the fleet's desired size by source (DesiredSources: demand and price only
+	// when configured, schedule and final always) (vastwatch_fleet_desired_instances).
+	Desired map[string]int
+	// HasDemand: the fleet has a demand source with a good value, DemandValue
+	// (vastwatch_fleet_demand_value).
+	HasDemand   bool
+	DemandValue float64
+	// ColdPool: the fleet keeps a cold pool, so it exports vast_instances{state="cold"}.
+	ColdPool bool
 }
+
+// DesiredSources are the sources of vastwatch_fleet_desired_instances, in their order.
+var DesiredSources = []string{"demand", "price", "schedule", "final"}
 
 // DefaultMaxGroups is the per-market cap on exported label sets that the daemon uses: each set
 // is 16 series (one count, three statistics at five percentiles), so 300 sets stay under 5,000

@@ -192,8 +192,12 @@ type Managed struct {
 	Probe *ProbeResult
 	// Drain is the instance's drain while it is draining (phase draining), else nil.
 	Drain *DrainRecord
+	// Cold: a stopped instance kept in its fleet's cold pool (cold.go); Price is then its
+	// storage, what it commits until started.
+	Cold bool
 
-	failedReply bool   // made by a create whose reply reported failure
+	runPrice    float64 // a cold instance's committed $/h once started
+	failedReply bool    // made by a create whose reply reported failure
 	country     string // from the instance's geolocation, else the create record's
 }
 
@@ -217,6 +221,8 @@ type FleetStatus struct {
 	// MonthBudget is the fleet's monthly budget ($, 0: none); MonthSpend its committed spend
 	// so far this calendar month (UTC); MonthForecast that plus SpendAfter × hours left.
 	MonthBudget, MonthSpend, MonthForecast float64
+	// Desired says where Target came from: the schedule, or an autoscaled fleet's sources.
+	Desired Desired
 }
 
 // Result is the plan of one cycle.

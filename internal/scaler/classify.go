@@ -54,6 +54,7 @@ func (p *planner) classify() {
 			p.res.Orphans[m.Fleet]++
 		}
 	}
+	p.markCold()
 	p.pendingCreates(listed)
 }
 
@@ -103,6 +104,9 @@ func (p *planner) manage(in *vastapi.Instance, fleet, nonce string, rec *CreateR
 	}
 	_, stopped := p.st.StoppedByUs[in.ID]
 	m.Phase, m.Why = Classify(in, p.now, bootSince, boot, stopped)
+	if m.Phase == PhasePending && p.startFailed(in) {
+		m.Phase, m.Why = PhaseFailed, WhyStartFailed
+	}
 	m.Ready = m.Phase == PhaseRunning
 	if f != nil && f.Readiness != nil {
 		p.gate(&m, f, bootSince)

@@ -47,13 +47,13 @@ type fleetPlan struct {
 
 // newFleetPlan tallies the fleet's instances and pending creates before any rule runs.
 func (p *planner) newFleetPlan(f *policy.Fleet) *fleetPlan {
-	fp := &fleetPlan{planner: p, f: f, target: f.TargetAt(p.now), limit: f.MaxActionsPerCycle,
+	fp := &fleetPlan{planner: p, f: f, limit: f.MaxActionsPerCycle,
 		perMachine: map[int64]int{}, perHost: map[int64]int{}, perCountry: map[string]int{},
 		managed: p.byFleet[f.Name], pend: p.pending[f.Name]}
 	if fp.limit <= 0 {
 		fp.limit = noLimit
 	}
-	fp.status = FleetStatus{Name: f.Name, Target: fp.target, Min: f.Min, Max: f.Max, Budget: f.Budget,
+	fp.status = FleetStatus{Name: f.Name, Min: f.Min, Max: f.Max, Budget: f.Budget,
 		Counts: make(map[Phase]int, len(Phases))}
 	for _, m := range fp.managed {
 		fp.status.Counts[m.Phase]++
@@ -75,7 +75,22 @@ func (p *planner) newFleetPlan(f *policy.Fleet) *fleetPlan {
 	fp.status.PendingCreates = len(fp.pend)
 	fp.status.SpendBefore = fp.committed
 	fp.inflight = inFlight(fp.managed, fp.pend)
+	fp.status.Desired = fp.desired(fp.counted())
+	fp.target = fp.status.Desired.Final
+	fp.status.Target = fp.target
 	return fp
+}
+
+// counted is how many instances count toward the target before any rule runs: pending creates,
+// and booting or running instances that are not the old half of a replacement.
+func (fp *fleetPlan) counted() int {
+	n := len(fp.pend)
+	for _, m := range fp.managed {
+		if _, old := fp.inflight[m.Instance.ID]; !old && (m.Phase == PhasePending || m.Phase == PhaseRunning) {
+			n++
+		}
+	}
+	return n
 }
 
 // finish is the fleet's status once its plan is carried out.

@@ -28,12 +28,7 @@ const (
 // sorts what no repair took into booting, running and spares; then counts what is active
 // toward the target.
 func (fp *fleetPlan) repair() {
-	fp.activeBefore = len(fp.pend)
-	for _, m := range fp.managed {
-		if _, old := fp.inflight[m.Instance.ID]; !old && (m.Phase == PhasePending || m.Phase == PhaseRunning) {
-			fp.activeBefore++
-		}
-	}
+	fp.activeBefore = fp.counted()
 	for _, m := range fp.managed {
 		if r := repairOf(fp, m); r != nil {
 			r.plan(fp, m)
@@ -84,9 +79,13 @@ type failedInstance struct{}
 func (failedInstance) applies(_ *fleetPlan, m *Managed) bool { return m.Phase == PhaseFailed }
 
 func (failedInstance) plan(fp *fleetPlan, m *Managed) {
-	if !fp.remove(m, KindDestroy, ReasonFailed, m.Why) {
+	reason := ReasonFailed
+	if m.Why == WhyStartFailed {
+		reason = ReasonStartFailed // its GPUs are taken: the machine is not to blame
+	}
+	if !fp.remove(m, KindDestroy, reason, m.Why) {
 		fp.limited = true
 		return
 	}
-	fp.decide(DecisionReplace, ReasonFailed, fmt.Sprintf("instance %d: %s", m.Instance.ID, m.Why))
+	fp.decide(DecisionReplace, reason, fmt.Sprintf("instance %d: %s", m.Instance.ID, m.Why))
 }

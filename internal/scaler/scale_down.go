@@ -10,8 +10,9 @@ import (
 
 // scaleDown retires a fleet's surplus over its target, after the scale-down cooldown, in the
 // removal order of docs/design.md §8: booting instances (newest first), then, when the fleet
-// destroys, its stopped spares, then the most expensive running ones. Only listed instances
-// count as surplus (holdForPending covers the rest); a fleet that drains drains them first.
+// destroys, its stopped spares (not its cold pool), then the most expensive running ones,
+// which a fleet with a cold pool stops into it while it has room. Only listed instances count
+// as surplus (holdForPending covers the rest); a fleet that drains drains them first.
 type scaleDown struct{}
 
 func (scaleDown) applies(fp *fleetPlan) bool {
@@ -36,16 +37,29 @@ func (scaleDown) plan(fp *fleetPlan) {
 	}
 	victims := slices.Concat(fp.booting, fp.running)
 	if kind == KindDestroy {
-		victims = slices.Concat(fp.booting, fp.spares, fp.running)
+		victims = slices.Concat(fp.booting, notCold(fp.spares), fp.running)
 	}
-	downs := 0
+	downs, stopped := 0, len(fp.spares)
 	for _, m := range victims {
 		if excess == 0 {
 			break
 		}
-		if !fp.retire(m, kind, ReasonAboveTarget, fmt.Sprintf("%d/%d", fp.active, fp.target)) {
+		k := kind
+		if m.Phase == PhaseRunning && intoCold(fp.f, stopped) {
+			k = KindStop
+		}
+		if !fp.retire(m, k, ReasonAboveTarget, fmt.Sprintf("%d/%d", fp.active, fp.target)) {
 			fp.limited = true
 			break
+		}
+		switch {
+		case k == KindStop && fp.f.Cold > 0:
+			if fp.f.Drain == nil {
+				fp.intoColdPool(m) // a drained one commits less once its drain ends
+			}
+			stopped++
+		case m.Phase == PhaseStopped:
+			stopped--
 		}
 		fp.handle(m)
 		if m.Phase != PhaseStopped {

@@ -45,21 +45,35 @@ func (scaleUp) plan(fp *fleetPlan) {
 }
 
 // startSpares starts up to need of the fleet's stopped instances, cheapest first, and returns
-// how many it started.
+// how many it started. A cold one starts only within the budgets, since starting it commits
+// its full price again.
 func (fp *fleetPlan) startSpares(need int, detail string) int {
-	slices.SortStableFunc(fp.spares, func(a, b *Managed) int { return cmp.Compare(a.Price, b.Price) })
+	slices.SortStableFunc(fp.spares, func(a, b *Managed) int { return cmp.Compare(runningPrice(a), runningPrice(b)) })
 	started := 0
 	for _, m := range fp.spares {
-		if started == need {
+		if started == need || (m.Cold && !fp.coldStartFits(m)) {
 			break
+		}
+		price := m.Price
+		if m.Cold {
+			price = m.runPrice
 		}
 		if !fp.emit(Action{Kind: KindStart, Reason: ReasonBelowTarget, Detail: detail,
-			InstanceID: m.Instance.ID, MachineID: m.Instance.MachineID, Price: m.Price}) {
+			InstanceID: m.Instance.ID, MachineID: m.Instance.MachineID, Price: price}) {
 			break
 		}
+		fp.commitStart(m)
 		fp.handle(m)
 		fp.active++
 		started++
 	}
 	return started
+}
+
+// runningPrice is what m commits once running: a cold instance's price when started.
+func runningPrice(m *Managed) float64 {
+	if m.Cold {
+		return m.runPrice
+	}
+	return m.Price
 }

@@ -54,6 +54,8 @@ type Options struct {
 	// ListingMargin is how long before its host listing ends an instance is replaced
 	// make-before-break (default 1h; negative: never).
 	ListingMargin time.Duration
+	// Demand reads autoscaled fleets' demand (nil: their demand reads as unavailable).
+	Demand DemandReader
 	// Prober runs readiness probes (default NetProber); Notifier calls drain webhooks (default
 	// HTTPNotifier).
 	Prober   Prober
@@ -83,9 +85,10 @@ type Scaler struct {
 	// while bookErr is set the persisted totals are unknown and book is an in-memory stand-in.
 	book    *SpendBook
 	bookErr error
-	// probes are the last readiness probe of each probed instance (memory only: a restart
-	// probes again, and boot_timeout runs from the instance's start either way).
-	probes map[int64]ProbeResult
+	// carry is what the last cycle handed this one: the readiness probes, the demand and the
+	// desired sizes (memory only: a restart probes again, boot_timeout runs from the
+	// instance's start either way, and a scale-down then waits a whole stabilisation window).
+	carry Carry
 }
 
 // New builds a Scaler. An unusable journal does not fail New: the scaler runs, but every
@@ -177,8 +180,8 @@ type CycleReport struct {
 	Plan        Result
 	Outcomes    []ActionOutcome
 	DryRun      bool
-	// Probes are this cycle's readiness probes, carried into the next cycle.
-	Probes map[int64]ProbeResult
+	// Carry is what this cycle hands the next: its probes, demand and desired sizes.
+	Carry Carry
 	// Avoided are the machines avoided at the end of the cycle (after this cycle's failures).
 	Avoided []AvoidedMachine
 	// Cost is the committed dollars per fleet since the previous cycle (committed $/h after the
@@ -202,11 +205,11 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 	defer s.mu.Unlock()
 	now := s.o.Clock.Now()
 	var cost map[string]float64
-	look := Look{Reader: s.o.API, Prober: s.o.Prober, State: func(obs Observation) State {
+	look := Look{Reader: s.o.API, Prober: s.o.Prober, Demand: s.o.Demand, State: func(obs Observation) State {
 		cost = s.reconcile(obs, cfg, now)
 		return s.state()
 	}}
-	rep, err := look.Run(ctx, now, cfg, s.probes)
+	rep, err := look.Run(ctx, now, cfg, s.carry)
 	rep.DryRun = s.o.DryRun || cfg.DryRun
 	if err != nil {
 		for _, f := range cfg.Fleets {
@@ -217,7 +220,7 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 		s.log.Warn("observation failed; no action this cycle", "err", err)
 		return rep, err
 	}
-	s.probes = rep.Probes
+	s.carry = rep.Carry
 	rep.Cost, rep.SpendErr, rep.JournalErr = cost, s.bookErr, s.journalErr
 	for _, d := range rep.Plan.Decisions {
 		s.decision(d)
@@ -291,7 +294,6 @@ func (s *Scaler) state() State {
 		CreatesNotBefore: s.notBefore,
 		PendingGrace:     s.o.PendingGrace,
 		MonthToDate:      s.book.Month(),
-		Probes:           maps.Clone(s.probes),
 	}
 	if s.bookErr != nil {
 		st.MonthUnknown = s.bookErr.Error()
@@ -411,7 +413,7 @@ func (s *Scaler) Rearm() {
 	clear(s.outbidSince)
 	clear(s.lastUp)
 	clear(s.lastDown)
-	clear(s.probes)
+	s.carry = Carry{}
 	s.journal, s.journalErr = OpenJournal(s.o.StateDir)
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)

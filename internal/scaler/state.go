@@ -88,4 +88,10 @@ type State struct {
 	Probes map[int64]ProbeResult
 	// Draining holds the instances being drained before their removal (journalled).
 	Draining map[int64]DrainRecord
+	// Demand is each autoscaled fleet's demand, with its last good value (Look reads it).
+	Demand map[string]Demand
+	// DesiredHistory is each autoscaled fleet's raw desired sizes of the recent cycles, for
+	// the stabilisation windows (memory only: after a restart a scale-down waits a whole
+	// window).
+	DesiredHistory map[string][]DesiredSample
 }

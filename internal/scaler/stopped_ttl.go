@@ -13,8 +13,8 @@ func (fp *fleetPlan) expireStopped() {
 		return
 	}
 	for _, m := range fp.spares {
-		if fp.handled[m] {
-			continue
+		if fp.handled[m] || m.Cold {
+			continue // the cold pool is kept on purpose
 		}
 		since, ok := fp.stoppedSince(m.Instance.ID)
 		if !ok || fp.now.Sub(since) <= fp.f.StoppedTTL {

@@ -34,6 +34,10 @@ type AccountView struct {
 	MonthSpend, MonthForecast float64
 }
 
+// StateCold is how a stopped instance of a fleet's cold pool shows in the view (and
+// vast_instances): stopped on purpose, committing only its storage, the first to start.
+const StateCold = "cold"
+
 // InstanceView is one listed instance: ours with its fleet and phase, or anyone's with the phase
 // its status maps to.
 type InstanceView struct {
@@ -77,6 +81,9 @@ func NewView(cfg *policy.Config, rep *CycleReport, avoided []AvoidedMachine) *Vi
 		if m, ok := managed[in.ID]; ok {
 			iv.Managed, iv.Fleet, iv.State, iv.Price = m, m.Fleet, string(m.Phase), m.Price
 			iv.Probed, iv.Ready = probed[m.Fleet], m.Ready
+			if m.Cold {
+				iv.State = StateCold
+			}
 		} else {
 			p, _ := Classify(in, rep.At, time.Time{}, 0, false)
 			iv.State = string(p)
