@@ -198,7 +198,7 @@ type Managed struct {
 
 	runPrice    float64 // a cold instance's committed $/h once started
 	failedReply bool    // made by a create whose reply reported failure
-	country     string // from the instance's geolocation, else the create record's
+	country     string  // from the instance's geolocation, else the create record's
 }
 
 // FleetStatus is a fleet's state after planning.

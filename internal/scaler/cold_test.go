@@ -28,8 +28,12 @@ func stoppedByUs(ids ...int64) map[int64]time.Time {
 func TestColdPool(t *testing.T) {
 	od := testMarket("m", vastapi.OnDemand)
 	offers := map[string][]vastapi.Offer{"m": {testOffer(1, 0.30), testOffer(2, 0.40)}}
-	run := func(id int64, base float64) vastapi.Instance { return testInstance(id, "f", "r"+string(rune('a'+id)), "running", base) }
-	stop := func(id int64, base float64) vastapi.Instance { return testInstance(id, "f", "s"+string(rune('a'+id)), "stopped", base) }
+	run := func(id int64, base float64) vastapi.Instance {
+		return testInstance(id, "f", "r"+string(rune('a'+id)), "running", base)
+	}
+	stop := func(id int64, base float64) vastapi.Instance {
+		return testInstance(id, "f", "s"+string(rune('a'+id)), "stopped", base)
+	}
 
 	t.Run("a scale-down stops into the pool while it has room, then destroys", func(t *testing.T) {
 		obs := obsOf(100, nil, run(11, 0.30), run(12, 0.50), run(13, 0.40), run(14, 0.20))

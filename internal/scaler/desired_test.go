@@ -106,8 +106,8 @@ func TestDesiredSize(t *testing.T) {
 				{At: t0.Add(-11 * time.Minute), Raw: 4}, {At: t0.Add(-9 * time.Minute), Raw: 1}}}},
 			want: scaler.Desired{Demand: 1, Raw: 1, Final: 1}},
 		{name: "scale-down window: waits until the history covers it (after a restart)", fleet: autoFleet(od, true, nil),
-			obs: obsOf(100, market, running(11, 12, 13, 14)...),
-			st: scaler.State{Demand: good(10), DesiredHistory: map[string][]scaler.DesiredSample{"f": {{At: t0.Add(-3 * time.Minute), Raw: 1}}}},
+			obs:  obsOf(100, market, running(11, 12, 13, 14)...),
+			st:   scaler.State{Demand: good(10), DesiredHistory: map[string][]scaler.DesiredSample{"f": {{At: t0.Add(-3 * time.Minute), Raw: 1}}}},
 			want: scaler.Desired{Demand: 1, Raw: 1, Final: 4}},
 		{name: "scale-up window: acts on the lowest desired over it", fleet: autoFleet(od, true, nil,
 			func(f *policy.Fleet) { f.Autoscale.StabilizeUp = 2 * time.Minute }),
@@ -116,8 +116,8 @@ func TestDesiredSize(t *testing.T) {
 				{At: t0.Add(-3 * time.Minute), Raw: 1}, {At: t0.Add(-1 * time.Minute), Raw: 2}}}},
 			want: scaler.Desired{Demand: 5, Raw: 5, Final: 2}},
 		{name: "scale-up window 0s: at once", fleet: autoFleet(od, true, nil),
-			obs: obsOf(100, market, running(11)...),
-			st: scaler.State{Demand: good(50), DesiredHistory: map[string][]scaler.DesiredSample{"f": {{At: t0.Add(-1 * time.Minute), Raw: 1}}}},
+			obs:  obsOf(100, market, running(11)...),
+			st:   scaler.State{Demand: good(50), DesiredHistory: map[string][]scaler.DesiredSample{"f": {{At: t0.Add(-1 * time.Minute), Raw: 1}}}},
 			want: scaler.Desired{Demand: 5, Raw: 5, Final: 5}},
 	}
 	for _, c := range cases {
