@@ -10,6 +10,7 @@ import (
 	"github.com/vastwatch/vastwatch"
 	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/daemon"
+	"github.com/vastwatch/vastwatch/internal/demand"
 	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/report"
 	"github.com/vastwatch/vastwatch/internal/scaler"
@@ -104,7 +105,7 @@ func planClient(ctx context.Context, pio IO, simulate bool, seed int64) (planDep
 // goes through the executor in dry-run with a Mutator that refuses everything, so no path of
 // this command can mutate.
 func planOnce(ctx context.Context, pio IO, deps planDeps, cfg *policy.Config, stateDir string) error {
-	look := scaler.Look{Reader: deps.reader, Prober: scaler.NetProber{}, State: func(scaler.Observation) scaler.State {
+	look := scaler.Look{Reader: deps.reader, Prober: scaler.NetProber{}, Demand: demand.New(deps.clock, 0), State: func(scaler.Observation) scaler.State {
 		st, err := scaler.ReadState(stateDir, scaler.DefaultPendingGrace)
 		if err != nil {
 			fmt.Fprintf(pio.Stderr, "vastwatch plan: %v (creates would be blocked)\n", err)

@@ -15,6 +15,7 @@ import (
 
 	vastwatch "github.com/vastwatch/vastwatch"
 	"github.com/vastwatch/vastwatch/internal/clock"
+	"github.com/vastwatch/vastwatch/internal/demand"
 	"github.com/vastwatch/vastwatch/internal/metrics"
 	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/scaler"
@@ -62,8 +63,9 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	}
 	d.api = api
 	d.charges = &chargesPoller{api: api, logger: logger.With("component", "charges")}
+	d.demand = demand.New(d.clk, 0)
 	d.scaler = scaler.New(scaler.Options{
-		Clock: d.clk, API: api, StateDir: o.StateDir, Logger: logger.With("component", "scaler"),
+		Clock: d.clk, API: api, StateDir: o.StateDir, Logger: logger.With("component", "scaler"), Demand: d.demand,
 		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace,
 		// The scaler logs each decision and action itself; the hooks only count them.
 		OnAction:   d.countAction,
