@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"internal/demand/promtest":                    {},
 	"internal/report":                             {"internal/vastapi", "internal/policy", "internal/scaler"},
 	"internal/daemon": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",
-		"internal/scaler", "internal/metrics", "internal/leader", "internal/demand"},
+		"internal/scaler", "internal/metrics", "internal/leader", "internal/demand", "internal/report"},
 	"internal/leader/leasetest": {"internal/clock"},
 }
 

@@ -82,7 +82,8 @@ func (d *Daemon) publish(cfg *policy.Config, start time.Time, rep *scaler.CycleR
 		d.exporter.AddFleetCost(fleet, dollars)
 	}
 	d.exporter.SetPoll(true, start)
-	d.history.record(start, markets)
+	d.prices.recordMarkets(start, markets)
+	d.sizes.recordFleets(start, view.Fleets)
 	d.last.ready.Store(true)
 	d.logger.Debug("cycle done", "took", d.clk.Now().Sub(start), "actions", len(rep.Outcomes),
 		"instances", len(rep.Observation.Instances), "credit", rep.Observation.User.Credit)

@@ -36,7 +36,9 @@ type Daemon struct {
 	exporter *metrics.Exporter
 	lead     *leadership
 	charges  *chargesPoller
-	history  *priceHistory
+	// prices and sizes are the status page's charts: each market's best and median price, each
+	// autoscaled fleet's desired and running size.
+	prices, sizes *history
 	// last is what the last cycle published; the HTTP surface reads only this.
 	last lastCycle
 	// followerCarry is what a follower's look hands the next (the leader's lives in its
@@ -50,7 +52,8 @@ type Daemon struct {
 // simulator), the scaler, the exporter and the leadership, contacting nothing yet.
 func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	o = o.withDefaults()
-	d := &Daemon{o: o, logger: logger, clk: o.Clock, history: newPriceHistory(6*time.Hour, 720)}
+	d := &Daemon{o: o, logger: logger, clk: o.Clock,
+		prices: newHistory(6*time.Hour, 720, priceLook), sizes: newHistory(6*time.Hour, 720, sizeLook)}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.exporter = metrics.New(registry, metrics.BuildInfo{Version: o.Version, Revision: o.Revision, GoVersion: runtime.Version()})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/report"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
@@ -57,7 +58,7 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 	for _, m := range cfg.Markets {
 		ms := last.markets[m.Name]
 		v.Markets = append(v.Markets, statusMarket{Name: m.Name, Type: string(m.Type), Offers: ms.offers,
-			Best: ms.best, Median: ms.median, HasPrices: ms.ok, Chart: d.history.svg(m.Name, 320, 60)})
+			Best: ms.best, Median: ms.median, HasPrices: ms.ok, Chart: d.prices.svg(m.Name, 320, 60)})
 	}
 	for _, f := range view.Fleets {
 		sf := statusFleet{Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore,
@@ -65,6 +66,9 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 			Month: f.MonthSpend, Forecast: f.MonthForecast, MonthBudget: f.MonthBudget}
 		if pf := cfg.Fleet(f.Name); pf != nil && pf.Market != nil {
 			sf.Market = pf.Market.Name
+		}
+		if f.Desired.Autoscaled {
+			sf.Desired, sf.Chart = report.DesiredText(f.Desired), d.sizes.svg(f.Name, 240, 48)
 		}
 		v.Fleets = append(v.Fleets, sf)
 	}

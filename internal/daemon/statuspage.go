@@ -63,6 +63,10 @@ type statusFleet struct {
 	// Month is spend so far this month, Forecast the month-end projection, MonthBudget the cap
 	// (0 = none).
 	Month, Forecast, MonthBudget float64
+	// Desired says where an autoscaled fleet's target comes from ("" for a plain fleet);
+	// Chart draws its desired and running size over the recent hours.
+	Desired string
+	Chart   template.HTML
 }
 
 type statusInstance struct {
@@ -174,6 +178,7 @@ th{color:#57606a;font-weight:600}
 <td class="num {{if over .Spend .Budget}}bad{{end}}">{{usd .Spend}} / {{usd .Budget}}</td>
 <td class="num {{if over .Forecast .MonthBudget}}bad{{end}}">{{usd .Month}} → {{usd .Forecast}}{{if gt .MonthBudget 0.0}} / {{usd .MonthBudget}}{{end}}</td>
 <td>{{range .Blocked}}<span class="pill bad">{{.}}</span> {{end}}</td></tr>
+{{if .Desired}}<tr><td></td><td colspan="7"><span class="muted">autoscaled: {{.Desired}}</span>{{if .Chart}}<br>{{.Chart}}{{end}}</td></tr>{{end}}
 {{else}}<tr><td colspan="8" class="muted">no fleets configured: vastwatch only watches</td></tr>{{end}}
 </table></div></section>
 <section><h2>Instances</h2><div class="scroll"><table>

@@ -53,6 +53,9 @@ func writeFleet(b *strings.Builder, f scaler.FleetStatus, res scaler.Result, out
 	}
 	fmt.Fprintf(b, "\nfleet %s: target %d (min %d, max %d); %s\n", f.Name, f.Target, f.Min, f.Max, strings.Join(counts, ", "))
 	fmt.Fprintf(b, "  $/h %.4f -> %.4f (%s)\n", f.SpendBefore, f.SpendAfter, budget)
+	if d := f.Desired; d.Autoscaled {
+		fmt.Fprintf(b, "  desired: %s\n", DesiredText(d))
+	}
 	if len(f.Blocked) > 0 {
 		fmt.Fprintf(b, "  blocked: %s\n", strings.Join(f.Blocked, ", "))
 	}
@@ -125,4 +128,32 @@ func writeOrphans(b *strings.Builder, res scaler.Result, outcome map[int]string)
 			writeAction(b, a, i, outcome)
 		}
 	}
+}
+
+// DesiredText says where an autoscaled fleet's target came from: each source's inputs and
+// desired size, their combination and the stabilised target.
+func DesiredText(d scaler.Desired) string {
+	var parts []string
+	if d.HasDemand {
+		switch {
+		case d.DemandStale && d.DemandAt.IsZero():
+			parts = append(parts, fmt.Sprintf("demand %d (no good value yet, fallback)", d.Demand))
+		case d.DemandStale:
+			parts = append(parts, fmt.Sprintf("demand %d (value %g stale since %s, fallback)", d.Demand, d.DemandValue, d.DemandAt.UTC().Format(time.RFC3339)))
+		default:
+			parts = append(parts, fmt.Sprintf("demand %d (value %g)", d.Demand, d.DemandValue))
+		}
+	}
+	if d.HasPrice {
+		parts = append(parts, fmt.Sprintf("price %d", d.Price))
+	}
+	parts = append(parts, fmt.Sprintf("floor %d", d.Schedule), fmt.Sprintf("combined %d", d.Raw), fmt.Sprintf("target %d", d.Final))
+	if d.Final != d.Raw {
+		parts[len(parts)-1] += " (stabilised)"
+	}
+	out := strings.Join(parts, ", ")
+	if d.DemandErr != "" {
+		out += "; last demand read: " + d.DemandErr
+	}
+	return out
 }

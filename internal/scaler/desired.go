@@ -138,8 +138,9 @@ func (fp *fleetPlan) priceDesired() int {
 	return n
 }
 
-// instancePrices are what the fleet's instances that count toward its size commit running:
-// booting and running ones, pending creates, and its cold pool at the price it starts at.
+// instancePrices are what the fleet's instances could commit running: booting and running
+// ones and pending creates at what they commit, its cold pool at the price it starts at, and
+// outbid ones at the bid that would win them back within the caps.
 func (fp *fleetPlan) instancePrices() []float64 {
 	var out []float64
 	for _, m := range fp.managed {
@@ -151,6 +152,10 @@ func (fp *fleetPlan) instancePrices() []float64 {
 			out = append(out, m.Price)
 		case m.Cold:
 			out = append(out, m.runPrice)
+		case m.Phase == PhaseOutbid:
+			if _, price, ok := rebidPrice(fp.f, m.Instance, 0); ok {
+				out = append(out, price)
+			}
 		}
 	}
 	for _, c := range fp.pend {

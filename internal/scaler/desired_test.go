@@ -74,6 +74,12 @@ func TestDesiredSize(t *testing.T) {
 			obs: obsOf(100, map[string][]vastapi.Offer{"m": {
 				withGPUs(testOffer(1, 0.30), 7), withGPUs(testOffer(2, 0.31), 7), withGPUs(testOffer(3, 0.32), 8)}}),
 			want: scaler.Desired{Price: 2, Raw: 2, Final: 2}},
+		{name: "price: an outbid instance counts at the bid that wins it back", fleet: autoFleet(testMarket("b", vastapi.Bid),
+			false, []policy.CurvePoint{{Instances: 1, MaxPrice: 0.60}, {Instances: 3, MaxPrice: 0.35}},
+			func(f *policy.Fleet) { f.Bid = &policy.BidPolicy{Multiplier: 1, MaxPerHour: 0.9} }),
+			obs: obsOf(100, nil, outbid(testInstance(11, "f", "a", "stopped", 0.40), 0.30), outbid(testInstance(12, "f", "b", "stopped", 0.40), 0.50)),
+			// Won back at .31 and .51: the first is worth it (≤ .60), the second not (> .35).
+			want: scaler.Desired{Price: 1, Raw: 1, Final: 1}},
 		{name: "price: offers above the fleet's max price do not count", fleet: autoFleet(od, false, curve,
 			func(f *policy.Fleet) { f.MaxPrice = 0.35 }),
 			obs: obsOf(100, market), want: scaler.Desired{Price: 1, Raw: 1, Final: 1}},
@@ -152,4 +158,11 @@ func TestAPlainFleetsDesiredIsItsSchedule(t *testing.T) {
 func withGPUs(o vastapi.Offer, ids ...int64) vastapi.Offer {
 	o.GPUIDs = ids
 	return o
+}
+
+// outbid makes a bid instance outbid at minBid.
+func outbid(in vastapi.Instance, minBid float64) vastapi.Instance {
+	in.IsBid, in.MinBid = true, minBid
+	in.IntendedStatus, in.CurState, in.NextState = "stopped", "stopped", "stopped"
+	return in
 }
