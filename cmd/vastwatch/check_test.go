@@ -87,3 +87,35 @@ func TestCheckPrintsWarningsButExitsZero(t *testing.T) {
 		}
 	}
 }
+
+// The README's autoscaling examples are configs `check` accepts without a warning.
+func TestReadmeAutoscalingExamplesAreValid(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	i := strings.Index(section, "## Scaling on load and on price")
+	if i < 0 {
+		t.Fatal("README has no section on scaling on load and on price")
+	}
+	section = section[i:]
+	var blocks []string
+	for _, part := range strings.Split(section, "```yaml\n")[1:] {
+		blocks = append(blocks, part[:strings.Index(part, "```")])
+	}
+	if len(blocks) != 3 {
+		t.Fatalf("%d yaml blocks in the section, want prometheus.yml, the serving fleet and the batch fleet", len(blocks))
+	}
+	cfg := "owner: demo\nmarkets:\n  - {name: rtx4090, query: \"gpu_name=RTX_4090 num_gpus=1\"}\n" +
+		"  - {name: rtx4090-bid, query: \"gpu_name=RTX_4090 num_gpus=1\", type: bid}\n" +
+		strings.TrimPrefix(blocks[1], "# vastwatch's config\n") + blocks[2]
+	p := filepath.Join(t.TempDir(), "readme.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runMain(t, nil, "check", "--config.file", p)
+	if code != 0 || strings.Contains(out, "warning:") || !strings.Contains(out, "auto, floor") {
+		t.Fatalf("exit %d\n%s%s\n---\n%s", code, out, errs, cfg)
+	}
+}

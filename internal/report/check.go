@@ -48,17 +48,13 @@ func CheckSummary(w io.Writer, path string, cfg *policy.Config, now time.Time) e
 		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  NAME\tMARKET\tMIN/TARGET/MAX\tTARGET NOW\tNEXT CHANGE\tMAX $/H\tBUDGET $/H\tSCALE DOWN\tBID")
 		for _, f := range cfg.Fleets {
-			next := "none"
-			if t, at, ok := f.Schedule.NextChange(now, f.Target, 200); ok {
-				t = max(f.Min, min(t, f.Max))
-				next = fmt.Sprintf("%d at %s", t, at.UTC().Format(time.RFC3339))
-			}
+			targetNow, next := targetText(f, now)
 			bid := "-"
 			if f.Bid != nil {
 				bid = fmt.Sprintf("min_bid×%g ≤ $%g", f.Bid.Multiplier, f.Bid.MaxPerHour)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d/%d/%d\t%d\t%s\t%g\t%g\t%s\t%s\n", f.Name, f.Market.Name, f.Min, f.Target, f.Max,
-				f.TargetAt(now), next, f.MaxPrice, f.Budget, f.ScaleDown, bid)
+			fmt.Fprintf(tw, "  %s\t%s\t%d/%d/%d\t%s\t%s\t%g\t%g\t%s\t%s\n", f.Name, f.Market.Name, f.Min, f.Target, f.Max,
+				targetNow, next, f.MaxPrice, f.Budget, f.ScaleDown, bid)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -96,6 +92,22 @@ func orderText(o []vastapi.OrderBy) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// targetText is the fleet's target now and its schedule's next change; an autoscaled fleet's
+// target follows its sources, within a floor its schedule sets.
+func targetText(f *policy.Fleet, now time.Time) (targetNow, next string) {
+	next = "none"
+	if f.Autoscale == nil {
+		if t, at, ok := f.Schedule.NextChange(now, f.Target, 200); ok {
+			next = fmt.Sprintf("%d at %s", max(f.Min, min(t, f.Max)), at.UTC().Format(time.RFC3339))
+		}
+		return fmt.Sprint(f.TargetAt(now)), next
+	}
+	if t, at, ok := f.Schedule.NextChange(now, f.Min, 200); ok {
+		next = fmt.Sprintf("floor %d at %s", max(f.Min, min(t, f.Max)), at.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("auto, floor %d", f.MinAt(now)), next
 }
 
 // Plural is "s" unless n is 1.
