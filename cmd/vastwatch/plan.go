@@ -93,7 +93,7 @@ func planClient(ctx context.Context, pio IO, simulate bool, seed int64) (planDep
 		base = daemon.DefaultAPIURL
 	}
 	c, err := vastapi.New(vastapi.Config{BaseURL: base, Key: env.APIKey, Clock: clk,
-		UserAgent: "vastwatch/" + version})
+		UserAgent: "vastwatch/" + version, FailFast: true})
 	if err != nil {
 		return planDeps{}, fmt.Errorf("api client: %w", err)
 	}

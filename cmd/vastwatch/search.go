@@ -110,7 +110,7 @@ func runSearch(ctx context.Context, pio IO, args []string) error {
 	}
 	offers, err := client.SearchOffers(ctx, q)
 	if err != nil {
-		return err
+		return reachable(err, client)
 	}
 	storage := 0.0
 	if q.AllocatedStorage.Valid {
@@ -203,5 +203,13 @@ func searchClient(ctx context.Context, pio IO, sf searchFlags) (*vastapi.Client,
 	if base == "" {
 		base = daemon.DefaultAPIURL
 	}
-	return vastapi.New(vastapi.Config{BaseURL: base, Key: env.APIKey, Clock: clk, UserAgent: ua})
+	return vastapi.New(vastapi.Config{BaseURL: base, Key: env.APIKey, Clock: clk, UserAgent: ua, FailFast: true})
+}
+
+// reachable says in so many words that the API could not be reached, and where it was looked for.
+func reachable(err error, c *vastapi.Client) error {
+	if vastapi.IsUnreachable(err) {
+		return fmt.Errorf("cannot reach the Vast.ai API at %s; check the network and VASTWATCH_API_URL (%w)", c.BaseURL(), err)
+	}
+	return err
 }
