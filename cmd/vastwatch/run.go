@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"flag"
+	"runtime"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/daemon"
+	"github.com/vastwatch/vastwatch/internal/metrics"
 	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 )
@@ -131,7 +133,8 @@ func runDaemon(ctx context.Context, pio IO, args []string) error {
 		return usageErr("%v", err)
 	}
 	defer restore()
-	f.o.Version, f.o.Revision, f.o.Getenv, f.o.Signals = version, revision, pio.Getenv, pio.Signals
+	f.o.Getenv, f.o.Signals = pio.Getenv, pio.Signals
+	f.o.Build = metrics.BuildInfo{Version: version, Revision: revision, GoVersion: runtime.Version(), GoOS: runtime.GOOS, GoArch: runtime.GOARCH}
 	d, err := daemon.New(f.o, env, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"strings"
 	"time"
 
@@ -50,7 +49,7 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	d := &Daemon{o: o, logger: logger, clk: o.Clock, history: newPriceHistory(6*time.Hour, 720)}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.exporter = metrics.New(registry, metrics.BuildInfo{Version: o.Version, Revision: o.Revision, GoVersion: runtime.Version()})
+	d.exporter = metrics.New(registry, o.Build)
 	if err := d.loadConfig(env); err != nil {
 		return nil, err
 	}
@@ -140,7 +139,7 @@ func (d *Daemon) newClient(key vastapi.Secret) (*vastapi.Client, error) {
 	}
 	api, err := vastapi.New(vastapi.Config{
 		BaseURL: baseURL, Key: key, HTTPClient: hc, Clock: d.clk,
-		UserAgent: "vastwatch/" + o.Version, Logger: d.logger.With("component", "vastapi"),
+		UserAgent: "vastwatch/" + o.Build.Version, Logger: d.logger.With("component", "vastapi"),
 		Observe: d.exporter.ObserveRequest, Pacing: ScaledPacing(pacingFactor),
 	})
 	if err != nil {

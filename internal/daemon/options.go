@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
+	"github.com/vastwatch/vastwatch/internal/metrics"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 )
 
@@ -32,7 +33,9 @@ type Options struct {
 	Sim    SimOptions
 	Leader LeaderOptions
 
-	Version, Revision string
+	// Build labels vastwatch_build_info; its Version also heads the status page and the
+	// API client's User-Agent.
+	Build metrics.BuildInfo
 	// Getenv resolves {env: NAME} references of the config.
 	Getenv func(string) string
 	// Signals delivers SIGHUP (a reload); nil when not wired.

@@ -69,7 +69,7 @@ func (d *Daemon) listen() (*httpServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.logger.Info("vastwatch started", "version", d.o.Version, "listen", srv.Addr(), "config", cfgSource(cfg),
+	d.logger.Info("vastwatch started", "version", d.o.Build.Version, "listen", srv.Addr(), "config", cfgSource(cfg),
 		"markets", len(cfg.Markets), "fleets", len(cfg.Fleets), "dry_run", d.o.DryRun || cfg.DryRun, "simulate", d.o.Sim.Enabled)
 	return srv, nil
 }
