@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/daemon"
@@ -77,7 +78,7 @@ func applyEnv(fs *flag.FlagSet, f *runFlags, env policy.Env, getenv func(string)
 		}
 	}
 	str("config.file", &o.ConfigFile, env.ConfigFile)
-	str("web.listen-address", &o.Listen, env.ListenAddress)
+	str("web.listen-address", &o.Listen, strings.Join(env.ListenAddress, ","))
 	str("log.level", &f.logLevel, env.LogLevel)
 	str("log.format", &f.logFormat, env.LogFormat)
 	str("state.dir", &o.StateDir, env.StateDir)

@@ -32,6 +32,20 @@ func TestLoadEnv(t *testing.T) {
 			t.Fatalf("%+v", e)
 		}
 	})
+	t.Run("go-envconfig's booleans, durations and lists", func(t *testing.T) {
+		e, err := LoadEnv(context.Background(), envOf(map[string]string{
+			"VASTWATCH_DRY_RUN": "1", "VASTWATCH_SIMULATE": "F", "VASTWATCH_POLL_INTERVAL": "1m30s",
+			"VASTWATCH_WEB_LISTEN_ADDRESS": ":9861,[::1]:9862",
+		}))
+		if err != nil || e.DryRun == nil || !*e.DryRun || e.Simulate == nil || *e.Simulate || e.LeaderElect != nil ||
+			e.PollInterval != 90*time.Second || strings.Join(e.ListenAddress, " ") != ":9861 [::1]:9862" {
+			t.Fatalf("%+v %v", e, err)
+		}
+		_, err = LoadEnv(context.Background(), envOf(map[string]string{"VASTWATCH_POLL_INTERVAL": "500ms"}))
+		if err == nil || !strings.Contains(err.Error(), `VASTWATCH_POLL_INTERVAL "500ms"; allowed: a duration of`) {
+			t.Fatalf("a poll interval under the minimum: %v", err)
+		}
+	})
 	t.Run("key from a file, trimmed", func(t *testing.T) {
 		e, err := LoadEnv(context.Background(), envOf(map[string]string{"VAST_API_KEY_FILE": keyFile}))
 		if err != nil || e.APIKey.Reveal() != "file-key-123" {
@@ -48,12 +62,14 @@ func TestLoadEnv(t *testing.T) {
 		_, err := LoadEnv(context.Background(), envOf(map[string]string{
 			"VAST_API_KEY": "sekrit-key", "VAST_API_KEY_FILE": keyFile, "VASTWATCH_DRY_RUN": "maybe",
 			"VASTWATCH_API_URL": "https://user:sekrit-key@console.vast.ai", "VASTWATCH_LOG_FORMAT": "xml",
+			"VASTWATCH_POLL_INTERVAL": "90", "VASTWATCH_SIMULATE": "perhaps",
 		}))
 		if err == nil {
 			t.Fatal("no error")
 		}
 		msg := err.Error()
-		for _, want := range []string{"both set", `VASTWATCH_DRY_RUN "maybe"`, "must not carry credentials", `VASTWATCH_LOG_FORMAT "xml"`} {
+		for _, want := range []string{"both set", `VASTWATCH_DRY_RUN "maybe" is not a boolean`, "must not carry credentials",
+			`VASTWATCH_LOG_FORMAT "xml"`, `VASTWATCH_POLL_INTERVAL "90" is not a duration`, `VASTWATCH_SIMULATE "perhaps" is not a boolean`} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("missing %q in %s", want, msg)
 			}
