@@ -22,6 +22,7 @@ type runFlags struct {
 	o                   daemon.Options
 	logLevel, logFormat string
 	memoryLimit         string
+	listen              string
 }
 
 func runFlagSet(pio IO, f *runFlags) *flag.FlagSet {
@@ -29,7 +30,8 @@ func runFlagSet(pio IO, f *runFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(pio.Stderr)
 	fs.StringVar(&o.ConfigFile, "config.file", "", "YAML config file (required against the real API; --simulate uses the embedded example without it)")
-	fs.StringVar(&o.Listen, "web.listen-address", ":9861", "address to serve /metrics, the status page and the /-/ endpoints on")
+	fs.StringVar(&f.listen, "web.listen-address", ":9861", "address to serve /metrics, the status page and the /-/ endpoints on")
+	fs.BoolVar(&o.Lifecycle, "web.enable-lifecycle", false, "serve POST /-/reload and /-/quit")
 	fs.StringVar(&o.TelemetryPath, "web.telemetry-path", "/metrics", "path of the metrics endpoint")
 	fs.StringVar(&o.WebConfig, "web.config.file", "", "exporter-toolkit web config file (TLS, basic auth)")
 	fs.StringVar(&f.logLevel, "log.level", "info", "debug, info, warn or error")
@@ -78,7 +80,8 @@ func applyEnv(fs *flag.FlagSet, f *runFlags, env policy.Env, getenv func(string)
 		}
 	}
 	str("config.file", &o.ConfigFile, env.ConfigFile)
-	str("web.listen-address", &o.Listen, strings.Join(env.ListenAddress, ","))
+	str("web.listen-address", &f.listen, strings.Join(env.ListenAddress, ","))
+	o.Listen = strings.Split(f.listen, ",")
 	str("log.level", &f.logLevel, env.LogLevel)
 	str("log.format", &f.logFormat, env.LogFormat)
 	str("state.dir", &o.StateDir, env.StateDir)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,13 +41,16 @@ type Daemon struct {
 	// followerProbes are the readiness probes of a follower's cycles (the leader's live in
 	// its scaler); only the cycle loop touches them.
 	followerProbes map[int64]scaler.ProbeResult
+	// quit is closed, once, by POST /-/quit: Run then shuts down as on SIGTERM.
+	quit     chan struct{}
+	quitOnce sync.Once
 }
 
 // New builds a daemon: it loads and validates the config, and builds the client (or the
 // simulator), the scaler, the exporter and the leadership, contacting nothing yet.
 func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	o = o.withDefaults()
-	d := &Daemon{o: o, logger: logger, clk: o.Clock, history: newPriceHistory(6*time.Hour, 720)}
+	d := &Daemon{o: o, logger: logger, clk: o.Clock, history: newPriceHistory(6*time.Hour, 720), quit: make(chan struct{})}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.exporter = metrics.New(registry, o.Build)

@@ -16,10 +16,13 @@ const DefaultAPIURL = "https://console.vast.ai"
 // Options are the settings of `vastwatch run`, after flags and the environment have been
 // applied (docs/design.md §2).
 type Options struct {
-	ConfigFile     string // "" with Sim.Enabled: the embedded example config
-	Listen         string
-	TelemetryPath  string
-	WebConfig      string
+	ConfigFile    string   // "" with Sim.Enabled: the embedded example config
+	Listen        []string // host:port or vsock://:port, each served
+	SystemdSocket bool     // serve systemd's socket-activated listeners instead of Listen
+	TelemetryPath string
+	WebConfig     string
+	// Lifecycle enables POST /-/reload and /-/quit (--web.enable-lifecycle), as in Prometheus.
+	Lifecycle      bool
 	StateDir       string
 	DryRun         bool
 	APIURL         string
