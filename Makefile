@@ -1,9 +1,11 @@
 # vastwatch — targets a newcomer can guess.
 GO        ?= go
 PKGS      := ./...
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The version comes from the tag (v1.2.3 stamps 1.2.3, as Prometheus components print theirs),
+# into prometheus/common/version's variables: --version, `version` and vastwatch_build_info.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/^v//' || echo dev)
 REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+LDFLAGS   := -s -w -X github.com/prometheus/common/version.Version=$(VERSION) -X github.com/prometheus/common/version.Revision=$(REVISION)
 FUZZTIME  ?= 30s
 
 .PHONY: build test unit e2e bench lint fuzz run-sim deps-e2e check-config clean

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -17,24 +18,61 @@ import (
 // Env is vastwatch's environment (docs/design.md §2), decoded by go-envconfig: booleans as
 // strconv.ParseBool reads them (true, false, 1, 0, t, f), durations as time.ParseDuration does,
 // lists split at commas. An unset or empty variable leaves its field nil or zero. A set variable
-// overrides the config file; a flag given on the command line overrides the variable.
+// overrides the config file; a flag given on the command line overrides the variable. The flag
+// tag names the flag a variable stands in for: the command line makes the variable's value that
+// flag's default and names the variable in the flag's help.
 type Env struct {
 	// APIKey is VAST_API_KEY, or the content of the file VAST_API_KEY_FILE names (not both). It
 	// is read apart from the tagged fields, so no decoding error can carry it.
 	APIKey vastapi.Secret
 
-	APIURL        string        `env:"VASTWATCH_API_URL"` // e.g. https://console.vast.ai
-	ConfigFile    string        `env:"VASTWATCH_CONFIG_FILE"`
-	StateDir      string        `env:"VASTWATCH_STATE_DIR"`
-	ListenAddress []string      `env:"VASTWATCH_WEB_LISTEN_ADDRESS"` // comma-separated
-	TelemetryPath string        `env:"VASTWATCH_WEB_TELEMETRY_PATH"`
-	WebConfigFile string        `env:"VASTWATCH_WEB_CONFIG_FILE"`
-	LogLevel      string        `env:"VASTWATCH_LOG_LEVEL"`  // debug|info|warn|error
-	LogFormat     string        `env:"VASTWATCH_LOG_FORMAT"` // logfmt|json
-	DryRun        *bool         `env:"VASTWATCH_DRY_RUN,noinit"`
-	Simulate      *bool         `env:"VASTWATCH_SIMULATE,noinit"`
-	LeaderElect   *bool         `env:"VASTWATCH_LEADER_ELECT,noinit"`
+	APIURL        string        `env:"VASTWATCH_API_URL" flag:"api.url"` // e.g. https://console.vast.ai
+	ConfigFile    string        `env:"VASTWATCH_CONFIG_FILE" flag:"config.file"`
+	StateDir      string        `env:"VASTWATCH_STATE_DIR" flag:"state.dir"`
+	ListenAddress []string      `env:"VASTWATCH_WEB_LISTEN_ADDRESS" flag:"web.listen-address"` // comma-separated
+	TelemetryPath string        `env:"VASTWATCH_WEB_TELEMETRY_PATH" flag:"web.telemetry-path"`
+	WebConfigFile string        `env:"VASTWATCH_WEB_CONFIG_FILE" flag:"web.config.file"`
+	LogLevel      string        `env:"VASTWATCH_LOG_LEVEL" flag:"log.level"`   // debug|info|warn|error
+	LogFormat     string        `env:"VASTWATCH_LOG_FORMAT" flag:"log.format"` // logfmt|json
+	DryRun        *bool         `env:"VASTWATCH_DRY_RUN,noinit" flag:"dry-run"`
+	Simulate      *bool         `env:"VASTWATCH_SIMULATE,noinit" flag:"simulate"`
+	LeaderElect   *bool         `env:"VASTWATCH_LEADER_ELECT,noinit" flag:"leader-elect"`
 	PollInterval  time.Duration `env:"VASTWATCH_POLL_INTERVAL"` // 0 = the file's
+}
+
+// EnvFlag is a variable that stands in for a flag: its name, and its value as the flag's
+// arguments (nil when it is not set).
+type EnvFlag struct {
+	Var    string
+	Values []string
+}
+
+// Flags maps each flag a variable of Env stands in for (its flag tag) to that variable.
+func (e Env) Flags() map[string]EnvFlag {
+	out := map[string]EnvFlag{}
+	v := reflect.ValueOf(e)
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		flag := f.Tag.Get("flag")
+		if flag == "" {
+			continue
+		}
+		ef := EnvFlag{}
+		ef.Var, _, _ = strings.Cut(f.Tag.Get("env"), ",")
+		switch x := v.FieldByIndex(f.Index).Interface().(type) {
+		case string:
+			if x != "" {
+				ef.Values = []string{x}
+			}
+		case *bool:
+			if x != nil {
+				ef.Values = []string{strconv.FormatBool(*x)}
+			}
+		case []string:
+			ef.Values = x
+		}
+		out[flag] = ef
+	}
+	return out
 }
 
 // envVars is what go-envconfig decodes: Env's tagged fields and the key's two sources.

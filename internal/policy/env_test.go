@@ -98,3 +98,22 @@ func TestEnvApplyToOverridesWithoutMutating(t *testing.T) {
 		t.Fatalf("warnings %q", out.Warnings)
 	}
 }
+
+func TestEnvFlagsNameTheVariableAndItsValue(t *testing.T) {
+	yes := false
+	e := Env{StateDir: "/s", DryRun: &yes, ListenAddress: []string{":1", ":2"}, PollInterval: time.Minute}
+	got := e.Flags()
+	want := map[string]EnvFlag{
+		"state.dir": {"VASTWATCH_STATE_DIR", []string{"/s"}}, "dry-run": {"VASTWATCH_DRY_RUN", []string{"false"}},
+		"web.listen-address": {"VASTWATCH_WEB_LISTEN_ADDRESS", []string{":1", ":2"}}, "simulate": {"VASTWATCH_SIMULATE", nil},
+		"api.url": {"VASTWATCH_API_URL", nil},
+	}
+	for flag, w := range want {
+		if g := got[flag]; g.Var != w.Var || strings.Join(g.Values, ",") != strings.Join(w.Values, ",") || (g.Values == nil) != (w.Values == nil) {
+			t.Errorf("--%s: %+v, want %+v", flag, g, w)
+		}
+	}
+	if len(got) != 11 {
+		t.Errorf("%d flags have a variable, want 11: %v", len(got), got)
+	}
+}
