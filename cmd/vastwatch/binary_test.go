@@ -86,6 +86,9 @@ func TestTheBuiltBinary(t *testing.T) {
 		if got := complete("vastwatch", "search", "--out"); got != "--output" {
 			t.Errorf("vastwatch search --out<TAB> completes to %q", got)
 		}
+		if got := complete("vastwatch", "search", "--output", "j"); got != "json" {
+			t.Errorf("vastwatch search --output j<TAB> completes to %q", got)
+		}
 	})
 	t.Run("zsh completion", func(t *testing.T) {
 		code, script, _ := runBinary(t, bin, "completion", "zsh")
