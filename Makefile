@@ -1,15 +1,25 @@
 # vastwatch — targets a newcomer can guess.
 GO        ?= go
 PKGS      := ./...
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The version comes from the tag (v1.2.3 stamps 1.2.3, as Prometheus components print theirs),
+# into prometheus/common/version's variables: --version, `version` and vastwatch_build_info.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/^v//' || echo dev)
 REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+LDFLAGS   := -s -w -X github.com/prometheus/common/version.Version=$(VERSION) -X github.com/prometheus/common/version.Revision=$(REVISION)
 FUZZTIME  ?= 30s
 
-.PHONY: build test unit e2e bench lint fuzz run-sim deps-e2e check-config clean
+.PHONY: build extras test unit e2e bench lint fuzz run-sim deps-e2e check-config clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vastwatch ./cmd/vastwatch
+
+# The shell completions and the man page, made by the binary from its flag definitions; the
+# release archives carry them (.goreleaser.yaml).
+extras: build
+	mkdir -p bin/extras/completions
+	bin/vastwatch completion bash > bin/extras/completions/vastwatch.bash
+	bin/vastwatch completion zsh > bin/extras/completions/_vastwatch
+	bin/vastwatch man > bin/extras/vastwatch.1
 
 # The whole suite: vet, unit and integration tests with the race detector, the example config,
 # and the end-to-end suite (which installs Debian's prometheus package when missing).

@@ -63,7 +63,7 @@ var contract = func() map[string]contractMetric {
 		"vastwatch_orphaned_instances":                              {[]string{"fleet"}, kindCount},
 		"vastwatch_fleet_cost_dollars_total":                        {[]string{"fleet"}, kindMoney},
 		"vastwatch_leader":                                          {nil, kindCount},
-		"vastwatch_build_info":                                      {[]string{"version", "revision", "goversion"}, kindCount},
+		"vastwatch_build_info":                                      {[]string{"version", "revision", "branch", "goversion", "goos", "goarch", "tags"}, kindCount},
 	}
 	return m
 }()

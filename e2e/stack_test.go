@@ -108,7 +108,7 @@ func (s *stack) startRun(extra ...string) *proc {
 	env := []string{"VAST_API_KEY=" + canary, "VASTWATCH_API_URL=http://" + s.simAddr, "E2E_HF_TOKEN=" + secretCanary}
 	args := append([]string{"run", "--config.file", s.cfgPath, "--web.listen-address", s.runAddr,
 		"--state.dir", s.stateDir, "--log.level", "debug", "--api.pacing-factor", "0.02",
-		"--scaler.start-grace", "1s", "--config.watch-interval", "500ms"}, extra...)
+		"--scaler.start-grace", "1s", "--config.watch-interval", "500ms", "--web.enable-lifecycle"}, extra...)
 	s.run = startProc(s.t, "vastwatch run", env, s.bin, args...)
 	return s.run
 }

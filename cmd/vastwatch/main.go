@@ -7,27 +7,21 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"runtime"
+	"strings"
 	"syscall"
-)
 
-// Build information, stamped with -ldflags "-X main.version=… -X main.revision=…".
-var (
-	version  = "dev"
-	revision = "unknown"
-)
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
 
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, io IO, args []string) error
-}
+	"github.com/vastwatch/vastwatch/internal/policy"
+)
 
 // IO is what a subcommand may touch of the process, so tests can run it in-process.
 type IO struct {
@@ -38,9 +32,18 @@ type IO struct {
 	Signals <-chan os.Signal
 }
 
-var commands = map[string]*command{}
+// cli is one invocation: its IO, the environment read once, and what the command line held.
+type cli struct {
+	IO
+	env    policy.Env
+	envErr error
+	log    promslog.Config
+	args   []string
+	given  map[string]bool // flags given on the command line, by name
+}
 
-func register(c *command) { commands[c.name] = c }
+// action runs a subcommand once its flags are parsed.
+type action func(ctx context.Context) error
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -50,8 +53,97 @@ func main() {
 	os.Exit(Main(ctx, IO{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Signals: hup}, os.Args[1:]))
 }
 
+// newApp defines the command line: the subcommands and their flags, which --help, the man
+// page and the completion scripts are made from. Help goes to stdout, errors to stderr.
+func newApp(c *cli) (*kingpin.Application, map[string]action) {
+	app := kingpin.New("vastwatch", "Watches the Vast.ai GPU market, exports it as Prometheus metrics and keeps fleets of rented instances at their targets inside dollar budgets.")
+	app.UsageWriter(c.Stdout).ErrorWriter(c.Stderr).Version(version.Print("vastwatch"))
+	app.HelpFlag.Short('h')
+	promslogflag.AddFlags(app, &c.log)
+	c.log.Writer = c.Stderr
+	acts := map[string]action{
+		"run":    defineRun(app.Command("run", "The daemon: poll the market, export metrics, keep fleets at target. "+readsKey+" "+pollEnv), c),
+		"check":  defineCheck(app.Command("check", "Validate a config file and print what it sets up; exit 1 on any problem. "+pollEnv), c),
+		"search": defineSearch(app.Command("search", "One search: a vast CLI query, or a market of the config; table, json or csv. Sends the API key of VAST_API_KEY or VAST_API_KEY_FILE when set; "+envStandsIn), c),
+		"plan":   definePlan(app.Command("plan", "Observe and plan once, print the actions and why; never mutates anything. "+readsKey+" "+pollEnv), c),
+		"sim":    defineSim(app.Command("sim", "Serve the simulated Vast.ai REST API on a port."), c),
+	}
+	defineInfo(app, c, acts)
+	finishFlags(app, acts, c.env)
+	return app, acts
+}
+
+// The variables the subcommands read, as their help says; the flags name theirs.
+const (
+	readsKey    = "Reads the API key from VAST_API_KEY or VAST_API_KEY_FILE; " + envStandsIn
+	envStandsIn = "the VASTWATCH_* variables named at the flags stand in for flags not given."
+	pollEnv     = "VASTWATCH_POLL_INTERVAL and VASTWATCH_DRY_RUN override the config file's poll_interval and dry_run."
+)
+
+// Main parses args, runs the subcommand and returns the exit code: 0 on success, --help and
+// --version, 2 for a command line that cannot run, 1 for any other failure.
+func Main(ctx context.Context, pio IO, args []string) int {
+	if pio.Getenv == nil {
+		pio.Getenv = func(string) string { return "" }
+	}
+	c := &cli{IO: pio, args: args}
+	c.env, c.envErr = policy.LoadEnv(ctx, pio.Getenv)
+	app, acts := newApp(c)
+	if len(args) == 0 {
+		app.Usage(nil)
+		return 2
+	}
+	if name := args[0]; !strings.HasPrefix(name, "-") && name != "help" && acts[name] == nil {
+		fmt.Fprintf(pio.Stderr, "vastwatch: unknown command %q (try: vastwatch --help)\n", name)
+		return 2
+	}
+	name, err, exit := parse(app, args)
+	switch {
+	case exit != nil:
+		return *exit
+	case err != nil:
+		hint := "vastwatch --help"
+		if acts[args[0]] != nil {
+			hint = "vastwatch " + args[0] + " --help"
+		}
+		fmt.Fprintf(pio.Stderr, "vastwatch: %v (try: %s)\n", err, hint)
+		return 2
+	}
+	c.given = givenFlags(app, args)
+	return exitCode(pio.Stderr, name, acts[name](ctx))
+}
+
+// parse runs kingpin on args. After --help, --version or a completion kingpin ends the process
+// itself; here its terminate ends only the goroutine that parses, and Main returns the code.
+func parse(app *kingpin.Application, args []string) (name string, err error, exit *int) {
+	done := make(chan struct{})
+	app.Terminate(func(code int) {
+		exit = &code
+		runtime.Goexit()
+	})
+	go func() {
+		defer close(done)
+		name, err = app.Parse(args)
+	}()
+	<-done
+	return name, err, exit
+}
+
+// givenFlags names the flags given on the command line (kingpin keeps only their values).
+func givenFlags(app *kingpin.Application, args []string) map[string]bool {
+	given := map[string]bool{}
+	if pc, err := app.ParseContext(args); err == nil {
+		for _, el := range pc.Elements {
+			if f, ok := el.Clause.(*kingpin.FlagClause); ok {
+				given[f.Model().Name] = true
+			}
+		}
+	}
+	return given
+}
+
 // exitError is an error with the exit code it calls for. One with no message has been
-// reported by the command already (flag errors, a config's problem list).
+// reported by the command already (a config's problem list).
 type exitError struct {
 	code int
 	err  error
@@ -74,31 +166,10 @@ func usageErr(format string, args ...any) error {
 // reported is an error the command has printed itself; the process exits with code.
 func reported(code int) error { return &exitError{code: code} }
 
-// Main dispatches to a subcommand and returns the exit code: 0 on success or --help, 2 for a
-// command line that cannot run, 1 for any other failure.
-func Main(ctx context.Context, pio IO, args []string) int {
-	if pio.Getenv == nil {
-		pio.Getenv = func(string) string { return "" }
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(pio.Stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(pio.Stderr, "vastwatch: unknown command %q (try: vastwatch help)\n", args[0])
-		return 2
-	}
-	return exitCode(pio.Stderr, c.name, c.run(ctx, pio, args[1:]))
-}
-
 // exitCode prints err under the command's name (unless the command reported it) and maps it
 // to the process's exit code.
 func exitCode(stderr io.Writer, name string, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	if err == nil {
 		return 0
 	}
 	code := 1
@@ -110,38 +181,4 @@ func exitCode(stderr io.Writer, name string, err error) int {
 		fmt.Fprintf(stderr, "vastwatch %s: %s\n", name, msg)
 	}
 	return code
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: vastwatch <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
-	}
-}
-
-// parseFlags parses args into fs; a parse error has been printed by fs (exit 2), and --help
-// is flag.ErrHelp (exit 0).
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return reported(2)
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q", fs.Args())
-	}
-	return nil
-}
-
-// given reports whether the flag was set on the command line.
-func given(fs *flag.FlagSet, name string) bool {
-	found := false
-	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
-	return found
 }

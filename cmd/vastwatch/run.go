@@ -2,137 +2,95 @@ package main
 
 import (
 	"context"
-	"flag"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
 	"github.com/vastwatch/vastwatch/internal/daemon"
-	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 )
 
-func init() {
-	register(&command{name: "run", summary: "daemon: poll, export, scale", run: runDaemon})
-}
-
 // runFlags are run's flags that do not map one to one onto daemon.Options.
 type runFlags struct {
-	o                   daemon.Options
-	logLevel, logFormat string
-	memoryLimit         string
+	o           daemon.Options
+	api         apiFlags
+	web         *web.FlagConfig
+	memoryLimit string
 }
 
-func runFlagSet(pio IO, f *runFlags) *flag.FlagSet {
+func defineRun(cmd *kingpin.CmdClause, c *cli) action {
+	f := &runFlags{}
 	o := &f.o
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(pio.Stderr)
-	fs.StringVar(&o.ConfigFile, "config.file", "", "YAML config file (required against the real API; --simulate uses the embedded example without it)")
-	fs.StringVar(&o.Listen, "web.listen-address", ":9861", "address to serve /metrics, the status page and the /-/ endpoints on")
-	fs.StringVar(&o.TelemetryPath, "web.telemetry-path", "/metrics", "path of the metrics endpoint")
-	fs.StringVar(&o.WebConfig, "web.config.file", "", "exporter-toolkit web config file (TLS, basic auth)")
-	fs.StringVar(&f.logLevel, "log.level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.logFormat, "log.format", "logfmt", "logfmt or json")
-	fs.StringVar(&o.StateDir, "state.dir", "./data", "directory of the write-ahead journal and the spend book (docs/design.md §7)")
-	fs.BoolVar(&o.DryRun, "dry-run", false, "plan and count actions, but send no mutating request")
-	fs.StringVar(&o.APIURL, "api.url", daemon.DefaultAPIURL, "base URL of the Vast.ai API (env VASTWATCH_API_URL)")
-	fs.Float64Var(&o.PacingFactor, "api.pacing-factor", 1, "multiplier of the published per-endpoint request spacing (1 = as published; with --simulate the default is 1/speed)")
-	fs.DurationVar(&o.ReloadInterval, "config.watch-interval", 5*time.Second, "how often the config file is checked for changes (0 = never)")
-	fs.DurationVar(&o.StartGrace, "scaler.start-grace", scaler.DefaultStartGrace, "after a start, no create until the journal is reconciled and this long has passed")
-	fs.DurationVar(&o.PendingGrace, "scaler.pending-grace", scaler.DefaultPendingGrace, "how long a create whose outcome is unknown counts toward its fleet until listed")
-	fs.DurationVar(&o.ShutdownGrace, "web.shutdown-timeout", 10*time.Second, "how long shutdown waits for HTTP requests and the cycle in flight")
-	fs.StringVar(&f.memoryLimit, "runtime.memory-limit", daemon.DefaultMemoryLimit, "soft limit on the Go runtime's memory, e.g. 64MiB; off or 0 for none; GOMEMLIMIT wins when set")
-	leaderFlags(fs, &o.Leader)
-	simFlags(fs, &o.Sim)
-	return fs
+	cmd.Flag("config.file", "YAML config file; required against the real API (--simulate uses the embedded example without it).").PlaceHolder("FILE").StringVar(&o.ConfigFile)
+	f.web = kingpinflag.AddFlags(cmd, ":9861")
+	cmd.GetFlag("web.config.file").PlaceHolder("FILE")
+	cmd.Flag("web.telemetry-path", "Path of the metrics endpoint.").Default("/metrics").StringVar(&o.TelemetryPath)
+	cmd.Flag("web.enable-lifecycle", "Serve POST /-/reload and /-/quit.").BoolVar(&o.Lifecycle)
+	cmd.Flag("web.shutdown-timeout", "How long shutdown waits for HTTP requests and the cycle in flight.").Default("10s").DurationVar(&o.ShutdownGrace)
+	cmd.Flag("state.dir", "Directory of the write-ahead journal and the spend book.").Default("./data").StringVar(&o.StateDir)
+	cmd.Flag("dry-run", "Plan and count actions, but send no mutating request.").BoolVar(&o.DryRun)
+	f.api.define(cmd, true)
+	cmd.Flag("api.pacing-factor", "Multiplier of the published request spacing (with --simulate the default is 1/speed).").Default("1").Float64Var(&o.PacingFactor)
+	cmd.Flag("config.watch-interval", "How often the config file is checked for changes (0 = never).").Default("5s").DurationVar(&o.ReloadInterval)
+	cmd.Flag("scaler.start-grace", "After a start, no create until the journal is reconciled and this long has passed.").Default(scaler.DefaultStartGrace.String()).DurationVar(&o.StartGrace)
+	cmd.Flag("scaler.pending-grace", "How long a create of unknown outcome counts toward its fleet until listed.").Default(scaler.DefaultPendingGrace.String()).DurationVar(&o.PendingGrace)
+	cmd.Flag("runtime.memory-limit", "Soft limit on the Go runtime's memory, e.g. 64MiB; off for none ($GOMEMLIMIT wins).").Default(daemon.DefaultMemoryLimit).StringVar(&f.memoryLimit)
+	leaderFlags(cmd, &o.Leader)
+	return func(ctx context.Context) error { return runDaemon(ctx, c, f) }
 }
 
-func leaderFlags(fs *flag.FlagSet, l *daemon.LeaderOptions) {
-	fs.BoolVar(&l.Enabled, "leader-elect", false, "elect a leader through a Kubernetes Lease: only the leader plans and acts, every replica exports metrics")
-	fs.StringVar(&l.Namespace, "leader-elect.namespace", "", "namespace of the Lease (default: $POD_NAMESPACE, else default)")
-	fs.StringVar(&l.LeaseName, "leader-elect.lease-name", "vastwatch", "name of the Lease")
-	fs.DurationVar(&l.LeaseDuration, "leader-elect.lease-duration", 15*time.Second, "how long followers wait after the leader's last renewal before taking over")
-	fs.DurationVar(&l.RenewDeadline, "leader-elect.renew-deadline", 10*time.Second, "how long the leader keeps acting without a successful renewal")
-	fs.DurationVar(&l.RetryPeriod, "leader-elect.retry-period", 2*time.Second, "pause between attempts to acquire or renew the Lease")
-	fs.StringVar(&l.Kubeconfig, "leader-elect.kubeconfig", "", "kubeconfig file for running outside the cluster (default: in-cluster service account)")
-	fs.DurationVar(&l.FollowerPoll, "leader-elect.follower-poll-interval", 0, "poll interval of followers, which share the account's rate limits with the leader (default: 4x poll_interval)")
+func leaderFlags(cmd *kingpin.CmdClause, l *daemon.LeaderOptions) {
+	cmd.Flag("leader-elect", "Elect a leader through a Kubernetes Lease: only the leader acts, every replica exports metrics.").BoolVar(&l.Enabled)
+	cmd.Flag("leader-elect.namespace", "Namespace of the Lease (default: $POD_NAMESPACE, else default).").PlaceHolder("NAMESPACE").StringVar(&l.Namespace)
+	cmd.Flag("leader-elect.lease-name", "Name of the Lease.").Default("vastwatch").StringVar(&l.LeaseName)
+	cmd.Flag("leader-elect.lease-duration", "How long followers wait after the leader's last renewal.").Default("15s").DurationVar(&l.LeaseDuration)
+	cmd.Flag("leader-elect.renew-deadline", "How long the leader acts without a successful renewal.").Default("10s").DurationVar(&l.RenewDeadline)
+	cmd.Flag("leader-elect.retry-period", "Pause between attempts to acquire or renew the Lease.").Default("2s").DurationVar(&l.RetryPeriod)
+	cmd.Flag("leader-elect.kubeconfig", "Kubeconfig outside the cluster (default: the in-cluster service account).").PlaceHolder("FILE").StringVar(&l.Kubeconfig)
+	cmd.Flag("leader-elect.follower-poll-interval", "Poll interval of followers (default: 4x poll_interval).").Default("0s").DurationVar(&l.FollowerPoll)
 }
 
-func simFlags(fs *flag.FlagSet, s *daemon.SimOptions) {
-	fs.BoolVar(&s.Enabled, "simulate", false, "run against the in-process simulated Vast.ai market")
-	fs.Float64Var(&s.Speed, "simulate.speed", 30, "simulator speed-up of its own delays (boot, drift) and billing")
-	fs.Int64Var(&s.Seed, "simulate.seed", 1, "simulator seed")
-	fs.IntVar(&s.Machines, "simulate.machines", 300, "simulated machines (about five offers each)")
-	fs.Float64Var(&s.Credit, "simulate.credit", 100, "simulated starting credit in $")
-	fs.StringVar(&s.PublicIP, "simulate.public-ip", "", "address every running simulated instance reports as public_ipaddr, e.g. 127.0.0.1 to probe and scrape local servers (default: a made-up address per machine)")
-}
-
-// applyEnv lets VASTWATCH_* settings stand in for flags that were not given explicitly
-// (explicit flags win over the environment, which wins over the config file).
-func applyEnv(fs *flag.FlagSet, f *runFlags, env policy.Env, getenv func(string) string) {
+// options completes daemon.Options from what the flags and the environment left.
+func (f *runFlags) options(c *cli) {
 	o := &f.o
-	str := func(name string, dst *string, v string) {
-		if !given(fs, name) && v != "" {
-			*dst = v
-		}
-	}
-	str("config.file", &o.ConfigFile, env.ConfigFile)
-	str("web.listen-address", &o.Listen, env.ListenAddress)
-	str("log.level", &f.logLevel, env.LogLevel)
-	str("log.format", &f.logFormat, env.LogFormat)
-	str("state.dir", &o.StateDir, env.StateDir)
-	str("api.url", &o.APIURL, env.APIURL)
-	str("web.telemetry-path", &o.TelemetryPath, env.TelemetryPath)
-	str("web.config.file", &o.WebConfig, env.WebConfigFile)
-	if !given(fs, "simulate") && env.Simulate != nil {
-		o.Sim.Enabled = *env.Simulate
-	}
-	if !given(fs, "dry-run") && env.DryRun != nil {
-		o.DryRun = *env.DryRun
-	}
-	if !given(fs, "leader-elect") && env.LeaderElect != nil {
-		o.Leader.Enabled = *env.LeaderElect
-	}
+	o.Listen, o.SystemdSocket, o.WebConfig = *f.web.WebListenAddresses, *f.web.WebSystemdSocket, *f.web.WebConfigFile
+	o.APIURL, o.Sim = f.api.url, f.api.sim
 	if o.Leader.Namespace == "" {
-		o.Leader.Namespace = getenv("POD_NAMESPACE")
+		o.Leader.Namespace = c.Getenv("POD_NAMESPACE")
 		if o.Leader.Namespace == "" {
 			o.Leader.Namespace = "default"
 		}
 	}
-	o.PacingSet = given(fs, "api.pacing-factor")
-	if o.Sim.Enabled && !given(fs, "scaler.start-grace") {
+	o.PacingSet = c.given["api.pacing-factor"]
+	if o.Sim.Enabled && !c.given["scaler.start-grace"] {
 		// The simulator lists an instance the moment it is created, so the start grace that
 		// covers the real API's listing delay can be short; the rule itself still holds.
 		o.StartGrace = 5 * time.Second
 	}
+	o.Build, o.Getenv, o.Signals = buildInfo(), c.Getenv, c.Signals
 }
 
-func runDaemon(ctx context.Context, pio IO, args []string) error {
-	var f runFlags
-	fs := runFlagSet(pio, &f)
-	if err := parseFlags(fs, args); err != nil {
+func runDaemon(ctx context.Context, c *cli, f *runFlags) error {
+	if err := c.envOK(); err != nil {
 		return err
 	}
-	env, err := policy.LoadEnv(ctx, pio.Getenv)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	applyEnv(fs, &f, env, pio.Getenv)
-	logger, err := newLogger(pio.Stderr, f.logLevel, f.logFormat)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	if !f.o.Sim.Enabled && env.APIKey.Empty() {
+	f.options(c)
+	logger := promslog.New(&c.log)
+	if !f.o.Sim.Enabled && c.env.APIKey.Empty() {
 		return usageErr("no API key: set VAST_API_KEY (or VAST_API_KEY_FILE) to a Vast.ai API key, or use --simulate to run on the simulated market")
 	}
 	if !f.o.Sim.Enabled && f.o.ConfigFile == "" {
 		return usageErr("--config.file is required against the real API (the embedded example is only used with --simulate, so it never rents real instances by accident)")
 	}
-	restore, err := daemon.ApplyMemoryLimit(f.memoryLimit, given(fs, "runtime.memory-limit"), pio.Getenv, logger)
+	restore, err := daemon.ApplyMemoryLimit(f.memoryLimit, c.given["runtime.memory-limit"], c.Getenv, logger)
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	defer restore()
-	f.o.Version, f.o.Revision, f.o.Getenv, f.o.Signals = version, revision, pio.Getenv, pio.Signals
-	d, err := daemon.New(f.o, env, logger)
+	d, err := daemon.New(f.o, c.env, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return reported(1)

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,46 +10,37 @@ import (
 	"os"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+
 	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 	"github.com/vastwatch/vastwatch/internal/vastapi/vastsim"
 )
 
-func init() {
-	register(&command{name: "sim", summary: "serve the simulated Vast.ai REST API on a port", run: runSim})
+func defineSim(cmd *kingpin.CmdClause, c *cli) action {
+	var opts vastsim.Options
+	listen := cmd.Flag("listen", "Address to serve the simulated API on.").Default("127.0.0.1:8181").String()
+	cmd.Flag("seed", "Market seed: the same seed gives the same market.").Default("1").Int64Var(&opts.Seed)
+	cmd.Flag("api-key", "The key clients must present (default $VAST_API_KEY; empty accepts any key).").PlaceHolder("KEY").StringVar(&opts.APIKey)
+	cmd.Flag("machines", "Generated machines, about 4-5 offers each.").Default("300").IntVar(&opts.Machines)
+	cmd.Flag("credit", "Starting credit in $.").Default("100").Float64Var(&opts.Credit)
+	cmd.Flag("speed", "1 or more: shortens boot and drift delays and multiplies billing; timestamps stay real.").Default("1").Float64Var(&opts.Speed)
+	catalogue := cmd.Flag("catalogue", "Serve the offers of this JSON file (an array, or {\"offers\":[...]}) instead of a generated market.").PlaceHolder("FILE").String()
+	return func(ctx context.Context) error { return runSim(ctx, c, opts, *listen, *catalogue) }
 }
 
 // runSim serves a simulated market on the real clock until ctx ends. Unmodified Vast clients
-// work against it: point VAST_URL (or vastwatch's VASTWATCH_API_URL) at http://ADDR.
-func runSim(ctx context.Context, pio IO, args []string) error {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(pio.Stderr)
-	listen := fs.String("listen", "127.0.0.1:8181", "address to serve the simulated API on")
-	seed := fs.Int64("seed", 1, "market seed: the same seed gives the same market")
-	apiKey := fs.String("api-key", "", "the key clients must present (default $VAST_API_KEY; empty accepts any key)")
-	machines := fs.Int("machines", 300, "generated machines (about 4-5 offers each)")
-	credit := fs.Float64("credit", 100, "starting credit in dollars")
-	speed := fs.Float64("speed", 1, "≥1: shortens boot and drift delays and multiplies billing; timestamps stay real")
-	catalogue := fs.String("catalogue", "", "serve the offers of this JSON file (an array, or {\"offers\":[...]}) instead of a generated market")
-	logLevel := fs.String("log.level", "info", "debug|info|warn|error")
-	logFormat := fs.String("log.format", "logfmt", "logfmt|json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// work against it: point VAST_URL (or vastwatch's --api.url) at http://ADDR.
+func runSim(ctx context.Context, c *cli, opts vastsim.Options, listen, catalogue string) error {
+	logger := promslog.New(&c.log)
+	if opts.APIKey == "" {
+		opts.APIKey = c.Getenv("VAST_API_KEY")
 	}
-	logger, err := newLogger(pio.Stderr, *logLevel, *logFormat)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	key := *apiKey
-	if key == "" {
-		key = pio.Getenv("VAST_API_KEY")
-	}
-	opts := vastsim.Options{
-		Seed: *seed, Machines: *machines, Clock: clock.Real{}, APIKey: key,
-		Credit: *credit, Speed: *speed, Logger: logger.With("component", "vastsim"),
-	}
-	if *catalogue != "" {
-		if opts.Catalogue, err = readCatalogue(*catalogue); err != nil {
+	opts.Clock, opts.Logger = clock.Real{}, logger.With("component", "vastsim")
+	var err error
+	if catalogue != "" {
+		if opts.Catalogue, err = readCatalogue(catalogue); err != nil {
 			return err
 		}
 	}
@@ -59,11 +48,11 @@ func runSim(ctx context.Context, pio IO, args []string) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	return serveSim(ctx, pio, logger, sim, ln, opts)
+	return serveSim(ctx, c.IO, logger, sim, ln, opts)
 }
 
 // serveSim serves sim on ln until ctx ends.
@@ -97,24 +86,14 @@ func serveSim(ctx context.Context, pio IO, logger *slog.Logger, sim *vastsim.Sim
 	return nil
 }
 
-// readCatalogue reads offers from a search reply ({"offers":[...]}) or the CLI's --raw array.
+// readCatalogue reads the offers of --catalogue.
 func readCatalogue(path string) ([]vastapi.Offer, error) {
 	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read catalogue: %w", err)
-	}
-	var offers []vastapi.Offer
-	if err := json.Unmarshal(b, &offers); err != nil {
-		var wrapped struct {
-			Offers []vastapi.Offer `json:"offers"`
+	if err == nil {
+		var offers []vastapi.Offer
+		if offers, err = vastsim.ParseCatalogue(b); err == nil {
+			return offers, nil
 		}
-		if err2 := json.Unmarshal(b, &wrapped); err2 != nil || wrapped.Offers == nil {
-			return nil, fmt.Errorf("catalogue %s: want a JSON array of offers or {\"offers\": [...]}: %w", path, err)
-		}
-		offers = wrapped.Offers
 	}
-	if len(offers) == 0 {
-		return nil, fmt.Errorf("catalogue %s holds no offers", path)
-	}
-	return offers, nil
+	return nil, fmt.Errorf("catalogue %s: %w", path, err)
 }

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,17 +46,20 @@ type Daemon struct {
 	followerCarry scaler.Carry
 	// demand reads autoscaled fleets' demand from Prometheus, for the leader and followers.
 	demand scaler.DemandReader
+	// quit is closed, once, by POST /-/quit: Run then shuts down as on SIGTERM.
+	quit     chan struct{}
+	quitOnce sync.Once
 }
 
 // New builds a daemon: it loads and validates the config, and builds the client (or the
 // simulator), the scaler, the exporter and the leadership, contacting nothing yet.
 func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	o = o.withDefaults()
-	d := &Daemon{o: o, logger: logger, clk: o.Clock,
+	d := &Daemon{o: o, logger: logger, clk: o.Clock, quit: make(chan struct{}),
 		prices: newHistory(6*time.Hour, 720, priceLook), sizes: newHistory(6*time.Hour, 720, sizeLook)}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.exporter = metrics.New(registry, metrics.BuildInfo{Version: o.Version, Revision: o.Revision, GoVersion: runtime.Version()})
+	d.exporter = metrics.New(registry, o.Build)
 	if err := d.loadConfig(env); err != nil {
 		return nil, err
 	}
@@ -147,7 +150,7 @@ func (d *Daemon) newClient(key vastapi.Secret) (*vastapi.Client, error) {
 	}
 	api, err := vastapi.New(vastapi.Config{
 		BaseURL: baseURL, Key: key, HTTPClient: hc, Clock: d.clk,
-		UserAgent: "vastwatch/" + o.Version, Logger: d.logger.With("component", "vastapi"),
+		UserAgent: "vastwatch/" + o.Build.Version, Logger: d.logger.With("component", "vastapi"),
 		Observe: d.exporter.ObserveRequest, Pacing: ScaledPacing(pacingFactor),
 	})
 	if err != nil {

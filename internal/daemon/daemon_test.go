@@ -36,7 +36,7 @@ func newTestDaemonWith(t *testing.T, cfgText string, mut func(*Options)) *Daemon
 	}
 	o := Options{ConfigFile: path, StateDir: filepath.Join(dir, "state"),
 		Sim:    SimOptions{Enabled: true, Speed: 1000, Seed: 3, Machines: 60, Credit: 100},
-		Listen: "127.0.0.1:0", StartGrace: -1, Clock: clock.NewFake(testEpoch)}
+		Listen: []string{"127.0.0.1:0"}, StartGrace: -1, Clock: clock.NewFake(testEpoch)}
 	if mut != nil {
 		mut(&o)
 	}

@@ -87,7 +87,7 @@ func startReplica(t *testing.T, id string, sim *vastsim.Sim, store *leasetest.St
 	}
 	muts := &mutations{next: sim.Transport()}
 	o := Options{ConfigFile: path, StateDir: filepath.Join(dir, "state"), APIURL: "http://vastsim.test",
-		Listen: "127.0.0.1:0", StartGrace: testStartGrace, PendingGrace: time.Minute,
+		Listen: []string{"127.0.0.1:0"}, StartGrace: testStartGrace, PendingGrace: time.Minute,
 		PacingFactor: 0, Transport: muts, Clock: clock.Real{},
 		Leader: LeaderOptions{Enabled: true, Namespace: "ns", LeaseName: "vastwatch", Identity: id,
 			LeaseDuration: testLease, RenewDeadline: testRenew, RetryPeriod: testRetry,

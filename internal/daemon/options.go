@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
+	"github.com/vastwatch/vastwatch/internal/metrics"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 )
 
@@ -15,10 +16,13 @@ const DefaultAPIURL = "https://console.vast.ai"
 // Options are the settings of `vastwatch run`, after flags and the environment have been
 // applied (docs/design.md §2).
 type Options struct {
-	ConfigFile     string // "" with Sim.Enabled: the embedded example config
-	Listen         string
-	TelemetryPath  string
-	WebConfig      string
+	ConfigFile    string   // "" with Sim.Enabled: the embedded example config
+	Listen        []string // host:port or vsock://:port, each served
+	SystemdSocket bool     // serve systemd's socket-activated listeners instead of Listen
+	TelemetryPath string
+	WebConfig     string
+	// Lifecycle enables POST /-/reload and /-/quit (--web.enable-lifecycle), as in Prometheus.
+	Lifecycle      bool
 	StateDir       string
 	DryRun         bool
 	APIURL         string
@@ -32,7 +36,9 @@ type Options struct {
 	Sim    SimOptions
 	Leader LeaderOptions
 
-	Version, Revision string
+	// Build labels vastwatch_build_info; its Version also heads the status page and the
+	// API client's User-Agent.
+	Build metrics.BuildInfo
 	// Getenv resolves {env: NAME} references of the config.
 	Getenv func(string) string
 	// Signals delivers SIGHUP (a reload); nil when not wired.

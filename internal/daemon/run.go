@@ -13,6 +13,9 @@ import (
 // starts and the cycle in flight finishes or leaves its create journalled as unknown, then the
 // server drains (docs/design.md §10).
 func (d *Daemon) Run(ctx context.Context) error {
+	// POST /-/quit and a failed server end the loop as a cancelled ctx does.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	srv, err := d.listen()
 	if err != nil {
 		return err
@@ -43,6 +46,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 
 	runErr := d.wait(ctx, serveErr)
+	stop()
 	d.logger.Info("shutting down: abandoning the cycle in flight, no new actions")
 	cancelCycle()
 	<-loopDone
@@ -58,26 +62,32 @@ func (d *Daemon) Run(ctx context.Context) error {
 // listen binds the HTTP surface and logs the start.
 func (d *Daemon) listen() (*httpServer, error) {
 	cfg := d.cfg.current()
-	srv, err := newHTTPServer(d.o.Listen, surface{
+	srv, err := newHTTPServer(d.o.Listen, d.o.SystemdSocket, surface{
 		metrics:     d.exporter.Handler(),
 		status:      d.statusView,
 		ready:       d.last.ready.Load,
 		reload:      func(context.Context) error { return d.cfg.reload("POST /-/reload") },
+		quit:        func() { d.quitOnce.Do(func() { close(d.quit) }) },
+		lifecycle:   d.o.Lifecycle,
 		telemetry:   d.o.TelemetryPath,
 		extraRoutes: map[string]http.Handler{"/sd": http.HandlerFunc(d.serveSD)},
 	}.mux(), d.logger)
 	if err != nil {
 		return nil, err
 	}
-	d.logger.Info("vastwatch started", "version", d.o.Version, "listen", srv.Addr(), "config", cfgSource(cfg),
+	d.logger.Info("vastwatch started", "version", d.o.Build.Version, "listen", srv.Addr(), "config", cfgSource(cfg),
 		"markets", len(cfg.Markets), "fleets", len(cfg.Fleets), "dry_run", d.o.DryRun || cfg.DryRun, "simulate", d.o.Sim.Enabled)
 	return srv, nil
 }
 
-// wait blocks until ctx ends or the server fails, reloading the config on each SIGHUP.
+// wait blocks until ctx ends, POST /-/quit asks to stop or the server fails, reloading the
+// config on each SIGHUP.
 func (d *Daemon) wait(ctx context.Context, serveErr <-chan error) error {
 	for {
 		select {
+		case <-d.quit:
+			d.logger.Info("shutdown requested over HTTP (POST /-/quit)")
+			return nil
 		case err := <-serveErr:
 			if err != nil {
 				return fmt.Errorf("http server: %w", err)

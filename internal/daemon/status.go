@@ -19,7 +19,7 @@ func (d *Daemon) statusView() *statusView {
 	now := d.clk.Now()
 	last := d.last.load()
 	v := &statusView{
-		Version: d.o.Version, Now: now, DryRun: d.last.dryRun || cfg.DryRun, Leader: d.lead.acting() != nil,
+		Version: d.o.Build.Version, Now: now, DryRun: d.last.dryRun || cfg.DryRun, Leader: d.lead.acting() != nil,
 		LeaderElection: d.lead.enabled(), LeaderName: d.lead.leaderName(), Simulated: d.last.simulated,
 		Ready: d.last.ready.Load(), ConfigSource: cfgSource(cfg), ReloadErr: d.cfg.lastError(),
 		LastPoll: last.poll, LastSuccess: last.success, LastPollErr: last.err,

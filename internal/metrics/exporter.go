@@ -11,11 +11,16 @@ import (
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
-// BuildInfo labels vastwatch_build_info.
+// BuildInfo labels vastwatch_build_info, as every Prometheus exporter's build_info is labelled
+// (main fills it from prometheus/common/version).
 type BuildInfo struct {
 	Version   string
 	Revision  string
+	Branch    string
 	GoVersion string
+	GoOS      string
+	GoArch    string
+	Tags      string // build tags, "unknown" when the binary does not record them
 }
 
 // APIDurationBuckets are the buckets of vastwatch_api_request_duration_seconds: from a quick
@@ -105,8 +110,8 @@ func New(reg *prometheus.Registry, build BuildInfo) *Exporter {
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "vastwatch_build_info",
 		Help: "Build of the running vastwatch, value 1.",
-	}, []string{"version", "revision", "goversion"})
-	buildInfo.WithLabelValues(build.Version, build.Revision, build.GoVersion).Set(1)
+	}, []string{"version", "revision", "branch", "goversion", "goos", "goarch", "tags"})
+	buildInfo.WithLabelValues(build.Version, build.Revision, build.Branch, build.GoVersion, build.GoOS, build.GoArch, build.Tags).Set(1)
 	reg.MustRegister(e.apiRequests, e.apiDuration, e.actions, e.decisions, e.fleetCost,
 		e.pollOK, e.pollLast, e.reloadOK, e.reloadLast, e.leader, e.renderErrors, buildInfo)
 	e.current.Store(emptyExposition)

@@ -195,7 +195,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	e := metrics.New(reg, metrics.BuildInfo{Version: "1.2.3", Revision: "abc123", GoVersion: "go1.26.8"})
+	e := metrics.New(reg, metrics.BuildInfo{Version: "1.2.3", Revision: "abc123", Branch: "main", GoVersion: "go1.26.8", GoOS: "linux", GoArch: "arm64", Tags: "unknown"})
 	e.ObserveRequest(vastapi.RequestInfo{Method: "POST", Endpoint: vastapi.EPSearch, Code: 200})
 	e.CountAction("inference", "create", "ok")
 	e.CountDecision("inference", "scale_up", "below_target")

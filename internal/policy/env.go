@@ -2,9 +2,12 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,40 +15,71 @@ import (
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
-// Env is vastwatch's environment. Set values override the config file and the flags'
-// defaults; empty strings and nil pointers mean "not set".
+// Env is vastwatch's environment (docs/design.md §2), decoded by go-envconfig: booleans as
+// strconv.ParseBool reads them (true, false, 1, 0, t, f), durations as time.ParseDuration does,
+// lists split at commas. An unset or empty variable leaves its field nil or zero. A set variable
+// overrides the config file; a flag given on the command line overrides the variable. The flag
+// tag names the flag a variable stands in for: the command line makes the variable's value that
+// flag's default and names the variable in the flag's help.
 type Env struct {
-	APIKey        vastapi.Secret // VAST_API_KEY, or the content of VAST_API_KEY_FILE
-	APIURL        string         // VASTWATCH_API_URL, e.g. https://console.vast.ai
-	DryRun        *bool          // VASTWATCH_DRY_RUN
-	ConfigFile    string         // VASTWATCH_CONFIG_FILE
-	ListenAddress string         // VASTWATCH_WEB_LISTEN_ADDRESS
-	TelemetryPath string         // VASTWATCH_WEB_TELEMETRY_PATH
-	WebConfigFile string         // VASTWATCH_WEB_CONFIG_FILE
-	LogLevel      string         // VASTWATCH_LOG_LEVEL: debug|info|warn|error
-	LogFormat     string         // VASTWATCH_LOG_FORMAT: logfmt|json
-	StateDir      string         // VASTWATCH_STATE_DIR
-	PollInterval  time.Duration  // VASTWATCH_POLL_INTERVAL; 0 = the file's
-	LeaderElect   *bool          // VASTWATCH_LEADER_ELECT
-	Simulate      *bool          // VASTWATCH_SIMULATE
+	// APIKey is VAST_API_KEY, or the content of the file VAST_API_KEY_FILE names (not both). It
+	// is read apart from the tagged fields, so no decoding error can carry it.
+	APIKey vastapi.Secret
+
+	APIURL        string        `env:"VASTWATCH_API_URL" flag:"api.url"` // e.g. https://console.vast.ai
+	ConfigFile    string        `env:"VASTWATCH_CONFIG_FILE" flag:"config.file"`
+	StateDir      string        `env:"VASTWATCH_STATE_DIR" flag:"state.dir"`
+	ListenAddress []string      `env:"VASTWATCH_WEB_LISTEN_ADDRESS" flag:"web.listen-address"` // comma-separated
+	TelemetryPath string        `env:"VASTWATCH_WEB_TELEMETRY_PATH" flag:"web.telemetry-path"`
+	WebConfigFile string        `env:"VASTWATCH_WEB_CONFIG_FILE" flag:"web.config.file"`
+	LogLevel      string        `env:"VASTWATCH_LOG_LEVEL" flag:"log.level"`   // debug|info|warn|error
+	LogFormat     string        `env:"VASTWATCH_LOG_FORMAT" flag:"log.format"` // logfmt|json
+	DryRun        *bool         `env:"VASTWATCH_DRY_RUN,noinit" flag:"dry-run"`
+	Simulate      *bool         `env:"VASTWATCH_SIMULATE,noinit" flag:"simulate"`
+	LeaderElect   *bool         `env:"VASTWATCH_LEADER_ELECT,noinit" flag:"leader-elect"`
+	PollInterval  time.Duration `env:"VASTWATCH_POLL_INTERVAL"` // 0 = the file's
 }
 
-// rawEnv is what go-envconfig decodes; Env is built from it with checks that never echo the key.
-type rawEnv struct {
-	APIKey        string `env:"VAST_API_KEY"`
-	APIKeyFile    string `env:"VAST_API_KEY_FILE"`
-	APIURL        string `env:"VASTWATCH_API_URL"`
-	DryRun        string `env:"VASTWATCH_DRY_RUN"`
-	ConfigFile    string `env:"VASTWATCH_CONFIG_FILE"`
-	ListenAddress string `env:"VASTWATCH_WEB_LISTEN_ADDRESS"`
-	TelemetryPath string `env:"VASTWATCH_WEB_TELEMETRY_PATH"`
-	WebConfigFile string `env:"VASTWATCH_WEB_CONFIG_FILE"`
-	LogLevel      string `env:"VASTWATCH_LOG_LEVEL"`
-	LogFormat     string `env:"VASTWATCH_LOG_FORMAT"`
-	StateDir      string `env:"VASTWATCH_STATE_DIR"`
-	PollInterval  string `env:"VASTWATCH_POLL_INTERVAL"`
-	LeaderElect   string `env:"VASTWATCH_LEADER_ELECT"`
-	Simulate      string `env:"VASTWATCH_SIMULATE"`
+// EnvFlag is a variable that stands in for a flag: its name, and its value as the flag's
+// arguments (nil when it is not set).
+type EnvFlag struct {
+	Var    string
+	Values []string
+}
+
+// Flags maps each flag a variable of Env stands in for (its flag tag) to that variable.
+func (e Env) Flags() map[string]EnvFlag {
+	out := map[string]EnvFlag{}
+	v := reflect.ValueOf(e)
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		flag := f.Tag.Get("flag")
+		if flag == "" {
+			continue
+		}
+		ef := EnvFlag{}
+		ef.Var, _, _ = strings.Cut(f.Tag.Get("env"), ",")
+		switch x := v.FieldByIndex(f.Index).Interface().(type) {
+		case string:
+			if x != "" {
+				ef.Values = []string{x}
+			}
+		case *bool:
+			if x != nil {
+				ef.Values = []string{strconv.FormatBool(*x)}
+			}
+		case []string:
+			ef.Values = x
+		}
+		out[flag] = ef
+	}
+	return out
+}
+
+// envVars is what go-envconfig decodes: Env's tagged fields and the key's two sources.
+type envVars struct {
+	Env
+	Key     string `env:"VAST_API_KEY"`
+	KeyFile string `env:"VAST_API_KEY_FILE"`
 }
 
 // LoadEnv reads the environment through getenv (an empty value counts as unset). Every problem
@@ -54,29 +88,18 @@ func LoadEnv(ctx context.Context, getenv func(string) string) (Env, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	var raw rawEnv
-	lookup := envconfig.LookuperFunc(func(key string) (string, bool) {
-		v := getenv(key)
-		return v, v != ""
-	})
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &raw, Lookuper: lookup}); err != nil {
+	var c envCheck
+	v, err := c.decode(ctx, getenv)
+	if err != nil {
 		return Env{}, fmt.Errorf("environment: %w", err)
 	}
-	var c envCheck
-	e := Env{
-		APIKey:        c.apiKey(raw.APIKey, raw.APIKeyFile),
-		APIURL:        c.apiURL(raw.APIURL),
-		ConfigFile:    raw.ConfigFile,
-		ListenAddress: raw.ListenAddress,
-		TelemetryPath: raw.TelemetryPath,
-		WebConfigFile: raw.WebConfigFile,
-		StateDir:      raw.StateDir,
+	e := v.Env
+	e.APIKey = c.apiKey(v.Key, v.KeyFile)
+	c.apiURL(e.APIURL)
+	c.logging(e.LogLevel, e.LogFormat)
+	if e.PollInterval != 0 && e.PollInterval < MinPollInterval {
+		c.bad("VASTWATCH_POLL_INTERVAL %q; allowed: a duration of %s or more, such as 60s", getenv("VASTWATCH_POLL_INTERVAL"), MinPollInterval)
 	}
-	e.DryRun = c.boolean("VASTWATCH_DRY_RUN", raw.DryRun)
-	e.LeaderElect = c.boolean("VASTWATCH_LEADER_ELECT", raw.LeaderElect)
-	e.Simulate = c.boolean("VASTWATCH_SIMULATE", raw.Simulate)
-	e.LogLevel, e.LogFormat = c.logging(raw.LogLevel, raw.LogFormat)
-	e.PollInterval = c.pollInterval(raw.PollInterval)
 	if len(c.problems) > 0 {
 		return Env{}, fmt.Errorf("environment: %s", strings.Join(c.problems, "\n"))
 	}
@@ -89,6 +112,40 @@ type envCheck struct{ problems []string }
 
 func (c *envCheck) bad(format string, a ...any) {
 	c.problems = append(c.problems, fmt.Sprintf(format, a...))
+}
+
+// decode runs go-envconfig until it accepts what is left. go-envconfig stops at the first value
+// it cannot parse; that variable is the last one it looked up, so it is reported and then read
+// as unset, and every problem shows at once. Each round drops one variable, so it ends.
+func (c *envCheck) decode(ctx context.Context, getenv func(string) string) (envVars, error) {
+	dropped := map[string]bool{}
+	for {
+		var v envVars
+		last := ""
+		lookup := envconfig.LookuperFunc(func(key string) (string, bool) {
+			val := getenv(key)
+			if val == "" || dropped[key] {
+				return "", false
+			}
+			last = key
+			return val, true
+		})
+		err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &v, Lookuper: lookup})
+		if err == nil || last == "" || dropped[last] || strings.HasPrefix(last, "VAST_API_KEY") {
+			return v, err
+		}
+		dropped[last] = true
+		c.bad("%s %q is not %s", last, getenv(last), expected(err))
+	}
+}
+
+// expected says what a variable go-envconfig refused should hold.
+func expected(err error) string {
+	var ne *strconv.NumError
+	if errors.As(err, &ne) && ne.Func == "ParseBool" {
+		return "a boolean; allowed: true or false (or 1, 0)"
+	}
+	return "a duration; allowed: e.g. 30s, 5m or 1h"
 }
 
 // apiKey is the key from VAST_API_KEY or the file VAST_API_KEY_FILE names (one of them).
@@ -112,9 +169,9 @@ func (c *envCheck) apiKey(key, file string) vastapi.Secret {
 }
 
 // apiURL checks VASTWATCH_API_URL: an http(s) URL without credentials or a query.
-func (c *envCheck) apiURL(s string) string {
+func (c *envCheck) apiURL(s string) {
 	if s == "" {
-		return s
+		return
 	}
 	u, err := url.Parse(s)
 	switch {
@@ -124,28 +181,10 @@ func (c *envCheck) apiURL(s string) string {
 		// a key put here would end up in logs; the key goes in VAST_API_KEY only
 		c.bad("VASTWATCH_API_URL must not carry credentials or a query; allowed: scheme://host[:port][/path], the key in VAST_API_KEY")
 	}
-	return s
-}
-
-// boolean reads the variable name's value v; nil when unset or not a boolean.
-func (c *envCheck) boolean(name, v string) *bool {
-	if v == "" {
-		return nil
-	}
-	switch strings.ToLower(v) {
-	case "1", "true", "yes", "on":
-		b := true
-		return &b
-	case "0", "false", "no", "off":
-		b := false
-		return &b
-	}
-	c.bad("%s %q is not a boolean; allowed: true or false", name, v)
-	return nil
 }
 
 // logging checks VASTWATCH_LOG_LEVEL and VASTWATCH_LOG_FORMAT.
-func (c *envCheck) logging(level, format string) (string, string) {
+func (c *envCheck) logging(level, format string) {
 	switch level {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -156,20 +195,6 @@ func (c *envCheck) logging(level, format string) (string, string) {
 	default:
 		c.bad("VASTWATCH_LOG_FORMAT %q; allowed: logfmt or json", format)
 	}
-	return level, format
-}
-
-// pollInterval reads VASTWATCH_POLL_INTERVAL; 0 when unset or invalid.
-func (c *envCheck) pollInterval(s string) time.Duration {
-	if s == "" {
-		return 0
-	}
-	d, err := parseDuration(s)
-	if err != nil || d < MinPollInterval {
-		c.bad("VASTWATCH_POLL_INTERVAL %q; allowed: a duration of %s or more, such as 60s", s, MinPollInterval)
-		return 0
-	}
-	return d
 }
 
 // ApplyTo returns a copy of c with the environment's overrides (dry run, poll interval)

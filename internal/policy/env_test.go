@@ -32,6 +32,20 @@ func TestLoadEnv(t *testing.T) {
 			t.Fatalf("%+v", e)
 		}
 	})
+	t.Run("go-envconfig's booleans, durations and lists", func(t *testing.T) {
+		e, err := LoadEnv(context.Background(), envOf(map[string]string{
+			"VASTWATCH_DRY_RUN": "1", "VASTWATCH_SIMULATE": "F", "VASTWATCH_POLL_INTERVAL": "1m30s",
+			"VASTWATCH_WEB_LISTEN_ADDRESS": ":9861,[::1]:9862",
+		}))
+		if err != nil || e.DryRun == nil || !*e.DryRun || e.Simulate == nil || *e.Simulate || e.LeaderElect != nil ||
+			e.PollInterval != 90*time.Second || strings.Join(e.ListenAddress, " ") != ":9861 [::1]:9862" {
+			t.Fatalf("%+v %v", e, err)
+		}
+		_, err = LoadEnv(context.Background(), envOf(map[string]string{"VASTWATCH_POLL_INTERVAL": "500ms"}))
+		if err == nil || !strings.Contains(err.Error(), `VASTWATCH_POLL_INTERVAL "500ms"; allowed: a duration of`) {
+			t.Fatalf("a poll interval under the minimum: %v", err)
+		}
+	})
 	t.Run("key from a file, trimmed", func(t *testing.T) {
 		e, err := LoadEnv(context.Background(), envOf(map[string]string{"VAST_API_KEY_FILE": keyFile}))
 		if err != nil || e.APIKey.Reveal() != "file-key-123" {
@@ -48,12 +62,14 @@ func TestLoadEnv(t *testing.T) {
 		_, err := LoadEnv(context.Background(), envOf(map[string]string{
 			"VAST_API_KEY": "sekrit-key", "VAST_API_KEY_FILE": keyFile, "VASTWATCH_DRY_RUN": "maybe",
 			"VASTWATCH_API_URL": "https://user:sekrit-key@console.vast.ai", "VASTWATCH_LOG_FORMAT": "xml",
+			"VASTWATCH_POLL_INTERVAL": "90", "VASTWATCH_SIMULATE": "perhaps",
 		}))
 		if err == nil {
 			t.Fatal("no error")
 		}
 		msg := err.Error()
-		for _, want := range []string{"both set", `VASTWATCH_DRY_RUN "maybe"`, "must not carry credentials", `VASTWATCH_LOG_FORMAT "xml"`} {
+		for _, want := range []string{"both set", `VASTWATCH_DRY_RUN "maybe" is not a boolean`, "must not carry credentials",
+			`VASTWATCH_LOG_FORMAT "xml"`, `VASTWATCH_POLL_INTERVAL "90" is not a duration`, `VASTWATCH_SIMULATE "perhaps" is not a boolean`} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("missing %q in %s", want, msg)
 			}
@@ -80,5 +96,24 @@ func TestEnvApplyToOverridesWithoutMutating(t *testing.T) {
 	out = Env{PollInterval: time.Second}.ApplyTo(cfg)
 	if len(out.Warnings) != 1 || !strings.HasPrefix(out.Warnings[0], "poll_interval: 1 distinct searches need 6s per poll") {
 		t.Fatalf("warnings %q", out.Warnings)
+	}
+}
+
+func TestEnvFlagsNameTheVariableAndItsValue(t *testing.T) {
+	yes := false
+	e := Env{StateDir: "/s", DryRun: &yes, ListenAddress: []string{":1", ":2"}, PollInterval: time.Minute}
+	got := e.Flags()
+	want := map[string]EnvFlag{
+		"state.dir": {"VASTWATCH_STATE_DIR", []string{"/s"}}, "dry-run": {"VASTWATCH_DRY_RUN", []string{"false"}},
+		"web.listen-address": {"VASTWATCH_WEB_LISTEN_ADDRESS", []string{":1", ":2"}}, "simulate": {"VASTWATCH_SIMULATE", nil},
+		"api.url": {"VASTWATCH_API_URL", nil},
+	}
+	for flag, w := range want {
+		if g := got[flag]; g.Var != w.Var || strings.Join(g.Values, ",") != strings.Join(w.Values, ",") || (g.Values == nil) != (w.Values == nil) {
+			t.Errorf("--%s: %+v, want %+v", flag, g, w)
+		}
+	}
+	if len(got) != 11 {
+		t.Errorf("%d flags have a variable, want 11: %v", len(got), got)
 	}
 }

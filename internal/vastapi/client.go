@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,6 +42,10 @@ type Config struct {
 	// MaxBodyBytes caps a non-search reply (default 8 MiB). Search replies are streamed and capped
 	// at MaxSearchBodyBytes.
 	MaxBodyBytes int64
+	// FailFast is for one-shot commands, where a person waits: a connection that cannot be
+	// opened (refused, no such host) fails at once instead of being retried, and with no
+	// HTTPClient given, opening one gives up after DialTimeout. IsUnreachable tells such errors.
+	FailFast bool
 }
 
 // Defaults of Config.
@@ -50,6 +55,8 @@ const (
 	DefaultMaxAttempts  = 5
 	DefaultMaxBackoff   = 30 * time.Second
 	DefaultMaxBodyBytes = 8 << 20
+	// DialTimeout bounds opening a connection with FailFast.
+	DialTimeout = 10 * time.Second
 	// MaxSearchBodyBytes caps a streamed search reply: a full market is ~77 MB.
 	MaxSearchBodyBytes = 1 << 30
 	// baseBackoff is the first backoff ceiling; it doubles per attempt up to MaxBackoff.
@@ -70,6 +77,7 @@ type Client struct {
 	maxAttempts int
 	maxBackoff  time.Duration
 	maxBody     int64
+	failFast    bool
 	hints       sizeHints // offers each search last returned, to size the next reply's list
 
 	rndMu sync.Mutex
@@ -106,9 +114,15 @@ func New(cfg Config) (*Client, error) {
 		maxBackoff:  cfg.MaxBackoff,
 		maxBody:     cfg.MaxBodyBytes,
 		rnd:         cfg.Rand,
+		failFast:    cfg.FailFast,
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: DefaultTimeout}
+		if c.failFast {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.DialContext = (&net.Dialer{Timeout: DialTimeout}).DialContext
+			c.hc.Transport = tr
+		}
 	}
 	if c.clock == nil {
 		c.clock = clock.Real{}
@@ -139,6 +153,9 @@ func New(cfg Config) (*Client, error) {
 	c.pacer = newPacer(c.clock, pacing)
 	return c, nil
 }
+
+// BaseURL is the API's address as the client reaches it (it never carries credentials).
+func (c *Client) BaseURL() string { return c.base }
 
 // kind is how a request may be retried.
 type kind uint8
@@ -270,8 +287,12 @@ func (c *Client) transportFailure(ctx context.Context, rq *request, err error) o
 	if rq.kind == kindCreate && sent {
 		return outcome{err: &OutcomeUnknownError{Endpoint: rq.tmpl, Err: e}}
 	}
-	return outcome{err: e, retry: true}
+	return outcome{err: e, retry: sent || !c.failFast}
 }
+
+// IsUnreachable reports whether err says a connection to the API could not be opened at all
+// (refused, no such host, no route): the request never left.
+func IsUnreachable(err error) bool { return err != nil && notSent(err) }
 
 // bodyFailure classifies an error while reading a 2xx body: the connection broke mid-reply.
 func (c *Client) bodyFailure(ctx context.Context, rq *request, err error) outcome {

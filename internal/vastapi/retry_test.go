@@ -162,6 +162,28 @@ func TestCreateRetriesWhenTheConnectionIsRefused(t *testing.T) {
 	}
 }
 
+// With FailFast a refused connection fails the first attempt, and IsUnreachable tells it; a
+// reply from the server, even an error, is not "unreachable".
+func TestFailFastGivesUpOnAnUnreachableAPI(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := newClient(t, "http://"+addr, func(cfg *vastapi.Config) { cfg.FailFast = true })
+	_, err = c.SearchOffers(context.Background(), vastapi.Query{})
+	if !vastapi.IsUnreachable(err) || len(*c.infos) != 1 {
+		t.Fatalf("err %v after %d attempts; want one unreachable attempt", err, len(*c.infos))
+	}
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeJSON(w, 503, `{}`) })
+	c = newClient(t, srv.URL, func(cfg *vastapi.Config) { cfg.FailFast = true; cfg.MaxAttempts = 2 })
+	_, err = c.SearchOffers(context.Background(), vastapi.Query{})
+	if err == nil || vastapi.IsUnreachable(err) || len(srv.requests()) != 2 {
+		t.Fatalf("a 503: err %v after %d requests; want two attempts, reachable", err, len(srv.requests()))
+	}
+}
+
 // A persistent failure stops after MaxAttempts, within a bounded time on the injected clock,
 // with jittered waits that never exceed MaxBackoff.
 func TestRetriesAreBoundedAndJittered(t *testing.T) {
