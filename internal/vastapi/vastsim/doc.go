@@ -25,7 +25,9 @@
 //     Transport), never whole in memory, and still shows the market as it was when asked.
 //   - Lifecycle: null for ProvisionDelay, loading for BootDelay, then running. GPU time is billed
 //     only while running; storage from creation to destroy in every state.
-//   - Ports: while running, `ports` maps 22/tcp to direct_port_start and each create env key
+//   - Ports: before running, the `ports` key is absent (as in the real reply of a loading
+//     instance; the CLI's ssh-url cannot read a null). While running, `ports` maps 22/tcp to
+//     direct_port_start and each create env key
 //     "-p HOST:CONTAINER[/tcp|/udp]" (sorted as strings, each container port once) to the next
 //     port of the range; HOST is validated, not honoured. Ports past the instance's range
 //     (min(direct_port_count, 100)) stay unmapped. A key starting with "-p" that is not
