@@ -2,12 +2,14 @@ package vastapi_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
+	"github.com/vastwatch/vastwatch/internal/vastapi/vastsim"
 )
 
 const (
@@ -88,5 +90,33 @@ func TestAttachSSHKeySendsWhatTheCLISends(t *testing.T) {
 	}
 	if d := c.clock.Now().Sub(epoch); d < 2*vastapi.DefaultPacing["POST "+vastapi.EPAttachSSHKey] || vastapi.DefaultPacing["POST "+vastapi.EPAttachSSHKey] != 2*time.Second {
 		t.Fatalf("3 attaches took %s on the clock: not paced at the published 2 s", d)
+	}
+}
+
+func TestClientAgainstSimAttachSSHKey(t *testing.T) {
+	e := newSimEnv(t, nil, simKey)
+	ctx := context.Background()
+	o := e.rentable(t, nil)
+	res, err := e.c.CreateInstance(ctx, o.ID, onDemand("vastwatch:test:web:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second is a retry of an attach that was applied
+		if err := e.c.AttachSSHKey(ctx, res.InstanceID, ecdKey); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := e.sim.InstanceSSHKeys(res.InstanceID)
+	if err != nil || len(keys) != 1 || keys[0] != ecdKey {
+		t.Fatalf("instance keys %q, %v", keys, err)
+	}
+	if err := e.c.DestroyInstance(ctx, res.InstanceID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.AttachSSHKey(ctx, res.InstanceID, ecdKey); !vastapi.IsGone(err) {
+		t.Fatalf("attach to a destroyed instance: %v, want IsGone", err)
+	}
+	if _, err := e.sim.InstanceSSHKeys(res.InstanceID); !errors.Is(err, vastsim.ErrNotFound) {
+		t.Fatalf("keys of a destroyed instance: %v", err)
 	}
 }

@@ -113,6 +113,42 @@ func isNumber(v any) bool {
 	return false
 }
 
+const (
+	cliKeyA = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINGgb6TGC8ABMQwsLHe1TDq7gF4MrAEh7gC4vVDSGdaS alice@laptop"
+	cliKeyB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOvSJGdExVAiQ8wN0O+cWQa9qxDWRBCG1dlQkiyjDGLw bob@ci"
+)
+
+func TestCLISessionSSHKeys(t *testing.T) {
+	c := newCLISession(t)
+	id := c.loadingInstance()
+	// vast.py show__ssh_keys: GET /ssh/, the reply printed.
+	if r := c.cli("GET", "/api/v0/ssh/", ""); string(r.body) != "[]" {
+		t.Fatalf("a new account's keys: %s", r.body)
+	}
+	// vast.py create__ssh_key: POST /ssh/ {"ssh_key": …}, the reply printed.
+	m := c.cli("POST", "/api/v0/ssh/", `{"ssh_key": "`+cliKeyA+`"}`).json(t)
+	key, _ := m["key"].(map[string]any)
+	if m["success"] != true || key["id"] == nil || key["public_key"] != cliKeyA {
+		t.Fatalf("create ssh-key reply %v", m)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal(c.cli("GET", "/api/v0/ssh/", "").body, &list); err != nil || len(list) != 1 || list[0]["id"] != key["id"] {
+		t.Fatalf("keys after create: %v %v", list, err)
+	}
+	// vast.py attach__ssh: POST /instances/{id}/ssh/ {"ssh_key": …}, r.json() printed.
+	m = c.cli("POST", "/api/v0/instances/"+itoa(id)+"/ssh/", `{"ssh_key": "`+cliKeyB+`"}`).json(t)
+	if m["success"] != true {
+		t.Fatalf("attach ssh reply %v", m)
+	}
+	if r := c.send("POST", "/api/v0/instances/999/ssh/", `{"ssh_key": "`+cliKeyB+`"}`, testKey); r.status != 404 {
+		t.Fatalf("attach to an unknown instance: %d %s, want 404", r.status, r.body)
+	}
+	// vast.py delete__ssh_key: DELETE /ssh/{id}/, r.json() printed.
+	if m := c.cli("DELETE", fmt.Sprintf("/api/v0/ssh/%v/", key["id"]), `{}`).json(t); m["success"] != true {
+		t.Fatalf("delete ssh-key reply %v", m)
+	}
+}
+
 // TestCLISessionSSHURLWhileLoading replays vast.py ssh_url → _ssh_url on a loading instance:
 // _fetch_all_instances_v1 pages GET /api/v1/instances/, then
 //
@@ -155,5 +191,34 @@ func TestCLISessionSSHURLWhileLoading(t *testing.T) {
 	}
 	if host == "" || port <= 0 {
 		t.Fatalf("instance %d: ssh-url would print 'error: ssh port not found' (host %q port %d)", id, host, port)
+	}
+}
+
+// TestNotSimulatedIsNotAWrongID: an endpoint the simulator does not serve answers 501 with a JSON
+// message naming it; a wrong id on a served endpoint stays 404, as the real API answers.
+func TestNotSimulatedIsNotAWrongID(t *testing.T) {
+	c := newCLISession(t)
+	r := c.send("GET", "/api/v0/instances/filters/?owner=me", "", testKey)
+	m := r.json(t)
+	if r.status != 501 || m["success"] != false || !strings.Contains(fmt.Sprint(m["msg"]), "GET /api/v0/instances/filters/") ||
+		!strings.Contains(fmt.Sprint(m["msg"]), "not simulated") {
+		t.Fatalf("unserved endpoint: %d %s", r.status, r.body)
+	}
+	if r := c.send("PUT", "/api/v0/instances/999/", `{"state": "stopped"}`, testKey); r.status != 404 {
+		t.Fatalf("wrong id: %d %s, want 404", r.status, r.body)
+	}
+	if r := c.send("GET", "/favicon.ico", "", ""); r.status != 404 {
+		t.Fatalf("a path outside the API: %d, want 404", r.status)
+	}
+}
+
+// TestUnservedRequestsAreLogged: a 501 is in the request log under its own name, so a demo can
+// see what a client asked for that the simulator does not model.
+func TestUnservedRequestsAreLogged(t *testing.T) {
+	h := newHarness(t, quiet)
+	h.do("POST", "/api/v0/instances/take_snapshot/5/", `{}`)
+	reqs := h.sim.Requests()
+	if last := reqs[len(reqs)-1]; last.Endpoint != "not_simulated" || last.Status != 501 {
+		t.Fatalf("logged %+v", last)
 	}
 }

@@ -49,4 +49,8 @@
 //   - Auth: a wrong key is 401 everywhere (search included); no key is 403 except search and
 //     gpu names; a scoped key (Options.Keys) lacking the endpoint's scope is 403.
 //   - Instances() shows live instances only, as the API does; Destroyed() lists the others.
+//   - A CLI session beyond renting (docs/vast-api.md §7.12; account.go and a file per endpoint
+//     group): ssh keys. Every other path under /api/v0/ and /api/v1/ is 501 not_simulated, so a client
+//     tells "not modelled" from a wrong id's 404. Nothing there draws from the market's or the
+//     instances' seeded streams. account.go's limits bound what requests can make the simulator keep.
 package vastsim
