@@ -1,6 +1,8 @@
 package vastsim
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -15,6 +17,7 @@ const (
 	maxAccountSSHKeys  = 100  // keys on the account
 	maxSSHKeyRecords   = 1000 // account keys and keys attached to an instance only
 	maxInstanceSSHKeys = 100  // keys attached to one instance
+	maxCreatedAPIKeys  = 100  // live keys made through auth/apikeys
 )
 
 // account is what a CLI user manages besides instances and money (docs/vast-api.md §7): ssh
@@ -25,12 +28,24 @@ type account struct {
 	sshKeys   map[int64]*sshKey // by id: the account's keys and keys attached to an instance only
 	nextSSHID int64
 	attached  map[int64][]int64 // instance id → ids of the keys it has, in the order added
+
+	apiKeys   []*apiKey // made through auth/apikeys, deleted ones included (they stay refused)
+	nextKeyID int64
 }
 
 func newAccount() account {
 	return account{
 		sshKeys: map[int64]*sshKey{}, nextSSHID: 51_000, attached: map[int64][]int64{},
+		nextKeyID: 2000,
 	}
+}
+
+// randomToken is a secret the simulator hands out (an API key, a result URL): unguessable, from
+// crypto/rand, never from the seeded streams.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics instead)
+	return hex.EncodeToString(b)
 }
 
 // epoch is a time as the API writes timestamps: float seconds.

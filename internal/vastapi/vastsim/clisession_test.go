@@ -149,6 +149,38 @@ func TestCLISessionSSHKeys(t *testing.T) {
 	}
 }
 
+func TestCLISessionAPIKeys(t *testing.T) {
+	c := newCLISession(t)
+	// vast.py show__api_keys: GET /auth/apikeys/, printed; the SDK unwraps "apikeys".
+	m := c.cli("GET", "/api/v0/auth/apikeys/", "").json(t)
+	keys, ok := m["apikeys"].([]any)
+	if !ok || len(keys) == 0 {
+		t.Fatalf("show api-keys reply %v", m)
+	}
+	if strings.Contains(string(c.cli("GET", "/api/v0/auth/apikeys/", "").body), testKey) {
+		t.Fatal("the key list shows a key's value")
+	}
+	// vast.py create__api_key: POST /auth/apikeys/ {"name", "permissions" (the file's JSON),
+	// "key_params"}, the reply printed.
+	m = c.cli("POST", "/api/v0/auth/apikeys/",
+		`{"name": "watch-only", "permissions": {"api": {"misc": {}, "user_read": {}, "instance_read": {}}}, "key_params": null}`).json(t)
+	scoped, _ := m["key"].(string)
+	if scoped == "" || m["id"] == nil {
+		t.Fatalf("create api-key reply %v", m)
+	}
+	if r := c.send("GET", "/api/v0/users/current/", "", scoped); r.status != 200 {
+		t.Fatalf("the new key reading users/current: %d %s", r.status, r.body)
+	}
+	if r := c.send("PUT", "/api/v0/instances/1/", `{"state": "stopped"}`, scoped); r.status != 403 {
+		t.Fatalf("the new read-only key stopping an instance: %d %s, want 403", r.status, r.body)
+	}
+	// vast.py delete__api_key: DELETE /auth/apikeys/{id}/, r.json() printed.
+	c.cli("DELETE", fmt.Sprintf("/api/v0/auth/apikeys/%v/", m["id"]), `{}`)
+	if r := c.send("GET", "/api/v0/users/current/", "", scoped); r.status != 401 {
+		t.Fatalf("a deleted key: %d %s, want 401", r.status, r.body)
+	}
+}
+
 // TestCLISessionSSHURLWhileLoading replays vast.py ssh_url → _ssh_url on a loading instance:
 // _fetch_all_instances_v1 pages GET /api/v1/instances/, then
 //

@@ -283,8 +283,9 @@ const (
 )
 
 // authorize applies docs/vast-api.md §1: a wrong key gets 401 Invalid user key everywhere, no key
-// gets 403 except on the anonymous endpoints (search, gpu names); a scoped key lacking the
-// endpoint's permission gets 403. Control routes (no scope) need the full key.
+// gets 403 except on the anonymous endpoints (search, gpu names); a scoped key (Options.Keys, or
+// one made through auth/apikeys) lacking the endpoint's permission gets 403, and a made key since
+// deleted 401. Control routes (no scope) need the full key.
 func (s *Sim) authorize(r *http.Request, rt route) (reply, bool) {
 	k, present := presentedKey(r)
 	if !present {
@@ -293,11 +294,11 @@ func (s *Sim) authorize(r *http.Request, rt route) (reply, bool) {
 		}
 		return apiErr(403, "auth_error", "This action requires login."), false
 	}
-	if k != "" && (k == s.opts.APIKey || s.opts.APIKey == "" && s.opts.Keys[k] == nil) {
+	scopes, known, revoked := s.keyScopes(k)
+	if k != "" && !revoked && (k == s.opts.APIKey || s.opts.APIKey == "" && scopes == nil) {
 		return reply{}, true
 	}
-	scopes, ok := s.opts.Keys[k]
-	if !ok || k == "" {
+	if !known || k == "" {
 		return apiErr(401, "auth_error", "Invalid user key"), false
 	}
 	for _, sc := range scopes {

@@ -16,6 +16,8 @@ const (
 	epSSHKey        = "/api/v0/ssh/{id}/"
 	epInstanceSSH   = vastapi.EPAttachSSHKey // GET lists, POST attaches
 	epInstanceSSHID = "/api/v0/instances/{id}/ssh/{key}/"
+	epAPIKeys       = "/api/v0/auth/apikeys/"
+	epAPIKey        = "/api/v0/auth/apikeys/{id}/"
 )
 
 // accountRoutes maps "METHOD template" to what serves it. An {id} is the path's numeric segment
@@ -27,6 +29,9 @@ var accountRoutes = map[string]route{
 	"GET " + epInstanceSSH:      {scope: ScopeInstanceRead, handle: (*Sim).handleInstanceSSHKeys},
 	"POST " + epInstanceSSH:     {scope: ScopeInstanceWrite, handle: (*Sim).handleAttachSSHKey},
 	"DELETE " + epInstanceSSHID: {scope: ScopeInstanceWrite, handle: (*Sim).handleDetachSSHKey},
+	"GET " + epAPIKeys:          {scope: ScopeUserRead, handle: (*Sim).handleListAPIKeys},
+	"POST " + epAPIKeys:         {scope: ScopeUserWrite, handle: (*Sim).handleCreateAPIKey},
+	"DELETE " + epAPIKey:        {scope: ScopeUserWrite, handle: (*Sim).handleDeleteAPIKey},
 }
 
 // resolveAccount resolves the paths of accountRoutes: seg is the path's segments without the
@@ -61,6 +66,11 @@ func templateOf(seg []string) (tmpl string, id int64, arg string) {
 	case len(seg) == 2 && seg[0] == "ssh":
 		n, _ := num(seg[1])
 		return epSSHKey, n, seg[1]
+	case len(seg) == 2 && seg[0] == "auth" && seg[1] == "apikeys":
+		return epAPIKeys, 0, ""
+	case len(seg) == 3 && seg[0] == "auth" && seg[1] == "apikeys":
+		n, _ := num(seg[2])
+		return epAPIKey, n, seg[2]
 	case len(seg) < 3 || seg[0] != "instances":
 		return "", 0, ""
 	}
