@@ -90,6 +90,9 @@ func TestSimServesTheAPIAndShutsDownOnContext(t *testing.T) {
 	if st, _ := get("/api/v0/ssh/", "k-123"); st != 200 {
 		t.Fatalf("ssh keys: %d", st)
 	}
+	if st, m := get("/api/v0/secrets/", "k-123"); st != 200 || m["secrets"] == nil {
+		t.Fatalf("secrets: %d %v", st, m)
+	}
 	if st, m := get("/api/v0/instances/filters/", "k-123"); st != 501 || m["error"] != "not_simulated" {
 		t.Fatalf("an endpoint not simulated: %d %v", st, m)
 	}

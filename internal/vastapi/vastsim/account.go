@@ -18,6 +18,7 @@ const (
 	maxSSHKeyRecords   = 1000 // account keys and keys attached to an instance only
 	maxInstanceSSHKeys = 100  // keys attached to one instance
 	maxCreatedAPIKeys  = 100  // live keys made through auth/apikeys
+	maxSecrets         = 16   // the real API's limit
 )
 
 // account is what a CLI user manages besides instances and money (docs/vast-api.md §7): ssh
@@ -31,12 +32,15 @@ type account struct {
 
 	apiKeys   []*apiKey // made through auth/apikeys, deleted ones included (they stay refused)
 	nextKeyID int64
+
+	secrets map[string]string // env vars: NAME → value, never in a reply or a log
 }
 
 func newAccount() account {
 	return account{
 		sshKeys: map[int64]*sshKey{}, nextSSHID: 51_000, attached: map[int64][]int64{},
 		nextKeyID: 2000,
+		secrets:   map[string]string{},
 	}
 }
 

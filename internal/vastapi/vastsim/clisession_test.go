@@ -181,6 +181,28 @@ func TestCLISessionAPIKeys(t *testing.T) {
 	}
 }
 
+func TestCLISessionEnvVars(t *testing.T) {
+	c := newCLISession(t)
+	const secret = "hf_s3cr3tValue.1"
+	// vast.py create__env_var: POST /secrets/ {"key", "value"}; result.get("success"), "msg".
+	if m := c.cli("POST", "/api/v0/secrets/", `{"key": "hf_token", "value": "`+secret+`"}`).json(t); m["success"] != true {
+		t.Fatalf("create env-var reply %v", m)
+	}
+	// vast.py show__env_vars: GET /secrets/; r.json().get("secrets", {}).items().
+	r := c.cli("GET", "/api/v0/secrets/", "")
+	secrets, ok := r.json(t)["secrets"].(map[string]any)
+	if !ok || secrets["HF_TOKEN"] == nil {
+		t.Fatalf("show env-vars reply %s", r.body)
+	}
+	if strings.Contains(string(r.body), secret) {
+		t.Fatal("show env-vars echoes a secret's value")
+	}
+	// vast.py delete__env_var: DELETE /secrets/ {"key"}; result.get("success").
+	if m := c.cli("DELETE", "/api/v0/secrets/", `{"key": "HF_TOKEN"}`).json(t); m["success"] != true {
+		t.Fatalf("delete env-var reply %v", m)
+	}
+}
+
 // TestCLISessionSSHURLWhileLoading replays vast.py ssh_url → _ssh_url on a loading instance:
 // _fetch_all_instances_v1 pages GET /api/v1/instances/, then
 //

@@ -18,6 +18,7 @@ const (
 	epInstanceSSHID = "/api/v0/instances/{id}/ssh/{key}/"
 	epAPIKeys       = "/api/v0/auth/apikeys/"
 	epAPIKey        = "/api/v0/auth/apikeys/{id}/"
+	epSecrets       = "/api/v0/secrets/"
 )
 
 // accountRoutes maps "METHOD template" to what serves it. An {id} is the path's numeric segment
@@ -32,6 +33,10 @@ var accountRoutes = map[string]route{
 	"GET " + epAPIKeys:          {scope: ScopeUserRead, handle: (*Sim).handleListAPIKeys},
 	"POST " + epAPIKeys:         {scope: ScopeUserWrite, handle: (*Sim).handleCreateAPIKey},
 	"DELETE " + epAPIKey:        {scope: ScopeUserWrite, handle: (*Sim).handleDeleteAPIKey},
+	"GET " + epSecrets:          {scope: ScopeUserRead, handle: (*Sim).handleListSecrets},
+	"POST " + epSecrets:         {scope: ScopeUserWrite, handle: (*Sim).handleSetSecret},
+	"PUT " + epSecrets:          {scope: ScopeUserWrite, handle: (*Sim).handleSetSecret},
+	"DELETE " + epSecrets:       {scope: ScopeUserWrite, handle: (*Sim).handleDeleteSecret},
 }
 
 // resolveAccount resolves the paths of accountRoutes: seg is the path's segments without the
@@ -71,6 +76,8 @@ func templateOf(seg []string) (tmpl string, id int64, arg string) {
 	case len(seg) == 3 && seg[0] == "auth" && seg[1] == "apikeys":
 		n, _ := num(seg[2])
 		return epAPIKey, n, seg[2]
+	case len(seg) == 1 && seg[0] == "secrets":
+		return epSecrets, 0, ""
 	case len(seg) < 3 || seg[0] != "instances":
 		return "", 0, ""
 	}
