@@ -19,6 +19,7 @@ const (
 	maxInstanceSSHKeys = 100  // keys attached to one instance
 	maxCreatedAPIKeys  = 100  // live keys made through auth/apikeys
 	maxSecrets         = 16   // the real API's limit
+	maxUserTemplates   = 100
 )
 
 // account is what a CLI user manages besides instances and money (docs/vast-api.md §7): ssh
@@ -34,6 +35,9 @@ type account struct {
 	nextKeyID int64
 
 	secrets map[string]string // env vars: NAME → value, never in a reply or a log
+
+	templates  []*template // the fixed public catalogue, then the account's own
+	nextTmplID int64
 }
 
 func newAccount() account {
@@ -41,6 +45,7 @@ func newAccount() account {
 		sshKeys: map[int64]*sshKey{}, nextSSHID: 51_000, attached: map[int64][]int64{},
 		nextKeyID: 2000,
 		secrets:   map[string]string{},
+		templates: publicTemplates(), nextTmplID: 310_000,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -200,6 +201,55 @@ func TestCLISessionEnvVars(t *testing.T) {
 	// vast.py delete__env_var: DELETE /secrets/ {"key"}; result.get("success").
 	if m := c.cli("DELETE", "/api/v0/secrets/", `{"key": "HF_TOKEN"}`).json(t); m["success"] != true {
 		t.Fatalf("delete env-var reply %v", m)
+	}
+}
+
+func TestCLISessionTemplates(t *testing.T) {
+	c := newCLISession(t)
+	// vast.py search__templates 'recommended=true count_created>100': GET /template/ with
+	// select_cols ["*"] and the parsed query; 'json' in the Content-Type, .get('templates', []).
+	path := "/api/v0/template/?select_cols=" + url.QueryEscape(`["*"]`) +
+		"&select_filters=" + url.QueryEscape(`{"recommended": {"eq": true}, "count_created": {"gt": "100"}}`)
+	m := c.cli("GET", path, "").json(t)
+	rows, ok := m["templates"].([]any)
+	if !ok || len(rows) == 0 {
+		t.Fatalf("search templates reply %v", m)
+	}
+	for _, r := range rows {
+		row := r.(map[string]any)
+		if row["recommended"] != true || !(row["count_created"].(float64) > 100) || row["hash_id"] == nil {
+			t.Fatalf("template %v does not match the query", row)
+		}
+	}
+	// vast.py create__template: POST /template/ with its fixed field set; rj["success"], then
+	// rj['template'] or rj['msg'].
+	body := `{"name": "my-tgi", "image": "ghcr.io/huggingface/text-generation-inference", "tag": "1.0.3", "href": null,
+		"repo": null, "env": "-p 3000:3000 -e MODEL_ID=x", "onstart": "echo hi", "jup_direct": false, "ssh_direct": true,
+		"use_jupyter_lab": false, "runtype": "ssh", "use_ssh": true, "jupyter_dir": null, "docker_login_repo": null,
+		"extra_filters": {"verified": {"eq": true}, "external": {"eq": false}, "rentable": {"eq": true}, "rented": {"eq": false}},
+		"recommended_disk_space": "32", "readme": null, "readme_visible": true, "desc": null, "private": true}`
+	m = c.cli("POST", "/api/v0/template/", body).json(t)
+	tmpl, _ := m["template"].(map[string]any)
+	if m["success"] != true || tmpl["hash_id"] == nil || m["msg"] == nil {
+		t.Fatalf("create template reply %v", m)
+	}
+}
+
+func TestCLISessionDepositAndUpdateInstance(t *testing.T) {
+	c := newCLISession(t)
+	id := c.loadingInstance()
+	// vast.py show__deposit: GET /instances/balance/{id}/?owner=me, json.dumps of the reply.
+	if m := c.cli("GET", "/api/v0/instances/balance/"+itoa(id)+"/?owner=me", "").json(t); m["success"] != true || m["refundable_deposit"] == nil {
+		t.Fatalf("show deposit reply %v", m)
+	}
+	// vast.py update__instance ID --image IMG: PUT /instances/update_template/{id}/ {"id", "image"};
+	// a 200 reply's .get("success"), .get("msg"), .get("updated_instance").
+	body := `{"id": ` + itoa(id) + `, "image": "vastai/base-image:cuda-12.8.1-auto"}`
+	if m := c.cli("PUT", "/api/v0/instances/update_template/"+itoa(id)+"/", body).json(t); m["success"] != true {
+		t.Fatalf("update instance reply %v", m)
+	}
+	if img := c.show(id)["image_uuid"]; img != "vastai/base-image:cuda-12.8.1-auto" {
+		t.Fatalf("image after update: %v", img)
 	}
 }
 

@@ -19,6 +19,9 @@ const (
 	epAPIKeys       = "/api/v0/auth/apikeys/"
 	epAPIKey        = "/api/v0/auth/apikeys/{id}/"
 	epSecrets       = "/api/v0/secrets/"
+	epTemplates     = "/api/v0/template/"
+	epUpdateTmpl    = "/api/v0/instances/update_template/{id}/"
+	epBalance       = "/api/v0/instances/balance/{id}/"
 )
 
 // accountRoutes maps "METHOD template" to what serves it. An {id} is the path's numeric segment
@@ -37,6 +40,10 @@ var accountRoutes = map[string]route{
 	"POST " + epSecrets:         {scope: ScopeUserWrite, handle: (*Sim).handleSetSecret},
 	"PUT " + epSecrets:          {scope: ScopeUserWrite, handle: (*Sim).handleSetSecret},
 	"DELETE " + epSecrets:       {scope: ScopeUserWrite, handle: (*Sim).handleDeleteSecret},
+	"GET " + epTemplates:        {scope: ScopeUserRead, handle: (*Sim).handleSearchTemplates},
+	"POST " + epTemplates:       {scope: ScopeUserWrite, handle: (*Sim).handleCreateTemplate},
+	"PUT " + epUpdateTmpl:       {scope: ScopeInstanceWrite, handle: (*Sim).handleUpdateTemplate},
+	"GET " + epBalance:          {scope: ScopeInstanceRead, handle: (*Sim).handleBalance},
 }
 
 // resolveAccount resolves the paths of accountRoutes: seg is the path's segments without the
@@ -78,8 +85,18 @@ func templateOf(seg []string) (tmpl string, id int64, arg string) {
 		return epAPIKey, n, seg[2]
 	case len(seg) == 1 && seg[0] == "secrets":
 		return epSecrets, 0, ""
+	case len(seg) == 1 && seg[0] == "template":
+		return epTemplates, 0, ""
 	case len(seg) < 3 || seg[0] != "instances":
 		return "", 0, ""
+	}
+	if n, ok := num(seg[2]); ok && len(seg) == 3 {
+		switch seg[1] {
+		case "update_template":
+			return epUpdateTmpl, n, ""
+		case "balance":
+			return epBalance, n, ""
+		}
 	}
 	if n, ok := num(seg[1]); ok && seg[2] == "ssh" {
 		switch len(seg) {
