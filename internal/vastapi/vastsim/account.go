@@ -20,6 +20,7 @@ const (
 	maxCreatedAPIKeys  = 100  // live keys made through auth/apikeys
 	maxSecrets         = 16   // the real API's limit
 	maxUserTemplates   = 100
+	maxLogResults      = 64 // requested logs kept for their result URLs, oldest dropped first
 )
 
 // account is what a CLI user manages besides instances and money (docs/vast-api.md §7): ssh
@@ -38,6 +39,9 @@ type account struct {
 
 	templates  []*template // the fixed public catalogue, then the account's own
 	nextTmplID int64
+
+	logs     map[string]string // result-URL token → the log text as it was when requested
+	logOrder []string
 }
 
 func newAccount() account {
@@ -46,6 +50,7 @@ func newAccount() account {
 		nextKeyID: 2000,
 		secrets:   map[string]string{},
 		templates: publicTemplates(), nextTmplID: 310_000,
+		logs: map[string]string{},
 	}
 }
 

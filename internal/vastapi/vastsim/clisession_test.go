@@ -114,6 +114,71 @@ func isNumber(v any) bool {
 	return false
 }
 
+func TestCLISessionShowInvoices(t *testing.T) {
+	c := newCLISession(t)
+	id := c.loadingInstance()
+	c.clk.Advance(2 * time.Hour) // running, billed
+	now := c.clk.Now()
+	// vast.py show__invoices (and vastai/api/billing.py show_invoices): GET /users/me/invoices
+	// with owner, sdate, edate (time.time() floats, default the last day) and inc_charges.
+	path := "/api/v0/users/me/invoices?owner=me&sdate=" + pyFloat(now.Add(-24*time.Hour)) +
+		"&edate=" + pyFloat(now) + "&inc_charges=true"
+	m := c.cli("GET", path, "").json(t)
+	rows, ok := m["invoices"].([]any)
+	if !ok {
+		t.Fatalf("reply %v has no invoices list (rows = r.json()[\"invoices\"] raises)", m)
+	}
+	if _, ok := m["current"]; !ok {
+		t.Fatalf("reply %v has no current (r.json()[\"current\"] raises)", m)
+	}
+	charged := false
+	for _, r := range rows {
+		row := r.(map[string]any)
+		// filter_invoice_items: row["timestamp"] or 0.0, row["type"], float(row["amount"]);
+		// display_table formats timestamp with {:0.1f}.
+		if ts, ok := row["timestamp"]; !ok || (ts != nil && !isNumber(ts)) {
+			t.Fatalf("row %v: timestamp missing or not a number", row)
+		}
+		if _, ok := row["type"].(string); !ok || !isNumber(row["amount"]) {
+			t.Fatalf("row %v: type or amount unreadable", row)
+		}
+		if row["type"] == "charge" && row["instance_id"] == float64(id) {
+			charged = true
+		}
+	}
+	if !charged {
+		t.Fatalf("no charge row for instance %d in %v", id, rows)
+	}
+}
+
+func TestCLISessionLogs(t *testing.T) {
+	c := newCLISession(t)
+	id := c.loadingInstance()
+	for _, body := range []string{`{}`, `{"tail": "3"}`, `{"tail": "1000", "daemon_logs": "true"}`} {
+		// vast.py logs (vastai/api/instances.py logs): PUT request_logs, then rj["result_url"]
+		// fetched with requests.get (no key) until it answers 200.
+		m := c.cli("PUT", "/api/v0/instances/request_logs/"+itoa(id)+"/", body).json(t)
+		u, ok := m["result_url"].(string)
+		if !ok || m["success"] != true {
+			t.Fatalf("logs reply %v has no result_url (rj[\"result_url\"] raises)", m)
+		}
+		pu, err := url.Parse(u)
+		if err != nil || pu.Host != strings.TrimPrefix(c.srv.URL, "http://") {
+			t.Fatalf("result_url %q does not point back at the server", u)
+		}
+		r := c.send("GET", pu.RequestURI(), "", "")
+		if r.status != 200 || len(r.body) == 0 {
+			t.Fatalf("GET result_url: %d %q", r.status, r.body)
+		}
+		if lines := strings.Split(strings.TrimSpace(string(r.body)), "\n"); strings.Contains(body, `"3"`) && len(lines) != 3 {
+			t.Fatalf("tail 3 gave %d lines: %q", len(lines), r.body)
+		}
+	}
+	if r := c.send("PUT", "/api/v0/instances/request_logs/999/", `{}`, testKey); r.status != 404 {
+		t.Fatalf("logs of an unknown instance: %d %s, want 404", r.status, r.body)
+	}
+}
+
 const (
 	cliKeyA = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINGgb6TGC8ABMQwsLHe1TDq7gF4MrAEh7gC4vVDSGdaS alice@laptop"
 	cliKeyB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOvSJGdExVAiQ8wN0O+cWQa9qxDWRBCG1dlQkiyjDGLw bob@ci"

@@ -50,7 +50,7 @@
 //     gpu names; a scoped key (Options.Keys) lacking the endpoint's scope is 403.
 //   - Instances() shows live instances only, as the API does; Destroyed() lists the others.
 //   - A CLI session beyond renting (docs/vast-api.md §7.12; account.go and a file per endpoint
-//     group): ssh keys, made API keys, env vars, templates, update_template,
+//     group): invoices, logs, ssh keys, made API keys, env vars, templates, update_template,
 //     deposit. Every other path under /api/v0/ and /api/v1/ is 501 not_simulated, so a client
 //     tells "not modelled" from a wrong id's 404. Nothing there draws from the market's or the
 //     instances' seeded streams. A made key's value is in its create reply only; env values and

@@ -173,6 +173,9 @@ func (s *Sim) serve(r *http.Request) reply {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		return s.serveControl(r)
 	}
+	if strings.HasPrefix(r.URL.Path, logResultPrefix) {
+		return s.serveLogResult(r)
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return reply{abort: true}

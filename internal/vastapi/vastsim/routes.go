@@ -12,6 +12,8 @@ import (
 // Endpoint templates of a CLI session beyond renting (docs/vast-api.md §7), with the scopes the
 // real API's route table gives them. GET and POST (or PUT, DELETE) of one path share a template.
 const (
+	epInvoices      = "/api/v0/users/{id}/invoices/"
+	epRequestLogs   = "/api/v0/instances/request_logs/{id}/"
 	epSSHKeys       = "/api/v0/ssh/"
 	epSSHKey        = "/api/v0/ssh/{id}/"
 	epInstanceSSH   = vastapi.EPAttachSSHKey // GET lists, POST attaches
@@ -27,6 +29,8 @@ const (
 // accountRoutes maps "METHOD template" to what serves it. An {id} is the path's numeric segment
 // (route.id); users/{id} and ssh/{key} segments travel as route.arg.
 var accountRoutes = map[string]route{
+	"GET " + epInvoices:         {scope: ScopeBillingRead, handle: (*Sim).handleInvoices},
+	"PUT " + epRequestLogs:      {scope: ScopeInstanceRead, handle: (*Sim).handleRequestLogs},
 	"GET " + epSSHKeys:          {scope: ScopeUserRead, handle: (*Sim).handleListSSHKeys},
 	"POST " + epSSHKeys:         {scope: ScopeUserWrite, handle: (*Sim).handleCreateSSHKey},
 	"DELETE " + epSSHKey:        {scope: ScopeUserWrite, handle: (*Sim).handleDeleteSSHKey},
@@ -73,6 +77,8 @@ func templateOf(seg []string) (tmpl string, id int64, arg string) {
 		return n, err == nil && n > 0
 	}
 	switch {
+	case len(seg) == 3 && seg[0] == "users" && seg[2] == "invoices":
+		return epInvoices, 0, seg[1]
 	case len(seg) == 1 && seg[0] == "ssh":
 		return epSSHKeys, 0, ""
 	case len(seg) == 2 && seg[0] == "ssh":
@@ -92,6 +98,8 @@ func templateOf(seg []string) (tmpl string, id int64, arg string) {
 	}
 	if n, ok := num(seg[2]); ok && len(seg) == 3 {
 		switch seg[1] {
+		case "request_logs":
+			return epRequestLogs, n, ""
 		case "update_template":
 			return epUpdateTmpl, n, ""
 		case "balance":
