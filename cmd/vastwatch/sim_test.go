@@ -86,6 +86,16 @@ func TestSimServesTheAPIAndShutsDownOnContext(t *testing.T) {
 	if st, m := get("/api/v0/gpu_names/unique/", ""); st != 200 || m["gpu_names"] == nil {
 		t.Fatalf("gpu names: %d %v", st, m)
 	}
+	// A CLI session beyond renting is served (docs/vast-api.md §7); what is not says so with 501.
+	if st, _ := get("/api/v0/ssh/", "k-123"); st != 200 {
+		t.Fatalf("ssh keys: %d", st)
+	}
+	if st, m := get("/api/v0/secrets/", "k-123"); st != 200 || m["secrets"] == nil {
+		t.Fatalf("secrets: %d %v", st, m)
+	}
+	if st, m := get("/api/v0/instances/filters/", "k-123"); st != 501 || m["error"] != "not_simulated" {
+		t.Fatalf("an endpoint not simulated: %d %v", st, m)
+	}
 	cancel()
 	select {
 	case c := <-code:

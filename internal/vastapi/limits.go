@@ -16,6 +16,7 @@ const (
 	EPChangeBid    = "/api/v0/instances/bid_price/{id}/"
 	EPGPUNames     = "/api/v0/gpu_names/unique/"
 	EPCharges      = "/api/v0/charges/"
+	EPAttachSSHKey = "/api/v0/instances/{id}/ssh/" // POST: attach a public key to an instance
 )
 
 // SearchesPerMinute is the published search limit ("10/min per IP", docs/vast-api.md §1).
@@ -39,6 +40,8 @@ var DefaultPacing = map[string]time.Duration{
 	"PUT " + EPManage:       time.Second,
 	"PUT " + EPChangeBid:    5500 * time.Millisecond,
 	"GET " + EPCharges:      time.Second,
+
+	"POST " + EPAttachSSHKey: 2 * time.Second,
 }
 
 // RequestInfo describes one HTTP attempt, for the metrics observer and the debug log.

@@ -25,6 +25,11 @@ type wireInstance struct {
 	CPUName       any     `json:"cpu_name"`
 	OSVersion     any     `json:"os_version"`
 	External      bool    `json:"external"`
+	// Ports shadows Instance.Ports on the wire: the real API leaves the key out until the
+	// instance runs (testdata/real/show.json, captured while loading), and the CLI's ssh-url
+	// dereferences instance.get("ports", {}), which a null breaks. A pointer, so a running
+	// instance without mapped ports still shows {}.
+	Ports *map[string][]vastapi.PortBinding `json:"ports,omitempty"`
 }
 
 // view renders in at now. Callers hold s.mu.
@@ -75,11 +80,13 @@ func (s *Sim) view(in *instance, now time.Time) wireInstance {
 			w.DirectPortStart = in.portStart
 			w.DirectPortEnd = in.portStart + directPorts(o.DirectPortCount) - 1
 		}
-		w.Ports = make(map[string][]vastapi.PortBinding, len(in.ports))
+		w.Instance.Ports = make(map[string][]vastapi.PortBinding, len(in.ports))
 		for c, p := range in.ports {
 			host := strconv.Itoa(p)
-			w.Ports[c] = []vastapi.PortBinding{{HostIP: "0.0.0.0", HostPort: host}, {HostIP: "::", HostPort: host}}
+			w.Instance.Ports[c] = []vastapi.PortBinding{{HostIP: "0.0.0.0", HostPort: host}, {HostIP: "::", HostPort: host}}
 		}
+		ports := w.Instance.Ports
+		w.Ports = &ports
 		w.UptimeMins = vastapi.Some(now.Sub(in.phAt).Minutes())
 		w.GPUUtil = vastapi.Some(0.0)
 		w.GPUTemp = vastapi.Some(40.0)

@@ -128,6 +128,7 @@ func (s *Sim) handleCreate(_ *http.Request, body []byte, rt route) reply {
 	s.insts[in.id] = in
 	s.instList = append(s.instList, in)
 	s.takeGPUs(in)
+	s.attachAccountKeys(in)
 	res := map[string]any{"success": true, "new_contract": in.id, "instance_api_key": in.apiKey}
 	switch {
 	case in.isBid && in.dphBase < o.own.MinBid:

@@ -25,7 +25,9 @@
 //     Transport), never whole in memory, and still shows the market as it was when asked.
 //   - Lifecycle: null for ProvisionDelay, loading for BootDelay, then running. GPU time is billed
 //     only while running; storage from creation to destroy in every state.
-//   - Ports: while running, `ports` maps 22/tcp to direct_port_start and each create env key
+//   - Ports: before running, the `ports` key is absent (as in the real reply of a loading
+//     instance; the CLI's ssh-url cannot read a null). While running, `ports` maps 22/tcp to
+//     direct_port_start and each create env key
 //     "-p HOST:CONTAINER[/tcp|/udp]" (sorted as strings, each container port once) to the next
 //     port of the range; HOST is validated, not honoured. Ports past the instance's range
 //     (min(direct_port_count, 100)) stay unmapped. A key starting with "-p" that is not
@@ -47,4 +49,11 @@
 //   - Auth: a wrong key is 401 everywhere (search included); no key is 403 except search and
 //     gpu names; a scoped key (Options.Keys) lacking the endpoint's scope is 403.
 //   - Instances() shows live instances only, as the API does; Destroyed() lists the others.
+//   - A CLI session beyond renting (docs/vast-api.md §7.12; account.go and a file per endpoint
+//     group): invoices, logs, ssh keys, made API keys, env vars, templates, update_template,
+//     deposit. Every other path under /api/v0/ and /api/v1/ is 501 not_simulated, so a client
+//     tells "not modelled" from a wrong id's 404. Nothing there draws from the market's or the
+//     instances' seeded streams. A made key's value is in its create reply only; env values and
+//     registry passwords are in no reply; none of them reaches the request log or the logger.
+//     account.go's limits bound what requests can make the simulator keep.
 package vastsim

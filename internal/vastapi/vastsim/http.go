@@ -75,6 +75,7 @@ type route struct {
 	anonymous bool   // works without a key
 	scope     string // the scoped-key permission it needs (docs/vast-api.md §6)
 	id        int64
+	arg       string // a variable path segment that is not the {id} (users/{me}, ssh/{key})
 	handle    func(s *Sim, r *http.Request, body []byte, rt route) reply
 }
 
@@ -132,7 +133,7 @@ func resolve(method, path string) (route, bool) {
 			return route{endpoint: vastapi.EPManage, mutating: true, scope: ScopeInstanceWrite, id: id, handle: (*Sim).handleManage}, true
 		}
 	}
-	return route{}, false
+	return resolveAccount(method, seg)
 }
 
 // maxBody caps request bodies as a real server would.
@@ -172,6 +173,9 @@ func (s *Sim) serve(r *http.Request) reply {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		return s.serveControl(r)
 	}
+	if strings.HasPrefix(r.URL.Path, logResultPrefix) {
+		return s.serveLogResult(r)
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return reply{abort: true}
@@ -180,6 +184,10 @@ func (s *Sim) serve(r *http.Request) reply {
 		return apiErr(413, "invalid_args", "request body too large")
 	}
 	rt, ok := resolve(r.Method, r.URL.Path)
+	if !ok && isAPIPath(r.URL.Path) {
+		s.logRequest(r, route{endpoint: "not_simulated"}, http.StatusNotImplemented, "")
+		return notSimulated(r)
+	}
 	if !ok {
 		s.logRequest(r, route{endpoint: "unknown"}, 404, "")
 		return apiErr(404, "not_found", "The requested URL was not found on the server.")
@@ -270,15 +278,17 @@ func presentedKey(r *http.Request) (string, bool) {
 // Scopes of a scoped API key (docs/vast-api.md §6).
 const (
 	ScopeMisc          = "misc"           // search, gpu names
-	ScopeUserRead      = "user_read"      // users/current
-	ScopeInstanceRead  = "instance_read"  // instance lists and show
-	ScopeInstanceWrite = "instance_write" // create, start/stop/label, destroy, bid
-	ScopeBillingRead   = "billing_read"   // charges
+	ScopeUserRead      = "user_read"      // users/current, and listing ssh keys, API keys, env vars, templates
+	ScopeInstanceRead  = "instance_read"  // instance lists and show, logs, deposit
+	ScopeInstanceWrite = "instance_write" // create, start/stop/label, destroy, bid, ssh keys on an instance
+	ScopeUserWrite     = "user_write"     // account ssh keys, API keys, env vars, templates
+	ScopeBillingRead   = "billing_read"   // charges, invoices
 )
 
 // authorize applies docs/vast-api.md §1: a wrong key gets 401 Invalid user key everywhere, no key
-// gets 403 except on the anonymous endpoints (search, gpu names); a scoped key lacking the
-// endpoint's permission gets 403. Control routes (no scope) need the full key.
+// gets 403 except on the anonymous endpoints (search, gpu names); a scoped key (Options.Keys, or
+// one made through auth/apikeys) lacking the endpoint's permission gets 403, and a made key since
+// deleted 401. Control routes (no scope) need the full key.
 func (s *Sim) authorize(r *http.Request, rt route) (reply, bool) {
 	k, present := presentedKey(r)
 	if !present {
@@ -287,11 +297,11 @@ func (s *Sim) authorize(r *http.Request, rt route) (reply, bool) {
 		}
 		return apiErr(403, "auth_error", "This action requires login."), false
 	}
-	if k != "" && (k == s.opts.APIKey || s.opts.APIKey == "" && s.opts.Keys[k] == nil) {
+	scopes, known, revoked := s.keyScopes(k)
+	if k != "" && !revoked && (k == s.opts.APIKey || s.opts.APIKey == "" && scopes == nil) {
 		return reply{}, true
 	}
-	scopes, ok := s.opts.Keys[k]
-	if !ok || k == "" {
+	if !known || k == "" {
 		return apiErr(401, "auth_error", "Invalid user key"), false
 	}
 	for _, sc := range scopes {

@@ -88,6 +88,8 @@ type Sim struct {
 	faultRng *rand.Rand
 	reqs     []Request
 	lastCall map[string]time.Time // rate limiting: identity+endpoint → last accepted call
+
+	acct account // ssh keys, API keys, env vars, templates, logs (account.go)
 }
 
 // New builds a simulator. The same options (seed, machines, catalogue) give the same market.
@@ -140,6 +142,7 @@ func New(opts Options) (*Sim, error) {
 		lastT:    now,
 		start:    now,
 		priced:   map[pricing]*pricedCat{},
+		acct:     newAccount(),
 	}
 	if opts.Catalogue != nil {
 		if err := s.loadCatalogue(opts.Catalogue); err != nil {
