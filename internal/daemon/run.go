@@ -101,12 +101,16 @@ func (d *Daemon) wait(ctx context.Context, serveErr <-chan error) error {
 	}
 }
 
-// loop runs a cycle now and then every poll interval of the running config, until stop ends.
+// loop runs a cycle now and then one every poll interval of the running config, counted from
+// the start of the last, until stop ends.
 // A replica that gains the lease cycles at once rather than at its slower follower pace.
 func (d *Daemon) loop(stop, cycleCtx context.Context) {
 	for stop.Err() == nil {
+		start := d.clk.Now()
 		d.Cycle(cycleCtx)
-		t := d.clk.NewTimer(d.pollInterval())
+		// Polls start a poll interval apart, as `check` promises, however long the cycle took
+		// (its searches wait on the API's pacing); one that overran is followed at once.
+		t := d.clk.NewTimer(max(0, d.pollInterval()-d.clk.Now().Sub(start)))
 		select {
 		case <-stop.Done():
 			t.Stop()
