@@ -30,6 +30,11 @@ func (d *Daemon) Cycle(ctx context.Context) {
 	} else {
 		rep, err = d.follow(ctx, cfg, start)
 	}
+	if ctx.Err() != nil {
+		// A shutdown abandoned the cycle: nothing failed, and the last view stays published.
+		d.logger.Info("cycle abandoned: shutting down")
+		return
+	}
 	if err == nil {
 		d.charges.refresh(ctx, start)
 	}

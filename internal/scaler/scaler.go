@@ -211,6 +211,10 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 	}}
 	rep, err := look.Run(ctx, now, cfg, s.carry)
 	rep.DryRun = s.o.DryRun || cfg.DryRun
+	if err != nil && ctx.Err() != nil {
+		s.log.Info("cycle abandoned before acting", "why", context.Cause(ctx))
+		return rep, err
+	}
 	if err != nil {
 		for _, f := range cfg.Fleets {
 			d := Decision{Fleet: f.Name, Decision: DecisionSkip, Reason: ReasonAPIError, Detail: "observation failed"}
