@@ -89,6 +89,8 @@ type Scaler struct {
 	// desired sizes (memory only: a restart probes again, boot_timeout runs from the
 	// instance's start either way, and a scale-down then waits a whole stabilisation window).
 	carry Carry
+	// logged holds, by fleet, the decisions last logged at Info (decide).
+	logged map[string]string
 }
 
 // New builds a Scaler. An unusable journal does not fail New: the scaler runs, but every
@@ -217,18 +219,15 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 	}
 	if err != nil {
 		for _, f := range cfg.Fleets {
-			d := Decision{Fleet: f.Name, Decision: DecisionSkip, Reason: ReasonAPIError, Detail: "observation failed"}
-			rep.Plan.Decisions = append(rep.Plan.Decisions, d)
-			s.decision(d)
+			rep.Plan.Decisions = append(rep.Plan.Decisions, Decision{Fleet: f.Name, Decision: DecisionSkip, Reason: ReasonAPIError, Detail: "observation failed"})
 		}
+		s.decide(rep.Plan.Decisions)
 		s.log.Warn("observation failed; no action this cycle", "err", err)
 		return rep, err
 	}
 	s.carry = rep.Carry
 	rep.Cost, rep.SpendErr, rep.JournalErr = cost, s.bookErr, s.journalErr
-	for _, d := range rep.Plan.Decisions {
-		s.decision(d)
-	}
+	s.decide(rep.Plan.Decisions)
 	s.execute(ctx, now, &rep)
 	return rep, nil
 }
@@ -380,11 +379,25 @@ func (s *Scaler) remember(o ActionOutcome, now time.Time) {
 	}
 }
 
-func (s *Scaler) decision(d Decision) {
-	if s.o.OnDecision != nil {
-		s.o.OnDecision(d)
+// decide counts every decision of a cycle and logs them: at Info when a fleet's decisions
+// differ from the ones logged last for it, at Debug when they repeat, so that a fleet holding
+// at target does not log the same line every poll. Callers hold mu.
+func (s *Scaler) decide(decisions []Decision) {
+	byFleet := map[string]string{}
+	for _, d := range decisions {
+		byFleet[d.Fleet] += d.String() + "\n"
 	}
-	s.log.Info("decision", "fleet", d.Fleet, "decision", d.Decision, "reason", d.Reason, "detail", d.Detail)
+	for _, d := range decisions {
+		if s.o.OnDecision != nil {
+			s.o.OnDecision(d)
+		}
+		level := slog.LevelInfo
+		if byFleet[d.Fleet] == s.logged[d.Fleet] {
+			level = slog.LevelDebug
+		}
+		s.log.Log(context.Background(), level, "decision", "fleet", d.Fleet, "decision", d.Decision, "reason", d.Reason, "detail", d.Detail)
+	}
+	s.logged = byFleet
 }
 
 func (s *Scaler) outcome(o ActionOutcome) {
