@@ -267,11 +267,20 @@ func (s *Scaler) execute(ctx context.Context, now time.Time, rep *CycleReport) {
 	for _, o := range rep.Outcomes {
 		s.remember(o, now)
 	}
+	// The book runs on from what is committed once the actions are done; in dry-run none was
+	// sent, so what was committed before them.
 	committed := make(map[string]float64, len(res.Fleets))
+	account := res.CommittedAfter
 	for _, f := range res.Fleets {
 		committed[f.Name] = f.SpendAfter
+		if rep.DryRun {
+			committed[f.Name] = f.SpendBefore
+		}
 	}
-	if err := s.book.Commit(now, committed, res.CommittedAfter); err != nil {
+	if rep.DryRun {
+		account = res.CommittedBefore
+	}
+	if err := s.book.Commit(now, committed, account); err != nil {
 		s.log.Error("spend book not saved", "err", err)
 	}
 	if s.journal != nil {
