@@ -19,7 +19,7 @@ var (
 	descCredit = prometheus.NewDesc("vast_account_credit_dollars",
 		"Spendable credit of the Vast.ai account.", nil, nil)
 	descBurn = prometheus.NewDesc("vast_account_spend_dollars_per_hour",
-		"What the account pays now: running instances at dph_total, every other non-destroyed instance at its storage cost.", nil, nil)
+		"What the account pays now: running and frozen instances at dph_total, every other non-destroyed instance at its storage cost.", nil, nil)
 	descRunway = prometheus.NewDesc("vast_account_runway_seconds",
 		"How long the credit lasts at the current spend (credit / spend); absent while spend is 0.", nil, nil)
 	descMonthCharges = prometheus.NewDesc("vast_account_month_charges_dollars",

@@ -70,8 +70,8 @@ type Percentiles struct {
 // AccountSnapshot is the account's money state.
 type AccountSnapshot struct {
 	Credit float64 // $
-	// Burn is what the account pays now in $/h: running instances at dph_total, every other
-	// non-destroyed instance at its storage cost (docs/design.md §5).
+	// Burn is what the account pays now in $/h: running and frozen instances at dph_total,
+	// every other non-destroyed instance at its storage cost (docs/design.md §5).
 	Burn float64
 	// MonthSpend is the account's committed spend integrated over this calendar month (UTC),
 	// $; MonthForecast adds the committed $/h × hours left in the month

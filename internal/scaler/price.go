@@ -33,11 +33,11 @@ func instancePrice(in *vastapi.Instance, disk float64, rec *CreateRecord) float6
 	return price
 }
 
-// Burn is what an instance bills now (docs/design.md §5 "burn"): running at dph_total, any
-// other non-destroyed state at its storage cost. The daemon sums it for
-// vast_account_spend_dollars_per_hour.
+// Burn is what an instance bills now (docs/design.md §5 "burn"): running or frozen (paused with
+// its GPU still charged, docs/vast-api.md §4) at dph_total, any other non-destroyed state at its
+// storage cost. The daemon sums it for vast_account_spend_dollars_per_hour.
 func Burn(in *vastapi.Instance) float64 {
-	if in.Status() == "running" {
+	if s := in.Status(); s == "running" || s == "frozen" {
 		return in.DphTotal
 	}
 	if in.StorageTotalCost > 0 {

@@ -336,7 +336,7 @@ func (s *Scaler) track(obs Observation) {
 		} else {
 			delete(s.outbidSince, in.ID)
 		}
-		if in.Status() == "stopped" {
+		if st := in.Status(); st == "stopped" || st == "frozen" {
 			if _, ok := s.stoppedSince[in.ID]; !ok {
 				s.stoppedSince[in.ID] = obs.At
 			}
