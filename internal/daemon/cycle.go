@@ -50,6 +50,7 @@ func (d *Daemon) follow(ctx context.Context, cfg *policy.Config, now time.Time) 
 	}}
 	rep, err := look.Run(ctx, now, cfg, d.followerProbes)
 	if err == nil {
+		scaler.LogObservation(d.logger, &rep.Observation)
 		d.followerProbes = rep.Probes
 		rep.Avoided = rep.Plan.Avoided
 	}

@@ -57,7 +57,8 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 	for _, m := range cfg.Markets {
 		ms := last.markets[m.Name]
 		v.Markets = append(v.Markets, statusMarket{Name: m.Name, Type: string(m.Type), Offers: ms.offers,
-			Best: ms.best, Median: ms.median, HasPrices: ms.ok, Chart: d.history.svg(m.Name, 320, 60)})
+			Best: ms.best, Median: ms.median, HasPrices: ms.ok, Chart: d.history.svg(m.Name, 320, 60),
+			SearchErr: ms.failed})
 	}
 	for _, f := range view.Fleets {
 		sf := statusFleet{Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore,

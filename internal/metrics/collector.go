@@ -12,6 +12,9 @@ import (
 // Descriptors of the snapshot's fixed-label metrics, built once. The market metrics carry the
 // market's group_by labels, so their descriptors are built per market at render time.
 var (
+	descMarketSearch = prometheus.NewDesc("vastwatch_market_search_success",
+		"1 when the market's search succeeded in the last poll, 0 when it failed (its vast_offer* series are then absent and the fleets renting from it hold).",
+		[]string{"market"}, nil)
 	descMarketDropped = prometheus.NewDesc("vastwatch_market_dropped_groups",
 		"Label sets of the market's last search left out of the vast_offer* metrics by the per-market cap.",
 		[]string{"market"}, nil)
@@ -255,6 +258,11 @@ func (sc *stateCounts) collect(emit emitter) {
 }
 
 func (snapshotCollector) collectMarket(emit emitter, m *MarketSnapshot) {
+	if m.SearchFailed {
+		emit.gauge(descMarketSearch, 0, m.Name)
+		return
+	}
+	emit.gauge(descMarketSearch, 1, m.Name)
 	d := newMarketDescs(m.GroupBy)
 	emit.gauge(descMarketDropped, float64(m.DroppedGroups), m.Name)
 	if len(m.Groups) == 0 {

@@ -38,6 +38,9 @@ type MarketSnapshot struct {
 	// DroppedGroups is how many label sets of this search were not exported because the market
 	// had more than its cap (vastwatch_market_dropped_groups).
 	DroppedGroups int
+	// SearchFailed: the market's search failed this poll; it then has no statistics
+	// (vastwatch_market_search_success 0, no vast_offer* series).
+	SearchFailed bool
 }
 
 // GroupStats are the statistics of the offers sharing one set of group_by label values.

@@ -21,7 +21,8 @@ type Look struct {
 
 // Run looks once at now with cfg. probes are the last cycle's readiness probes, carried into
 // this one (nil for none); the report's Probes are this cycle's. A failed observation returns
-// the error and no plan: a cycle never acts on a partial view.
+// the error and no plan: a cycle never acts on a partial view of the instances (a failed market
+// search only holds the fleets renting from it).
 func (l Look) Run(ctx context.Context, now time.Time, cfg *policy.Config, probes map[int64]ProbeResult) (CycleReport, error) {
 	rep := CycleReport{At: now}
 	obs, err := Observe(ctx, l.Reader, cfg, now)

@@ -2,6 +2,9 @@ package scaler_test
 
 import (
 	"context"
+	"errors"
+	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -144,4 +147,142 @@ func TestFrozenSpareExpiresLikeAStoppedOne(t *testing.T) {
 		}
 	}
 	t.Fatalf("the frozen spare, billed at its full price, was never removed (stopped_ttl %s)", f.StoppedTTL)
+}
+
+// One instance listed twice is one instance: counted twice, it put a fleet at target 1 over
+// its target, and the planner destroyed the fleet's only instance (issue 16 item 6).
+func TestAnInstanceListedTwiceIsOneInstance(t *testing.T) {
+	f := testFleet("web", simMarket(t), simSized(1))
+	w := newWorld(t, 12, simConfig(f))
+	only := w.settle("web", 1)[0].ID
+	api := w.rewrite()
+	api.instances = func(rows []vastapi.Instance) []vastapi.Instance {
+		for _, in := range rows {
+			if in.ID == only {
+				return append(rows, in)
+			}
+		}
+		return rows
+	}
+	for range 5 {
+		rep := w.mustStep()
+		for _, o := range rep.Outcomes {
+			if o.Action.InstanceID == only {
+				t.Fatalf("the fleet's only instance, listed twice, was acted on: %s", o.Action)
+			}
+		}
+		if fs := rep.Plan.Fleet("web"); fs.Counts[scaler.PhaseRunning] != 1 {
+			t.Fatalf("fleet counts %v, want one running instance", fs.Counts)
+		}
+		if len(rep.Observation.Dropped) == 0 {
+			t.Fatal("the repeated row was dropped without a note to log")
+		}
+	}
+	if ins := w.ours("web"); len(ins) != 1 || ins[0].ID != only {
+		t.Fatalf("fleet web now %v", ins)
+	}
+}
+
+// One failing search no longer blanks everything: the fleets of the failed market hold with a
+// reason, the other fleets act, and the cycle publishes (issue 16 item 4).
+func TestOneFailedSearchHoldsOnlyItsFleets(t *testing.T) {
+	one := simMarket(t)
+	q, err := policy.ParseQuery("num_gpus=2 reliability>0.9", policy.SearchOptions{Order: "dph_total", Limit: 64, StorageGB: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := &policy.Market{Name: "gpu2", Query: q, Type: vastapi.OnDemand, StorageGB: 20}
+	a, b := testFleet("a", one, simSized(2)), testFleet("b", two, simSized(2))
+	b.MaxPrice, b.Budget = 5, 20
+	w := newWorld(t, 13, simConfig(a, b))
+	api := w.rewrite()
+	api.search = func(q vastapi.Query, offers []vastapi.Offer, err error) ([]vastapi.Offer, error) {
+		if q.Key() == two.Query.Key() {
+			return nil, errors.New("vast api POST /api/v0/bundles/: status 502")
+		}
+		return offers, err
+	}
+	w.clk.Advance(time.Minute) // past the start grace
+	rep, err := w.step()
+	if err != nil {
+		t.Fatalf("one failed search failed the whole cycle: %v", err)
+	}
+	rep = w.mustStep()
+	if rep.Observation.Failed["gpu2"] == nil || rep.Observation.Failed["gpu1"] != nil {
+		t.Fatalf("failed markets %v, want gpu2 alone", rep.Observation.Failed)
+	}
+	if !hasDecision(rep.Plan, "b", scaler.DecisionHold, scaler.ReasonAPIError) {
+		t.Fatalf("fleet b of the failed market: decisions %v, want hold api_error", rep.Plan.Decisions)
+	}
+	if fs := rep.Plan.Fleet("b"); !slices.Contains(fs.Blocked, scaler.ReasonAPIError) {
+		t.Fatalf("fleet b below target is blocked by %v, want api_error", fs.Blocked)
+	}
+	for _, o := range rep.Outcomes {
+		if o.Action.Fleet == "b" {
+			t.Fatalf("fleet b acted on half a view: %s", o.Action)
+		}
+	}
+	if got := len(w.ours("a")); got != 2 {
+		t.Fatalf("fleet a of the healthy market has %d instances, want its target 2", got)
+	}
+	if len(w.ours("b")) != 0 {
+		t.Fatal("fleet b rented while its market's search failed")
+	}
+}
+
+// listReader is a Reader answering every search with offers and the list with instances.
+type listReader struct {
+	offers    []vastapi.Offer
+	instances []vastapi.Instance
+}
+
+func (r *listReader) SearchOffers(context.Context, vastapi.Query) ([]vastapi.Offer, error) {
+	return slices.Clone(r.offers), nil
+}
+func (r *listReader) ListInstances(context.Context) ([]vastapi.Instance, error) {
+	return slices.Clone(r.instances), nil
+}
+func (r *listReader) CurrentUser(context.Context) (vastapi.User, error) {
+	return vastapi.User{Credit: 100}, nil
+}
+
+// An offer with a negative, NaN or absurd price is rejected, never rented; instance rows are
+// de-duplicated by id and a row without one is ignored (issue 16 item 6).
+func TestObserveLeavesBrokenRowsOut(t *testing.T) {
+	m := testMarket("m", vastapi.OnDemand)
+	cfg := testConfig(testFleet("web", m, func(f *policy.Fleet) { f.Target = 1 }))
+	good, negative, nan, absurd, badBid, badStorage := testOffer(1, 0.4), testOffer(2, -5), testOffer(3, 0.1), testOffer(4, 0.2), testOffer(5, 0.3), testOffer(6, 0.1)
+	nan.DphTotal = math.NaN()
+	absurd.DphBase, absurd.DphTotal = 5e6, 5e6
+	badBid.MinBid = -1
+	badStorage.StorageCost = -100
+	r := &listReader{offers: []vastapi.Offer{negative, nan, absurd, badBid, badStorage, good}, instances: []vastapi.Instance{
+		testInstance(7, "web", "n7", "running", 0.3), testInstance(7, "web", "n7", "running", 0.3), {ID: 0, Label: vastapi.Some(scaler.Label(owner, "web", "n0"))},
+	}}
+	obs, err := scaler.Observe(context.Background(), r, cfg, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, o := range obs.Offers["m"] {
+		ids = append(ids, o.ID)
+	}
+	if !slices.Equal(ids, []int64{good.ID}) {
+		t.Fatalf("offers kept %v, want only the sanely priced offer 1", ids)
+	}
+	if len(obs.Instances) != 1 || obs.Instances[0].ID != 7 {
+		t.Fatalf("instances kept %v, want instance 7 once", obs.Instances)
+	}
+	res := scaler.Plan(t0.Add(time.Hour), obs, cfg, scaler.State{})
+	if slices.ContainsFunc(res.Actions, func(a scaler.Action) bool { return a.Kind == scaler.KindCreate || a.Kind == scaler.KindDestroy }) {
+		t.Fatalf("planned %v for a fleet at target", kinds(res))
+	}
+	if !near(res.CommittedBefore, 0.3+0.01) {
+		t.Fatalf("committed $%.4f/h, want instance 7 once", res.CommittedBefore)
+	}
+	want := []string{"market m: 5 offers with a negative, NaN or absurd price left out",
+		"instance 7 listed more than once; the first row kept", `instance row with id 0 ignored (label "vastwatch:test:web:n0")`}
+	if !slices.Equal(obs.Dropped, want) {
+		t.Fatalf("dropped %q, want %q", obs.Dropped, want)
+	}
 }

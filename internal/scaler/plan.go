@@ -80,6 +80,10 @@ type planner struct {
 // decisions.
 func (p *planner) planFleet(f *policy.Fleet) {
 	fp := p.newFleetPlan(f)
+	if fp.holdForFailedSearch() { // search_failed.go: no action on half a view
+		p.res.Fleets = append(p.res.Fleets, fp.finish())
+		return
+	}
 	fp.repair()        // repair.go: failed, failed creates, outbid, replaced, draining
 	fp.size()          // size.go: scale up, hold, scale down
 	fp.expireStopped() // stopped_ttl.go

@@ -218,6 +218,7 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 		return rep, err
 	}
 	s.probes = rep.Probes
+	LogObservation(s.log, &rep.Observation)
 	rep.Cost, rep.SpendErr, rep.JournalErr = cost, s.bookErr, s.journalErr
 	for _, d := range rep.Plan.Decisions {
 		s.decision(d)
