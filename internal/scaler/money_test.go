@@ -286,3 +286,38 @@ func TestObserveLeavesBrokenRowsOut(t *testing.T) {
 		t.Fatalf("dropped %q, want %q", obs.Dropped, want)
 	}
 }
+
+// An instance of ours without a sane price never lowers committed spend: it counts at its
+// journalled price, or, without one, blocks its fleet's creates with a reason (issue 16 item 6).
+func TestAnInstanceWithoutASanePriceNeverLowersCommittedSpend(t *testing.T) {
+	m := testMarket("m", vastapi.OnDemand)
+	cfg := testConfig(testFleet("web", m, func(f *policy.Fleet) { f.Target, f.Budget = 3, 1.0 }))
+	sane := testInstance(1, "web", "n1", "running", 0.5)
+	broken := testInstance(2, "web", "n2", "running", -0.5)
+	obs := obsOf(100, map[string][]vastapi.Offer{"m": {testOffer(3, 0.2)}}, sane, broken)
+	t.Run("without a journalled price its fleet's creates are blocked", func(t *testing.T) {
+		res := scaler.Plan(t0, obs, cfg, scaler.State{})
+		if slices.ContainsFunc(res.Actions, func(a scaler.Action) bool { return a.Kind == scaler.KindCreate }) {
+			t.Fatalf("created with the committed spend unknown (counted $%.4f/h): %v", res.CommittedBefore, kinds(res))
+		}
+		if !blockedBy(res, "web", scaler.ReasonPriceUnknown) {
+			t.Fatalf("decisions %v, want blocked %s", res.Decisions, scaler.ReasonPriceUnknown)
+		}
+	})
+	t.Run("with a journalled price it counts at that price", func(t *testing.T) {
+		st := scaler.State{Creates: []scaler.CreateRecord{{Nonce: "n2", Fleet: "web", InstanceID: 2, Price: 0.6,
+			Outcome: scaler.OutcomeCreated, IntentAt: t0.Add(-2 * time.Hour), SeenAt: t0.Add(-time.Hour)}}}
+		res := scaler.Plan(t0, obs, cfg, st)
+		if !near(res.CommittedBefore, 0.51+0.6) {
+			t.Fatalf("committed $%.4f/h, want $%.4f/h", res.CommittedBefore, 0.51+0.6)
+		}
+		if !blockedBy(res, "web", scaler.ReasonBudget) {
+			t.Fatalf("decisions %v, want the budget to block the create", res.Decisions)
+		}
+	})
+	t.Run("its burn is not counted below zero", func(t *testing.T) {
+		if b := scaler.Burn(&broken); b < 0 || math.IsNaN(b) {
+			t.Fatalf("burn $%.4f/h", b)
+		}
+	})
+}

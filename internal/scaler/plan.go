@@ -26,6 +26,7 @@ func Plan(now time.Time, obs Observation, cfg *policy.Config, st State) Result {
 		pending:  make(map[string][]*CreateRecord),
 		takenOff: make(map[int64]bool),
 		takenMac: make(map[int64]bool),
+		unpriced: make(map[string]bool),
 	}
 	p.res.At = now
 	p.hoursLeft = HoursLeftInMonth(now)
@@ -66,6 +67,9 @@ type planner struct {
 	account  float64
 	takenOff map[int64]bool // offers chosen this cycle
 	takenMac map[int64]bool // machines rented on this cycle (their offers overlap)
+	// unpriced holds the fleets (orphans: their old fleets) with an instance whose committed
+	// price is unknown (Managed.Unpriced).
+	unpriced map[string]bool
 	rowCache map[string][]offerRow
 	seq      int
 	// hoursLeft is the time left in now's calendar month (UTC); monthFleets and monthAccount

@@ -75,3 +75,14 @@ func LogObservation(log *slog.Logger, obs *Observation) {
 		log.Warn("broken row of the API's reply left out", "row", d)
 	}
 }
+
+// priceUnknown reports whether the fleet's committed spend, or the account's under an
+// account-wide budget, is unknown: an instance counted in it lists no sane price and none was
+// journalled. No create then, since no budget check could hold.
+func (fp *fleetPlan) priceUnknown() bool {
+	if fp.unpriced[fp.f.Name] {
+		return true
+	}
+	a := fp.cfg.Account
+	return len(fp.unpriced) > 0 && (a.MaxSpendPerHour > 0 || a.MonthlyBudget > 0)
+}
