@@ -93,6 +93,11 @@ func (d *Daemon) loadConfig(env policy.Env) error {
 			if err != nil {
 				return nil, err
 			}
+			if d.o.Sim.Enabled && d.o.Sim.PublicIP != "" {
+				// The simulated instances report the address given (127.0.0.1 to reach local
+				// servers): probes and /sd may use it, whatever it is.
+				cfg.AllowPrivateAddresses = true
+			}
 			return env.ApplyTo(cfg), nil
 		},
 		logger:   d.logger,

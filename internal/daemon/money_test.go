@@ -3,9 +3,11 @@ package daemon
 import (
 	"context"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vastwatch/vastwatch/internal/scaler"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 	"github.com/vastwatch/vastwatch/internal/vastapi/vastsim"
 )
@@ -61,5 +63,36 @@ func TestOneFailedSearchStillPublishesTheRest(t *testing.T) {
 	page, err := renderStatus(d.statusView())
 	if err != nil || !strings.Contains(string(page), "search failed") {
 		t.Fatalf("the status page does not say the search failed (%v)", err)
+	}
+}
+
+// /sd lists an instance only at an address vastwatch may use: a hostile port mapping or a
+// private IP (without allow_private_addresses) is left out (issue 16 item 6).
+func TestServiceDiscoveryRefusesHostileAddresses(t *testing.T) {
+	row := func(id int64, ip, port string) scaler.InstanceView {
+		in := &vastapi.Instance{ID: id, PublicIPAddr: ip,
+			Ports: map[string][]vastapi.PortBinding{"9100/tcp": {{HostPort: port}}}}
+		return scaler.InstanceView{Instance: in, Managed: &scaler.Managed{Instance: in, Fleet: "web", Ready: true}}
+	}
+	v := &scaler.View{Instances: []scaler.InstanceView{
+		row(1, "203.0.113.9", "20001"),
+		row(2, "203.0.113.10", "1@127.0.0.1:9090/admin?x="),
+		row(3, "10.0.0.7", "20003"),
+		row(4, "127.0.0.1", "20004"),
+	}}
+	ports := map[string][]int{"web": {9100}}
+	var got []string
+	for _, g := range discoveryTargets(v, ports, "", false) {
+		got = append(got, g.Targets...)
+	}
+	if want := []string{"203.0.113.9:20001"}; !slices.Equal(got, want) {
+		t.Fatalf("/sd targets %v, want %v", got, want)
+	}
+	got = nil
+	for _, g := range discoveryTargets(v, ports, "", true) {
+		got = append(got, g.Targets...)
+	}
+	if want := []string{"10.0.0.7:20003", "127.0.0.1:20004", "203.0.113.9:20001"}; !slices.Equal(got, want) {
+		t.Fatalf("/sd targets with allow_private_addresses %v, want %v", got, want)
 	}
 }

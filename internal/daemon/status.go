@@ -70,7 +70,7 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 		v.Fleets = append(v.Fleets, sf)
 	}
 	for _, iv := range view.Instances {
-		v.Instances = append(v.Instances, statusInstanceOf(iv, v))
+		v.Instances = append(v.Instances, statusInstanceOf(iv, v, cfg.AllowPrivateAddresses))
 	}
 	for _, a := range view.Avoided {
 		reason := "an instance failed or was outbid there"
@@ -84,10 +84,10 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 
 // statusInstanceOf is one row of the instance table; it notes on v whether a readiness or
 // drain column and an orphan line are needed.
-func statusInstanceOf(iv scaler.InstanceView, v *statusView) statusInstance {
+func statusInstanceOf(iv scaler.InstanceView, v *statusView, allowPrivate bool) statusInstance {
 	in := iv.Instance
 	si := statusInstance{ID: in.ID, MachineID: in.MachineID, GPU: in.GPUName, NumGPUs: in.NumGPUs,
-		Price: iv.Price, SSH: sshEndpoint(in), Fleet: iv.Fleet, State: iv.State}
+		Price: iv.Price, SSH: sshEndpoint(in, allowPrivate), Fleet: iv.Fleet, State: iv.State}
 	if !iv.Start.IsZero() {
 		si.Age = v.Now.Sub(iv.Start)
 	}
@@ -155,8 +155,8 @@ func phaseCounts(f scaler.FleetStatus) string {
 
 // sshEndpoint is direct SSH (public address + mapped 22/tcp) when the instance has one, else
 // the proxy (docs/vast-api.md §4).
-func sshEndpoint(in *vastapi.Instance) string {
-	if a := scaler.PublicAddr(in, 22); a != "" {
+func sshEndpoint(in *vastapi.Instance, allowPrivate bool) string {
+	if a := scaler.PublicAddr(in, 22, allowPrivate); a != "" {
 		return a
 	}
 	if in.SSHHost != "" && in.SSHPort > 0 {

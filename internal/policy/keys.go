@@ -28,6 +28,7 @@ const (
 	configAccount      = "account"
 	configMarkets      = "markets"
 	configFleets       = "fleets"
+	configAllowPrivate = "allow_private_addresses"
 
 	accountCreditFloor = "credit_floor_dollars"
 	accountMaxPerHour  = "max_spend_dollars_per_hour"

@@ -22,6 +22,10 @@ type Config struct {
 	Warnings []string
 	// Source is the file the config came from ("" for embedded).
 	Source string
+	// AllowPrivateAddresses lets readiness probes and /sd use an instance's public_ipaddr when
+	// it is private, loopback or link-local; otherwise only global unicast addresses are used
+	// (docs/design.md §8 "Readiness").
+	AllowPrivateAddresses bool
 }
 
 // OrphanPolicy says what to do with managed instances whose fleet left the config.

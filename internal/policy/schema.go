@@ -18,6 +18,9 @@ type fileConfig struct {
 	Markets      []fileMarket `yaml:"markets"`
 	Fleets       []fileFleet  `yaml:"fleets"`
 	Orphans      string       `yaml:"orphans"`
+	// AllowPrivateAddresses lets probes and /sd use private, loopback and link-local
+	// public_ipaddr values (a LAN, tests, the simulator).
+	AllowPrivateAddresses bool `yaml:"allow_private_addresses"`
 }
 
 type fileAccount struct {

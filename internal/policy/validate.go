@@ -119,6 +119,7 @@ func (v *validator) validate() *Config {
 			MonthlyBudget:   fc.Account.MaxSpendPerMonth,
 		},
 	}
+	cfg.AllowPrivateAddresses = fc.AllowPrivateAddresses
 	v.topLevel(cfg)
 	byName := map[string]*Market{}
 	marketsSeen := &names{kind: "market", re: marketNameRe, rule: marketNameRule, first: map[string]int{}}

@@ -3,7 +3,11 @@ package scaler_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -320,4 +324,85 @@ func TestAnInstanceWithoutASanePriceNeverLowersCommittedSpend(t *testing.T) {
 			t.Fatalf("burn $%.4f/h", b)
 		}
 	})
+}
+
+// hostileHostPort is what a host reported as the host port of a probed container port: glued
+// into a URL, it made the probe call a loopback admin path (issue 16 item 6).
+func hostileHostPort(port int) string { return fmt.Sprintf("1@127.0.0.1:%d/admin?x=", port) }
+
+// A probe uses an address only when its port is a number from 1 to 65535 and its IP a global
+// unicast address: a hostile port mapping cannot make it call anything else.
+func TestAProbeNeverFollowsAHostilePortMapping(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	f := testFleet("web", testMarket("m", vastapi.OnDemand), func(f *policy.Fleet) {
+		f.Readiness = &policy.Readiness{Port: 8080, Path: "/healthz", Timeout: time.Second}
+	})
+	cfg := testConfig(f)
+	in := testInstance(1, "web", "n1", "running", 0.3)
+	in.PublicIPAddr = "203.0.113.9"
+	in.Ports = map[string][]vastapi.PortBinding{"8080/tcp": {{HostIP: "0.0.0.0", HostPort: hostileHostPort(port)}}}
+	got := scaler.ProbeAll(context.Background(), scaler.NetProber{}, t0, cfg, obsOf(100, nil, in), nil, nil)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 0 {
+		t.Fatalf("the probe of a hostile port mapping called %v on loopback", paths)
+	}
+	if r := got[1]; r.OK || r.Target != "" {
+		t.Fatalf("probe result %+v, want a failure with no target", r)
+	}
+}
+
+// HostAddr takes a host's reported IP and port only as an IP and a port vastwatch may use.
+func TestHostAddr(t *testing.T) {
+	for _, c := range []struct {
+		ip, port     string
+		allowPrivate bool
+		want         string
+	}{
+		{"203.0.113.9", "20001", false, "203.0.113.9:20001"},
+		{" 203.0.113.9", "20001", false, ""},
+		{"203.0.113.9", "1@127.0.0.1:8080/admin?x=", false, ""},
+		{"203.0.113.9", "80/admin", false, ""},
+		{"203.0.113.9", "0", false, ""},
+		{"203.0.113.9", "65536", false, ""},
+		{"203.0.113.9", "-1", false, ""},
+		{"203.0.113.9", "+80", false, ""},
+		{"203.0.113.9", "0080", false, "203.0.113.9:80"},
+		{"203.0.113.9", "", false, ""},
+		{"", "80", false, ""},
+		{"example.com", "80", false, ""},
+		{"203.0.113.9:81", "80", false, ""},
+		{"2001:db8::1", "443", false, "[2001:db8::1]:443"},
+		{"fe80::1%eth0", "22", true, ""},
+		{"::ffff:203.0.113.9", "22", false, "203.0.113.9:22"},
+		{"::ffff:127.0.0.1", "22", false, ""},
+		{"127.0.0.1", "22", false, ""},
+		{"127.0.0.1", "22", true, "127.0.0.1:22"},
+		{"10.1.2.3", "22", false, ""},
+		{"10.1.2.3", "22", true, "10.1.2.3:22"},
+		{"192.168.1.5", "22", false, ""},
+		{"172.16.0.1", "22", false, ""},
+		{"169.254.169.254", "80", false, ""},
+		{"169.254.169.254", "80", true, "169.254.169.254:80"},
+		{"100.64.0.1", "22", false, ""},
+		{"0.1.2.3", "22", true, ""},
+		{"0.0.0.0", "22", true, ""},
+		{"255.255.255.255", "22", true, ""},
+		{"224.0.0.1", "22", true, ""},
+		{"fd00::1", "22", false, ""},
+		{"::1", "22", false, ""},
+		{"::1", "22", true, "[::1]:22"},
+	} {
+		if got := scaler.HostAddr(c.ip, c.port, c.allowPrivate); got != c.want {
+			t.Errorf("HostAddr(%q, %q, %v) = %q, want %q", c.ip, c.port, c.allowPrivate, got, c.want)
+		}
+	}
 }

@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,9 +49,15 @@ func (NetProber) Probe(ctx context.Context, addr string, r *policy.Readiness) er
 		}
 		return c.Close()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+r.Path, nil)
+	// Built with net/url from its parts, never by gluing strings: no part can move the host.
+	path, err := url.Parse(r.Path)
+	if err != nil || path.Scheme != "" || path.Host != "" || path.User != nil {
+		return fmt.Errorf("http probe: path %q is not a path", r.Path)
+	}
+	u := &url.URL{Scheme: "http", Host: addr, Path: path.Path, RawPath: path.RawPath, RawQuery: path.RawQuery}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return fmt.Errorf("http probe: %w", err)
+		return fmt.Errorf("http probe: %w", vastapi.StripURL(err))
 	}
 	req.Header.Set("User-Agent", "vastwatch-probe")
 	res, err := probeClient.Do(req)
@@ -71,13 +80,54 @@ var probeClient = &http.Client{
 }
 
 // PublicAddr is the public address of an instance's container port: public_ipaddr and the
-// host port Vast maps to PORT/tcp (docs/vast-api.md §4), "" when there is none.
-func PublicAddr(in *vastapi.Instance, port int) string {
+// host port Vast maps to PORT/tcp (docs/vast-api.md §4), "" when there is none or it is not an
+// address vastwatch may use (HostAddr).
+func PublicAddr(in *vastapi.Instance, port int, allowPrivate bool) string {
 	b := in.Ports[strconv.Itoa(port)+"/tcp"]
-	if in.PublicIPAddr == "" || len(b) == 0 || b[0].HostPort == "" {
+	if len(b) == 0 {
 		return ""
 	}
-	return net.JoinHostPort(in.PublicIPAddr, b[0].HostPort)
+	return HostAddr(in.PublicIPAddr, b[0].HostPort, allowPrivate)
+}
+
+// HostAddr is ip:port when a host reported them as an address vastwatch may probe or list in
+// /sd, else "": the port a decimal number from 1 to 65535, the IP a global unicast address.
+// Private, loopback and link-local addresses (and the shared 100.64.0.0/10 and 0.0.0.0/8) are
+// refused unless allowPrivate (allow_private_addresses) says the instances are on a LAN.
+// Whatever a host puts in public_ipaddr or a port mapping, the result is an IP and a port.
+func HostAddr(ip, port string, allowPrivate bool) string {
+	if port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+		return ""
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return ""
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Zone() != "" {
+		return ""
+	}
+	a = a.Unmap()
+	if !usableIP(a, allowPrivate) {
+		return ""
+	}
+	return netip.AddrPortFrom(a, uint16(p)).String()
+}
+
+// Address blocks that IsPrivate does not cover but that are not on the internet either.
+var (
+	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
+	sharedCGNAT = netip.MustParsePrefix("100.64.0.0/10")
+)
+
+func usableIP(a netip.Addr, allowPrivate bool) bool {
+	if allowPrivate && (a.IsLoopback() || a.IsLinkLocalUnicast()) {
+		return true
+	}
+	if !a.IsGlobalUnicast() || thisNetwork.Contains(a) {
+		return false
+	}
+	return allowPrivate || (!a.IsPrivate() && !sharedCGNAT.Contains(a))
 }
 
 // maxProbesInFlight bounds the probes of one cycle that run at once.
@@ -132,10 +182,10 @@ func ProbeAll(ctx context.Context, pr Prober, now time.Time, cfg *policy.Config,
 			}
 			continue
 		}
-		addr := PublicAddr(in, f.Readiness.Port)
+		addr := PublicAddr(in, f.Readiness.Port, cfg.AllowPrivateAddresses)
 		if addr == "" {
 			res.At, res.OK, res.Target = now, false, ""
-			res.Err = fmt.Sprintf("container port %d/tcp is not mapped to a public address", f.Readiness.Port)
+			res.Err = fmt.Sprintf("container port %d/tcp has no usable public address (a port from 1 to 65535 on a global unicast IP; private IPs need allow_private_addresses)", f.Readiness.Port)
 			out[in.ID] = res
 			continue
 		}
