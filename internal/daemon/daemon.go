@@ -59,6 +59,7 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d.api = api
+	d.api.Redact(d.cfg.current().SecretValues())
 	d.charges = &chargesPoller{api: api, logger: logger.With("component", "charges")}
 	d.scaler = scaler.New(scaler.Options{
 		Clock: d.clk, API: api, StateDir: o.StateDir, Logger: logger.With("component", "scaler"),
@@ -102,7 +103,7 @@ func (d *Daemon) loadConfig(env policy.Env) error {
 		},
 		logger:   d.logger,
 		now:      d.clk.Now,
-		onResult: func(ok bool, at time.Time, _ error) { d.exporter.SetReload(ok, at) },
+		onResult: d.reloaded,
 	}
 	if err := d.cfg.load(vastwatch.ExampleConfig); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -112,6 +113,15 @@ func (d *Daemon) loadConfig(env policy.Env) error {
 		d.logger.Warn("config warning", "warning", w)
 	}
 	return nil
+}
+
+// reloaded follows a config load or reload: its outcome is exported, and a new config's secrets
+// are scrubbed from the API's replies from now on.
+func (d *Daemon) reloaded(ok bool, at time.Time, _ error) {
+	d.exporter.SetReload(ok, at)
+	if ok && d.api != nil {
+		d.api.Redact(d.cfg.current().SecretValues())
+	}
 }
 
 // newClient builds the API client: against the real API (or --api.url), or, in simulate

@@ -1,12 +1,22 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
+	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 	"github.com/vastwatch/vastwatch/internal/vastapi/vastsim"
@@ -94,5 +104,94 @@ func TestServiceDiscoveryRefusesHostileAddresses(t *testing.T) {
 	}
 	if want := []string{"10.0.0.7:20003", "127.0.0.1:20004", "203.0.113.9:20001"}; !slices.Equal(got, want) {
 		t.Fatalf("/sd targets with allow_private_addresses %v, want %v", got, want)
+	}
+}
+
+// echoCreates is the simulator's API, except that a create is refused with a message that
+// echoes the request's image login and environment, as a validating API may.
+type echoCreates struct{ next http.RoundTripper }
+
+func (e echoCreates) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPut || !strings.HasPrefix(r.URL.Path, "/api/v0/asks/") {
+		return e.next.RoundTrip(r)
+	}
+	var req struct {
+		ImageLogin string            `json:"image_login"`
+		Env        map[string]string `json:"env"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	_ = json.Unmarshal(body, &req)
+	msg, _ := json.Marshal(map[string]any{"success": false, "error": "invalid_args",
+		"msg": fmt.Sprintf("bad image_login %s for env %v", req.ImageLogin, req.Env)})
+	return &http.Response{StatusCode: 400, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(msg)), Request: r}, nil
+}
+
+const secretsConfig = `poll_interval: 15s
+owner: demo
+markets:
+  - name: m
+    query: "num_gpus=1"
+    order: "dph_total"
+    limit: 50
+fleets:
+  - name: web
+    market: m
+    size: {min: 1, target: 1, max: 2}
+    max_price_dollars_per_hour: 5
+    budget_dollars_per_hour: 10
+    instance:
+      image: registry.example/app
+      disk_gb: 10
+      image_login: {env: REGISTRY_LOGIN}
+      env:
+        APP_TOKEN: {env: APP_TOKEN}
+        PLAIN: visible-value
+    drain: {webhook: {env: DRAIN_HOOK}}
+`
+
+// API error text is scrubbed of every secret value the config holds, not only the key: an
+// error echoing the create's image login or a secret env value never reaches a log line or the
+// status page (issue 16 item 6).
+func TestAPIErrorsAreScrubbedOfTheConfigsSecrets(t *testing.T) {
+	const login, token, hook = "-u deploy -p registry-pass-4711", "app-token-0815-secret", "https://lb.example/drain?token=hook-secret-99"
+	env := map[string]string{"REGISTRY_LOGIN": login, "APP_TOKEN": token, "DRAIN_HOOK": hook}
+	clk := clock.NewFake(testEpoch)
+	sim, err := vastsim.New(vastsim.Options{Seed: 3, Machines: 60, Clock: clk, APIKey: "sim-key-0123456789", Credit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(secretsConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Options{ConfigFile: path, StateDir: filepath.Join(dir, "state"), Listen: "127.0.0.1:0",
+		StartGrace: -1, Clock: clk, APIURL: "http://vast.test", PacingFactor: -1, PacingSet: true,
+		Transport: echoCreates{next: sim.Transport()}, Getenv: func(k string) string { return env[k] }},
+		policy.Env{APIKey: vastapi.NewSecret("sim-key-0123456789")}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Cycle(context.Background())
+	page, err := renderStatus(d.statusView())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "invalid_args") || !strings.Contains(string(page), "create fleet=web") {
+		t.Fatalf("positive control: the refused create is neither logged nor shown:\n%s", logs.String())
+	}
+	for _, secret := range []string{login, "registry-pass-4711", token} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log carries the secret %q", secret)
+		}
+		if strings.Contains(string(page), secret) {
+			t.Errorf("the status page carries the secret %q", secret)
+		}
+	}
+	if !strings.Contains(logs.String(), "visible-value") {
+		t.Error("a plain env value was scrubbed too: the scrub is not by value")
 	}
 }
