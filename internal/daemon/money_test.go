@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/policy"
@@ -156,25 +158,10 @@ fleets:
 func TestAPIErrorsAreScrubbedOfTheConfigsSecrets(t *testing.T) {
 	const login, token, hook = "-u deploy -p registry-pass-4711", "app-token-0815-secret", "https://lb.example/drain?token=hook-secret-99"
 	env := map[string]string{"REGISTRY_LOGIN": login, "APP_TOKEN": token, "DRAIN_HOOK": hook}
-	clk := clock.NewFake(testEpoch)
-	sim, err := vastsim.New(vastsim.Options{Seed: 3, Machines: 60, Clock: clk, APIKey: "sim-key-0123456789", Credit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(secretsConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(Options{ConfigFile: path, StateDir: filepath.Join(dir, "state"), Listen: "127.0.0.1:0",
-		StartGrace: -1, Clock: clk, APIURL: "http://vast.test", PacingFactor: -1, PacingSet: true,
-		Transport: echoCreates{next: sim.Transport()}, Getenv: func(k string) string { return env[k] }},
-		policy.Env{APIKey: vastapi.NewSecret("sim-key-0123456789")}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, _ := newAPIDaemon(t, secretsConfig, func(next http.RoundTripper) http.RoundTripper { return echoCreates{next: next} },
+		func(o *Options) { o.Getenv = func(k string) string { return env[k] } }, logger)
 	d.Cycle(context.Background())
 	page, err := renderStatus(d.statusView())
 	if err != nil {
@@ -193,5 +180,104 @@ func TestAPIErrorsAreScrubbedOfTheConfigsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "visible-value") {
 		t.Error("a plain env value was scrubbed too: the scrub is not by value")
+	}
+}
+
+// blockCreates is the simulator's API with every create held until release is closed; held
+// says a create is being held.
+type blockCreates struct {
+	next    http.RoundTripper
+	held    chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockCreates) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/v0/asks/") {
+		b.once.Do(func() { close(b.held) })
+		<-b.release
+	}
+	return b.next.RoundTrip(r)
+}
+
+// newAPIDaemon is a daemon whose API requests go through transport to a simulator sharing its
+// fake clock (not simulate mode: the way a real API is reached).
+// mut changes the options; logger nil logs to the test.
+func newAPIDaemon(t *testing.T, cfgText string, transport func(http.RoundTripper) http.RoundTripper, mut func(*Options), logger *slog.Logger) (*Daemon, *vastsim.Sim) {
+	t.Helper()
+	const key = "sim-key-0123456789"
+	clk := clock.NewFake(testEpoch)
+	sim, err := vastsim.New(vastsim.Options{Seed: 3, Machines: 60, Clock: clk, APIKey: key, Credit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{ConfigFile: path, StateDir: filepath.Join(dir, "state"), Listen: "127.0.0.1:0",
+		StartGrace: -1, Clock: clk, APIURL: "http://vast.test", PacingFactor: -1, PacingSet: true,
+		Transport: transport(sim.Transport())}
+	if mut != nil {
+		mut(&o)
+	}
+	if logger == nil {
+		logger = newTestLogger(t)
+	}
+	d, err := New(o, policy.Env{APIKey: vastapi.NewSecret(key)}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, sim
+}
+
+// The status page never waits for a cycle: while a cycle is blocked in the middle of a create
+// (holding the scaler), /, /metrics, /sd and /-/ready answer from the last published cycle
+// (issue 16 item 5).
+func TestTheHTTPSurfaceAnswersWhileACycleIsBlocked(t *testing.T) {
+	block := &blockCreates{held: make(chan struct{}), release: make(chan struct{})}
+	d, _ := newAPIDaemon(t, discoveryConfig, func(next http.RoundTripper) http.RoundTripper {
+		block.next = next
+		return block
+	}, nil, nil)
+	mux := surface{metrics: d.exporter.Handler(), status: d.statusView, ready: d.last.ready.Load,
+		reload: func(context.Context) error { return nil }, telemetry: "/metrics",
+		extraRoutes: map[string]http.Handler{"/sd": http.HandlerFunc(d.serveSD)}}.mux()
+	cycled := make(chan struct{})
+	go func() {
+		defer close(cycled)
+		d.Cycle(context.Background())
+	}()
+	<-block.held // the cycle is inside its first create, the scaler's lock held
+	var released sync.Once
+	release := func() { released.Do(func() { close(block.release) }) }
+	defer func() { release(); <-cycled }()
+	answered := make(chan string, 4)
+	go func() {
+		for _, path := range []string{"/", "/metrics", "/sd", "/-/ready"} {
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			answered <- fmt.Sprintf("%s %d", path, rec.Code)
+		}
+	}()
+	// A generous watchdog, not a timing: the requests take microseconds, or forever if they
+	// wait for the cycle.
+	watchdog := time.NewTimer(time.Minute)
+	defer watchdog.Stop()
+	for _, want := range []string{"/ 200", "/metrics 200", "/sd 200", "/-/ready 503"} {
+		select {
+		case got := <-answered:
+			if got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		case <-watchdog.C:
+			t.Fatal("the HTTP surface waited for the blocked cycle")
+		}
+	}
+	release()
+	<-cycled
+	if !d.last.ready.Load() {
+		t.Fatal("positive control: the released cycle did not publish")
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/policy"
@@ -405,4 +407,72 @@ func TestHostAddr(t *testing.T) {
 			t.Errorf("HostAddr(%q, %q, %v) = %q, want %q", c.ip, c.port, c.allowPrivate, got, c.want)
 		}
 	}
+}
+
+// blackHole is a Prober whose hosts never answer: a probe ends only when its timeout or the
+// round's deadline does. ok answers at once for the instances listed.
+type blackHole struct {
+	mu     sync.Mutex
+	ok     map[string]bool
+	probed []string
+}
+
+func (b *blackHole) Probe(ctx context.Context, addr string, r *policy.Readiness) error {
+	b.mu.Lock()
+	b.probed = append(b.probed, addr)
+	ok := b.ok[addr]
+	b.mu.Unlock()
+	if ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	<-ctx.Done()
+	return fmt.Errorf("tcp connect: %w", ctx.Err())
+}
+
+// The probes of a cycle have an overall deadline: black-holed hosts cannot stretch a cycle by
+// their number times the probe timeout, and the instances a round did not get to go first in
+// the next, so every instance is probed within a few cycles (issue 16 item 5).
+func TestProbesOfACycleHaveAnOverallDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := testFleet("web", testMarket("m", vastapi.OnDemand), func(f *policy.Fleet) {
+			f.Readiness = &policy.Readiness{Port: 8080, Timeout: 5 * time.Second}
+		})
+		cfg := testConfig(f)
+		var ins []vastapi.Instance
+		for i := range 100 {
+			in := testInstance(int64(i+1), "web", fmt.Sprintf("n%d", i+1), "running", 0.3)
+			in.PublicIPAddr = "203.0.113.9"
+			in.Ports = map[string][]vastapi.PortBinding{"8080/tcp": {{HostPort: fmt.Sprint(20000 + i)}}}
+			ins = append(ins, in)
+		}
+		healthy := "203.0.113.9:20099" // the last instance's
+		pr := &blackHole{ok: map[string]bool{healthy: true}}
+		obs := obsOf(100, nil, ins...)
+		var got map[int64]scaler.ProbeResult
+		// 100 probes, 16 at once, 2 × 5s per round: at least 32 a round.
+		for round := range 4 {
+			start := time.Now()
+			got = scaler.ProbeAll(context.Background(), pr, t0.Add(time.Duration(round)*time.Minute), cfg, obs, nil, got)
+			if took := time.Since(start); took > 2*f.Readiness.Timeout {
+				t.Fatalf("round %d: 100 black-holed probes of 5s took %s, more than the deadline of %s", round, took, 2*f.Readiness.Timeout)
+			}
+			if r, ok := got[100]; ok && r.Passed.IsZero() && r.Err != "" && !strings.HasPrefix(r.Err, "not probed yet") {
+				t.Fatalf("round %d: the healthy instance is recorded as failed: %+v", round, r)
+			}
+		}
+		if r := got[100]; !r.OK || r.Passed.IsZero() {
+			t.Fatalf("the healthy instance was never probed in 4 rounds: %+v", r)
+		}
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		tried := map[string]bool{}
+		for _, a := range pr.probed {
+			tried[a] = true
+		}
+		if len(tried) != 100 {
+			t.Fatalf("%d of 100 instances probed in 4 rounds", len(tried))
+		}
+	})
 }

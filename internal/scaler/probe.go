@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,9 @@ type ProbeResult struct {
 	Target string    // what was probed: host:port, or "" when the port is not mapped
 	// Passed is when the instance first passed; zero while it never has.
 	Passed time.Time
+	// Tried is when a probe of the instance last started, even if the round's deadline cut it
+	// (At then stays the last probe that finished): the least recently tried go first.
+	Tried time.Time
 }
 
 // Prober runs one readiness probe against addr (host:port). A nil error is a pass.
@@ -145,6 +149,11 @@ type probeTarget struct {
 // merged into prev (which it does not modify); the planner reads them as State.Probes.
 // Instances no longer listed are forgotten. Followers and `vastwatch plan` probe too: a probe
 // only reads, and /sd must be right on whichever replica Prometheus asks.
+//
+// The whole round ends within twice the longest probe timeout (probeRound), so black-holed
+// hosts cannot stretch a cycle by their number times the timeout. An instance the round did not
+// get to keeps its last result, and the instances probed longest ago go first, so the next
+// round starts with it.
 func ProbeAll(ctx context.Context, pr Prober, now time.Time, cfg *policy.Config, obs Observation, creates []CreateRecord, prev map[int64]ProbeResult) map[int64]ProbeResult {
 	fleets := make(map[string]*policy.Fleet, len(cfg.Fleets))
 	for _, f := range cfg.Fleets {
@@ -194,19 +203,48 @@ func ProbeAll(ctx context.Context, pr Prober, now time.Time, cfg *policy.Config,
 		}
 		targets = append(targets, probeTarget{id: in.ID, addr: addr, r: f.Readiness})
 	}
+	probeRound(ctx, pr, now, targets, prev, out)
+	return out
+}
+
+// probeRound probes targets into out, the least recently probed first, and gives up on what is
+// left (in flight or not started) once twice the longest probe timeout has passed.
+func probeRound(ctx context.Context, pr Prober, now time.Time, targets []probeTarget, prev, out map[int64]ProbeResult) {
+	var limit time.Duration
+	for _, t := range targets {
+		limit = max(limit, 2*t.r.Timeout)
+	}
+	slices.SortStableFunc(targets, func(a, b probeTarget) int { return prev[a.id].Tried.Compare(prev[b.id].Tried) })
+	round, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxProbesInFlight)
 	for _, t := range targets {
+		select {
+		case sem <- struct{}{}:
+		case <-round.Done():
+		}
+		if round.Err() != nil {
+			break // the rest keep their last results
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := pr.Probe(ctx, t.addr, t.r)
+			err := pr.Probe(round, t.addr, t.r)
 			mu.Lock()
 			defer mu.Unlock()
 			res := out[t.id]
+			res.Tried = now
+			if err != nil && round.Err() != nil && ctx.Err() == nil {
+				// Cut by the round's deadline, not failed by the host: the last result stands.
+				if res.At.IsZero() {
+					res.Target, res.Err = t.addr, "not probed yet: the cycle's probes ran out of time"
+				}
+				out[t.id] = res
+				return
+			}
 			res.At, res.Target, res.OK, res.Err = now, t.addr, err == nil, ""
 			if err != nil {
 				res.Err = oneLine(err.Error())
@@ -217,7 +255,6 @@ func ProbeAll(ctx context.Context, pr Prober, now time.Time, cfg *policy.Config,
 		}()
 	}
 	wg.Wait()
-	return out
 }
 
 // oneLine keeps an error message to one short line.
