@@ -63,7 +63,7 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	d.charges = &chargesPoller{api: api, logger: logger.With("component", "charges")}
 	d.scaler = scaler.New(scaler.Options{
 		Clock: d.clk, API: api, StateDir: o.StateDir, Logger: logger.With("component", "scaler"),
-		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace,
+		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace, Bill: d.charges.bill,
 		// The scaler logs each decision and action itself; the hooks only count them.
 		OnAction:   d.countAction,
 		OnDecision: func(dec scaler.Decision) { d.exporter.CountDecision(dec.Fleet, dec.Decision, dec.Reason) },

@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -279,5 +281,100 @@ func TestTheHTTPSurfaceAnswersWhileACycleIsBlocked(t *testing.T) {
 	<-cycled
 	if !d.last.ready.Load() {
 		t.Fatal("positive control: the released cycle did not publish")
+	}
+}
+
+const monthlyConfig = `poll_interval: 15s
+owner: demo
+account:
+  max_spend_dollars_per_month: 5
+markets:
+  - name: m
+    query: "num_gpus=1"
+    order: "dph_total"
+    limit: 50
+fleets:
+  - name: web
+    market: m
+    size: {min: 1, target: 1, max: 2}
+    max_price_dollars_per_hour: 5
+    budget_dollars_per_hour: 10
+    instance: {image: img, disk_gb: 10}
+`
+
+// Month-to-date spend is the larger of the spend book and Vast's own charges for the month: a
+// lost book (a fresh state directory) does not make a monthly budget forget money already
+// spent (issue 16 item 2).
+func TestMonthToDateIsNeverBelowTheBill(t *testing.T) {
+	d, sim := newAPIDaemon(t, monthlyConfig, func(next http.RoundTripper) http.RoundTripper { return next }, nil, nil)
+	ctx := context.Background()
+	offers, err := d.api.SearchOffers(ctx, vastapi.Query{Limit: 500})
+	if err != nil || len(offers) == 0 {
+		t.Fatalf("search: %d offers, %v", len(offers), err)
+	}
+	// The cheapest offer over $0.6/h: it bills the budget over within the simulator's $100.
+	slices.SortFunc(offers, func(a, b vastapi.Offer) int { return cmp.Compare(a.DphTotal, b.DphTotal) })
+	i := slices.IndexFunc(offers, func(o vastapi.Offer) bool { return o.DphTotal > 0.6 })
+	if i < 0 {
+		t.Fatal("positive control: no offer over $0.6/h")
+	}
+	dear := offers[i]
+	// Rented by hand twelve hours ago, on the account the budget covers: ≥ $6 this month.
+	if _, err := d.api.CreateInstance(ctx, dear.ID, vastapi.CreateRequest{Image: "img", DiskGB: 10, Label: "by-hand"}); err != nil {
+		t.Fatal(err)
+	}
+	advance(d, 12*time.Hour)
+	rows, err := d.api.Charges(ctx, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), d.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	billed := 0.0
+	for _, r := range rows {
+		billed += r.Amount
+	}
+	if billed <= 5 {
+		t.Fatalf("positive control: the simulator billed $%.2f, not over the $5 budget", billed)
+	}
+	for range 2 {
+		d.Cycle(ctx)
+	}
+	for _, in := range sim.Instances() {
+		if in.Label.Or("") != "by-hand" {
+			t.Fatalf("created instance %d (%s) with $%.2f billed this month against a $5 monthly budget", in.ID, in.Label.Or(""), billed)
+		}
+	}
+	view := d.last.load().view
+	if view == nil {
+		t.Fatal("no cycle published")
+	}
+	if view.Account.MonthSpend < billed-1e-6 {
+		t.Fatalf("month-to-date spend $%.2f, want at least the $%.2f billed", view.Account.MonthSpend, billed)
+	}
+	if fs := view.Fleets[0]; !slices.Contains(fs.Blocked, "monthly_budget") {
+		t.Fatalf("fleet web blocked by %v, want monthly_budget", fs.Blocked)
+	}
+}
+
+// The bill sums the month's share of every row for the account and, by source, for each
+// instance; a negative or broken amount counts as nothing.
+func TestBillOfChargesRows(t *testing.T) {
+	month := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	now := month.Add(10 * 24 * time.Hour)
+	at := func(d time.Duration) float64 { return float64(month.Add(d).Unix()) }
+	rows := []vastapi.Charge{
+		{Start: at(time.Hour), End: at(3 * time.Hour), Type: "instance", Source: "instance-7", Amount: 99,
+			Items: []vastapi.ChargeItem{{Type: "gpu", Amount: 2}, {Type: "bwd", Amount: 0.5}}},
+		// A quarter of it inside the month.
+		{Start: at(-30 * 24 * time.Hour), End: at(10 * 24 * time.Hour), Type: "instance", Source: "instance-8", Amount: 40},
+		{Start: at(2 * time.Hour), End: at(2 * time.Hour), Type: "reserved", Source: "reservation-3", Amount: 7},
+		{Start: at(2 * time.Hour), End: at(4 * time.Hour), Type: "instance", Source: "instance-7", Amount: -50},
+		{Start: at(2 * time.Hour), End: at(4 * time.Hour), Type: "instance", Source: "instance-x", Amount: 1},
+	}
+	b := billOf(rows, month, now)
+	if b.Month != "2026-11" || !b.At.Equal(now) || math.Abs(b.Account-(2.5+10+7+1)) > 1e-9 {
+		t.Fatalf("bill %+v, want $20.50 for 2026-11", b)
+	}
+	if len(b.Instances) != 2 || math.Abs(b.Instances[7]-2.5) > 1e-9 || math.Abs(b.Instances[8]-10) > 1e-9 {
+		t.Fatalf("by instance %v", b.Instances)
 	}
 }

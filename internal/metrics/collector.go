@@ -62,12 +62,12 @@ var (
 	descAvoided = prometheus.NewDesc("vastwatch_avoided_machines",
 		"Machines the fleet avoids after failures.", []string{"fleet"}, nil)
 	descFleetMonthSpend = prometheus.NewDesc("vastwatch_fleet_month_spend_dollars",
-		"Committed spend of the fleet integrated over the current calendar month (UTC).", []string{"fleet"}, nil)
+		"Committed spend of the fleet integrated over the current calendar month (UTC), or what Vast charged for its listed instances when more.", []string{"fleet"}, nil)
 	descFleetMonthForecast = prometheus.NewDesc("vastwatch_fleet_month_forecast_dollars",
 		"Month-to-date committed spend of the fleet plus its committed spend per hour times the hours left in the month (UTC).",
 		[]string{"fleet"}, nil)
 	descAccountMonthSpend = prometheus.NewDesc("vastwatch_account_month_spend_dollars",
-		"Committed spend of all managed instances integrated over the current calendar month (UTC).", nil, nil)
+		"Committed spend of all managed instances integrated over the current calendar month (UTC), or what Vast charged the account this month when more.", nil, nil)
 	descAccountMonthForecast = prometheus.NewDesc("vastwatch_account_month_forecast_dollars",
 		"Month-to-date committed spend of all managed instances plus their committed spend per hour times the hours left in the month (UTC).",
 		nil, nil)

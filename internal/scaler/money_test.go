@@ -476,3 +476,55 @@ func TestProbesOfACycleHaveAnOverallDeadline(t *testing.T) {
 		}
 	})
 }
+
+// The planner takes month-to-date spend up to the bill: the account to the month's charges, a
+// fleet to its instances' charges; a bill of another month counts for nothing, and the State's
+// maps are left as they were (issue 16 item 2).
+func TestPlanTakesMonthToDateUpToTheBill(t *testing.T) {
+	m := testMarket("m", vastapi.OnDemand)
+	web := testFleet("web", m, func(f *policy.Fleet) { f.Target, f.Monthly = 2, 100 })
+	batch := testFleet("batch", m, func(f *policy.Fleet) { f.Target = 1 })
+	cfg := testConfig(web, batch)
+	cfg.Account.MonthlyBudget = 1000
+	obs := obsOf(100, map[string][]vastapi.Offer{"m": {testOffer(9, 0.2)}},
+		testInstance(1, "web", "n1", "running", 0.3), testInstance(2, "batch", "n2", "running", 0.3))
+	book := scaler.MonthSpend{Month: scaler.MonthKey(t0), Fleets: map[string]float64{"web": 10, "batch": 40}, Account: 50}
+	bill := &scaler.Bill{Month: scaler.MonthKey(t0), At: t0, Account: 990, Instances: map[int64]float64{1: 95, 2: 30}}
+	res := scaler.Plan(t0, obs, cfg, scaler.State{MonthToDate: book, Bill: bill})
+	if !near(res.AccountMonthSpend, 990) {
+		t.Fatalf("account month-to-date $%.2f, want the bill's $990", res.AccountMonthSpend)
+	}
+	if w, b := res.Fleet("web"), res.Fleet("batch"); !near(w.MonthSpend, 95) || !near(b.MonthSpend, 40) {
+		t.Fatalf("month-to-date web $%.2f (want the bill's $95), batch $%.2f (want the book's $40)", w.MonthSpend, b.MonthSpend)
+	}
+	if !blockedBy(res, "web", scaler.ReasonMonthlyBudget) {
+		t.Fatalf("web's create passed its monthly budget: %v", res.Decisions)
+	}
+	if book.Fleets["web"] != 10 || len(book.Fleets) != 2 {
+		t.Fatalf("the plan wrote into the State's month-to-date: %v", book.Fleets)
+	}
+	old := *bill
+	old.Month = scaler.MonthKey(t0.AddDate(0, -1, 0))
+	res = scaler.Plan(t0, obs, cfg, scaler.State{MonthToDate: book, Bill: &old})
+	if !near(res.AccountMonthSpend, 50) || !near(res.Fleet("web").MonthSpend, 10) {
+		t.Fatalf("last month's bill counted: account $%.2f, web $%.2f", res.AccountMonthSpend, res.Fleet("web").MonthSpend)
+	}
+}
+
+// The leader keeps the bill it planned with in the spend book, so followers and `vastwatch
+// plan`, which read the state directory, plan with it too.
+func TestTheBillIsKeptForFollowersAndPlan(t *testing.T) {
+	f := testFleet("web", simMarket(t), simSized(1))
+	bill := &scaler.Bill{Month: scaler.MonthKey(simStart), At: simStart, Account: 12.5, Instances: map[int64]float64{7: 2}}
+	w := newWorld(t, 14, simConfig(f), func(_ *vastsim.Options, o *scaler.Options) {
+		o.Bill = func() *scaler.Bill { return bill }
+	})
+	w.mustStep()
+	st, err := scaler.ReadState(w.dir, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Bill == nil || st.Bill.Account != 12.5 || st.Bill.Instances[7] != 2 || !st.Bill.At.Equal(simStart) {
+		t.Fatalf("bill read back %+v", st.Bill)
+	}
+}

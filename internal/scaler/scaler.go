@@ -58,6 +58,9 @@ type Options struct {
 	// HTTPNotifier).
 	Prober   Prober
 	Notifier Notifier
+	// Bill, when set, is the month's charges as last read (nil: unknown); month-to-date spend
+	// is never below them.
+	Bill func() *Bill
 	// OnAction and OnDecision, when set, see every outcome and decision (metrics, logs).
 	OnAction   func(ActionOutcome)
 	OnDecision func(Decision)
@@ -303,6 +306,10 @@ func (s *Scaler) state() State {
 		MonthToDate:      s.book.Month(),
 		Probes:           maps.Clone(s.probes),
 	}
+	if s.o.Bill != nil {
+		s.book.SetBill(s.o.Bill())
+	}
+	st.Bill = s.book.Bill()
 	if s.bookErr != nil {
 		st.MonthUnknown = s.bookErr.Error()
 	}
@@ -445,7 +452,7 @@ func ReadState(dir string, grace time.Duration) (State, error) {
 	if sd, err := readSpend(dir); err != nil {
 		st.MonthUnknown = err.Error()
 	} else {
-		st.MonthToDate = sd.MonthSpend
+		st.MonthToDate, st.Bill = sd.MonthSpend, sd.Bill
 	}
 	j, err := readJournal(dir)
 	if err != nil {
