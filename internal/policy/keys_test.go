@@ -14,7 +14,7 @@ func TestKeysAreYAMLTags(t *testing.T) {
 		keys []string
 	}{
 		{fileConfig{}, []string{configPollInterval, configOwner, configOrphans, configAccount, configMarkets, configFleets,
-			configAllowPrivate}},
+			configAllowPrivate, configOrphanDrain}},
 		{fileAccount{}, []string{accountCreditFloor, accountMaxPerHour, accountMaxPerMonth}},
 		{fileMarket{}, []string{marketName, marketQuery, marketType, marketOrder, marketLimit, marketStorageGB, marketGroupBy}},
 		{fileFleet{}, []string{fleetName, fleetMarket, fleetSize, fleetSchedule, fleetMaxPrice, fleetBudget, fleetMonthly,

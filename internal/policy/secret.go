@@ -133,6 +133,9 @@ func (c *Config) SecretValues() []string {
 			out = append(out, urlSecrets(f.Drain.Webhook.Reveal())...)
 		}
 	}
+	if c.OrphanDrain != nil {
+		out = append(out, urlSecrets(c.OrphanDrain.Webhook.Reveal())...)
+	}
 	return out
 }
 

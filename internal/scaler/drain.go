@@ -117,8 +117,11 @@ func (fp *fleetPlan) drained(m *Managed, how string) bool {
 		return false
 	}
 	decision := DecisionReplace
-	if d.Reason == ReasonAboveTarget {
+	switch d.Reason {
+	case ReasonAboveTarget:
 		decision = DecisionScaleDown
+	case ReasonOrphan:
+		decision = DecisionCleanup
 	}
 	fp.decide(decision, d.Reason, detail)
 	return true

@@ -528,3 +528,92 @@ func TestTheBillIsKeptForFollowersAndPlan(t *testing.T) {
 		t.Fatalf("bill read back %+v", st.Bill)
 	}
 }
+
+// renamed is cfg with fleet old renamed to name (its instances become orphans) and orphans
+// destroyed.
+func renamed(cfg *policy.Config, old, name string) *policy.Config {
+	next := *cfg
+	next.Orphans = policy.OrphansDestroy
+	next.Fleets = nil
+	for _, f := range cfg.Fleets {
+		if f.Name == old {
+			g := *f
+			g.Name = name
+			f = &g
+		}
+		next.Fleets = append(next.Fleets, f)
+	}
+	return &next
+}
+
+// orphans: destroy obeys max_actions_per_cycle: a renamed fleet's instances go a few a cycle
+// while the new fleet comes up, not all in one cycle (issue 16 item 8).
+func TestOrphansAreDestroyedWithinMaxActionsPerCycle(t *testing.T) {
+	f := testFleet("web", simMarket(t), simSized(4))
+	w := newWorld(t, 15, simConfig(f))
+	old := w.settle("web", 4)
+	w.cfg = renamed(w.cfg, "web", "web2") // max_actions_per_cycle 2
+	gone := 0
+	for c := range 6 {
+		rep := w.mustStep()
+		n := 0
+		for _, o := range rep.Outcomes {
+			if o.Action.Fleet == "web" && o.Action.Kind == scaler.KindDestroy {
+				if o.Action.Reason != scaler.ReasonOrphan {
+					t.Fatalf("orphan destroyed for %s", o.Action.Reason)
+				}
+				n++
+			}
+		}
+		if n > f.MaxActionsPerCycle {
+			t.Fatalf("cycle %d after the rename destroyed %d orphans, over max_actions_per_cycle %d", c, n, f.MaxActionsPerCycle)
+		}
+		gone += n
+	}
+	if gone != len(old) || len(w.ours("web")) != 0 {
+		t.Fatalf("%d of %d orphans destroyed, %d left", gone, len(old), len(w.ours("web")))
+	}
+	if got := len(w.ours("web2")); got != 4 {
+		t.Fatalf("the renamed fleet has %d instances, want 4", got)
+	}
+}
+
+// With orphan_drain, each orphan is drained before its destroy: the webhook is told (and told
+// again until it answers 2xx), and the destroy waits for it; still within the cycle's bound.
+func TestOrphansAreDrainedFirst(t *testing.T) {
+	hook := newFlakyServer(t)
+	f := testFleet("web", simMarket(t), simSized(3))
+	w := newWorld(t, 16, simConfig(f))
+	old := w.settle("web", 3)
+	next := renamed(w.cfg, "web", "web2")
+	next.OrphanDrain = &policy.Drain{Webhook: policy.SecretValue(hook.url + "/drain"), Timeout: 30 * time.Minute}
+	w.cfg = next
+	hook.setFailing(true) // the load balancer is slow to answer at first
+	destroyed := map[int64]bool{}
+	for c := range 12 {
+		if c == 3 {
+			hook.setFailing(false)
+		}
+		rep := w.mustStep()
+		n := 0
+		for _, o := range rep.Outcomes {
+			a := o.Action
+			if a.Fleet != "web" {
+				continue
+			}
+			n++
+			if a.Kind == scaler.KindDestroy {
+				if !hook.saw(a.InstanceID) || c <= 3 {
+					t.Fatalf("cycle %d: orphan %d destroyed before the webhook answered 2xx", c, a.InstanceID)
+				}
+				destroyed[a.InstanceID] = true
+			}
+		}
+		if n > f.MaxActionsPerCycle {
+			t.Fatalf("cycle %d: %d orphan actions, over max_actions_per_cycle %d", c, n, f.MaxActionsPerCycle)
+		}
+	}
+	if len(destroyed) != len(old) || len(w.ours("web")) != 0 {
+		t.Fatalf("%d of %d orphans destroyed after their drain, %d left", len(destroyed), len(old), len(w.ours("web")))
+	}
+}
