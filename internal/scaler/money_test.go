@@ -617,3 +617,28 @@ func TestOrphansAreDrainedFirst(t *testing.T) {
 		t.Fatalf("%d of %d orphans destroyed after their drain, %d left", len(destroyed), len(old), len(w.ours("web")))
 	}
 }
+
+// An orphan whose drain began before its fleet left the config finishes the drain before its
+// destroy: with orphan_drain the webhook is called again until it answers; without, at once.
+func TestADrainingOrphanFinishesItsDrain(t *testing.T) {
+	m := testMarket("m", vastapi.OnDemand)
+	cfg := testConfig(testFleet("web2", m, func(f *policy.Fleet) { f.Target = 0 }))
+	cfg.Orphans = policy.OrphansDestroy
+	obs := obsOf(100, nil, testInstance(1, "web", "n1", "running", 0.3))
+	st := scaler.State{Draining: map[int64]scaler.DrainRecord{1: {Fleet: "web", Since: t0.Add(-time.Minute), Then: scaler.KindStop, Reason: scaler.ReasonAboveTarget}}}
+	res := scaler.Plan(t0, obs, cfg, st)
+	if got := kinds(res); !slices.Equal(got, []string{"destroy:web:1"}) || res.Actions[0].Reason != scaler.ReasonOrphan {
+		t.Fatalf("without orphan_drain: %v, want the orphan destroyed (not stopped) at once", res.Actions)
+	}
+	cfg.OrphanDrain = &policy.Drain{Webhook: policy.PlainValue("https://lb.example/drain"), Timeout: time.Hour}
+	res = scaler.Plan(t0, obs, cfg, st)
+	if got := kinds(res); !slices.Equal(got, []string{"drain:web:1"}) || res.Actions[0].Notice == nil || res.Actions[0].Notice.Fleet != "web" {
+		t.Fatalf("with orphan_drain: %v, want the webhook called again with the old fleet's name", res.Actions)
+	}
+	acked := st.Draining[1]
+	acked.Acked = t0.Add(-time.Second)
+	st.Draining = map[int64]scaler.DrainRecord{1: acked}
+	if got := kinds(scaler.Plan(t0, obs, cfg, st)); !slices.Equal(got, []string{"destroy:web:1"}) {
+		t.Fatalf("after the webhook's 2xx: %v, want the destroy", got)
+	}
+}
