@@ -4,9 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/scaler"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
@@ -39,6 +43,9 @@ type chargesPoller struct {
 	refused bool
 	month   time.Time          // start of the month byItem covers
 	byItem  map[string]float64 // nil: unknown (never read, refused, or a new month not read yet)
+	// last is the month-to-date bill the planner takes month-to-date spend up to; nil when
+	// byItem is.
+	last *scaler.Bill
 }
 
 // refresh reads the charges when they are due. A refusal (no billing_read) is logged once and
@@ -59,12 +66,12 @@ func (c *chargesPoller) refresh(ctx context.Context, now time.Time) {
 		if !c.refused {
 			c.logger.Info("the API key may not read billing (billing_read); month-to-date charges are not exported", "err", err)
 		}
-		c.refused, c.byItem, c.next = true, nil, now.Add(chargesRefusedRetry)
+		c.refused, c.byItem, c.last, c.next = true, nil, nil, now.Add(chargesRefusedRetry)
 	case err != nil:
 		c.logger.Warn("month-to-date charges not read; the last figures stay", "err", err)
 		c.next = now.Add(chargesErrorRetry)
 		if !c.month.Equal(month) {
-			c.byItem = nil // last month's figures are not this month's
+			c.byItem, c.last = nil, nil // last month's figures are not this month's
 		}
 	default:
 		if c.refused {
@@ -72,7 +79,18 @@ func (c *chargesPoller) refresh(ctx context.Context, now time.Time) {
 		}
 		c.refused, c.month, c.next = false, month, now.Add(chargesEvery)
 		c.byItem = monthToDate(rows, month, now)
+		c.last = billOf(rows, month, now)
 	}
+}
+
+// bill is the month's charges as last read, or nil when unknown.
+func (c *chargesPoller) bill() *scaler.Bill {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
 }
 
 // current is the month-to-date charges by item, or nil when unknown.
@@ -89,12 +107,8 @@ func (c *chargesPoller) current() map[string]float64 {
 // month counts in proportion to its time inside it (charges accrue by the second).
 func monthToDate(rows []vastapi.Charge, month, now time.Time) map[string]float64 {
 	out := map[string]float64{}
-	m0, t1 := float64(month.Unix()), float64(now.Unix())
 	for _, r := range rows {
-		share := 1.0
-		if span := r.End - r.Start; r.Start < m0 && span > 0 {
-			share = max(0, min(r.End, t1)-m0) / span
-		}
+		share := monthShare(r, month, now)
 		if len(r.Items) == 0 {
 			out[r.Type] += r.Amount * share
 			continue
@@ -104,4 +118,41 @@ func monthToDate(rows []vastapi.Charge, month, now time.Time) map[string]float64
 		}
 	}
 	return out
+}
+
+// monthShare is the part of a charge row inside [month, now].
+func monthShare(r vastapi.Charge, month, now time.Time) float64 {
+	m0, t1 := float64(month.Unix()), float64(now.Unix())
+	if span := r.End - r.Start; r.Start < m0 && span > 0 {
+		return max(0, min(r.End, t1)-m0) / span
+	}
+	return 1
+}
+
+// billOf is the month's bill: every row's amount inside the month, for the account and, for a
+// row whose source is an instance ("instance-<id>"), for that instance. A row's amount is its
+// items' sum when it has items, as monthToDate counts it; a negative amount (a refund, a broken
+// row) counts as nothing, so the bill never lowers what is known to be spent.
+func billOf(rows []vastapi.Charge, month, now time.Time) *scaler.Bill {
+	b := &scaler.Bill{Month: scaler.MonthKey(month), At: now, Instances: map[int64]float64{}}
+	for _, r := range rows {
+		amount := r.Amount
+		if len(r.Items) > 0 {
+			amount = 0
+			for _, it := range r.Items {
+				amount += it.Amount
+			}
+		}
+		amount *= monthShare(r, month, now)
+		if !(amount > 0) || math.IsInf(amount, 0) {
+			continue
+		}
+		b.Account += amount
+		if src, ok := strings.CutPrefix(r.Source, "instance-"); ok {
+			if id, err := strconv.ParseInt(src, 10, 64); err == nil {
+				b.Instances[id] += amount
+			}
+		}
+	}
+	return b
 }

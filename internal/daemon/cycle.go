@@ -13,6 +13,9 @@ import (
 func (d *Daemon) Cycle(ctx context.Context) {
 	cfg := d.cfg.current()
 	start := d.clk.Now()
+	// The charges first: the plan takes month-to-date spend up to them, from the first cycle
+	// of a process on (a lost spend book must not look like a month with nothing spent).
+	d.charges.refresh(ctx, start)
 	var (
 		rep scaler.CycleReport
 		err error
@@ -35,9 +38,6 @@ func (d *Daemon) Cycle(ctx context.Context) {
 		d.logger.Info("cycle abandoned: shutting down")
 		return
 	}
-	if err == nil {
-		d.charges.refresh(ctx, start)
-	}
 	d.publish(cfg, start, &rep, err)
 }
 
@@ -51,10 +51,12 @@ func (d *Daemon) follow(ctx context.Context, cfg *policy.Config, now time.Time) 
 			// the instance list alone. A follower never acts on it.
 			d.logger.Debug("follower: no journal to plan with", "err", err)
 		}
+		st.Bill = scaler.NewerBill(st.Bill, d.charges.bill())
 		return st
 	}}
 	rep, err := look.Run(ctx, now, cfg, d.followerCarry)
 	if err == nil {
+		scaler.LogObservation(d.logger, &rep.Observation)
 		d.followerCarry = rep.Carry
 		rep.Avoided = rep.Plan.Avoided
 	}

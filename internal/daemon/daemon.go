@@ -68,11 +68,12 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d.api = api
+	d.api.Redact(d.cfg.current().SecretValues())
 	d.charges = &chargesPoller{api: api, logger: logger.With("component", "charges")}
 	d.demand = demand.New(d.clk, 0)
 	d.scaler = scaler.New(scaler.Options{
 		Clock: d.clk, API: api, StateDir: o.StateDir, Logger: logger.With("component", "scaler"), Demand: d.demand,
-		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace,
+		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace, Bill: d.charges.bill,
 		// The scaler logs each decision and action itself; the hooks only count them.
 		OnAction:   d.countAction,
 		OnDecision: func(dec scaler.Decision) { d.exporter.CountDecision(dec.Fleet, dec.Decision, dec.Reason) },
@@ -103,11 +104,16 @@ func (d *Daemon) loadConfig(env policy.Env) error {
 			if err != nil {
 				return nil, err
 			}
+			if d.o.Sim.Enabled && d.o.Sim.PublicIP != "" {
+				// The simulated instances report the address given (127.0.0.1 to reach local
+				// servers): probes and /sd may use it, whatever it is.
+				cfg.AllowPrivateAddresses = true
+			}
 			return env.ApplyTo(cfg), nil
 		},
 		logger:   d.logger,
 		now:      d.clk.Now,
-		onResult: func(ok bool, at time.Time, _ error) { d.exporter.SetReload(ok, at) },
+		onResult: d.reloaded,
 	}
 	if err := d.cfg.load(vastwatch.ExampleConfig); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -117,6 +123,15 @@ func (d *Daemon) loadConfig(env policy.Env) error {
 		d.logger.Warn("config warning", "warning", w)
 	}
 	return nil
+}
+
+// reloaded follows a config load or reload: its outcome is exported, and a new config's secrets
+// are scrubbed from the API's replies from now on.
+func (d *Daemon) reloaded(ok bool, at time.Time, _ error) {
+	d.exporter.SetReload(ok, at)
+	if ok && d.api != nil {
+		d.api.Redact(d.cfg.current().SecretValues())
+	}
 }
 
 // newClient builds the API client: against the real API (or --api.url), or, in simulate

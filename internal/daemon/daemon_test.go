@@ -207,7 +207,9 @@ func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
 		t.Fatalf("the account's month forecast should be exported: %+v", a)
 	}
 	// The simulated key may read billing: what Vast charged this month is exported beside it
-	// (read at the first successful cycle, then every 10 minutes: storage bills from creation).
+	// (read before the first cycle, then every 10 minutes: storage bills from creation).
+	advance(d, chargesEvery)
+	d.Cycle(ctx)
 	if a := d.exporter.Snapshot().Account; a.MonthCharges == nil || a.MonthCharges["disk"] <= 0 {
 		t.Fatalf("month-to-date charges of an account with running instances: %v", a.MonthCharges)
 	}

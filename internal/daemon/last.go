@@ -56,12 +56,18 @@ type marketSummary struct {
 	offers       int
 	best, median float64
 	ok           bool
+	// failed is why the search failed, one line; "" when it succeeded.
+	failed string
 }
 
 // summarize reduces each market's offers to its count, best and median price.
 func summarize(cfg *policy.Config, obs *scaler.Observation) map[string]marketSummary {
 	out := make(map[string]marketSummary, len(cfg.Markets))
 	for _, m := range cfg.Markets {
+		if err, failed := obs.Failed[m.Name]; failed {
+			out[m.Name] = marketSummary{failed: err.Error()}
+			continue
+		}
 		offers := obs.Digests(m.Name)
 		ms := marketSummary{offers: len(offers)}
 		ms.best, ms.median, ms.ok = bestAndMedian(offers)

@@ -17,9 +17,9 @@ type sdGroup struct {
 
 // discoveryTargets lists, for every ready managed instance of a fleet with discovery ports (running,
 // passing its readiness probe if the fleet has one, not draining), one target per port at the
-// instance's public address and mapped host port. Instances whose port is not mapped (yet) are
-// left out rather than guessed.
-func discoveryTargets(v *scaler.View, ports map[string][]int, only string) []sdGroup {
+// instance's public address and mapped host port. Instances whose port is not mapped (yet), or
+// mapped to an address vastwatch may not use (scaler.HostAddr), are left out rather than guessed.
+func discoveryTargets(v *scaler.View, ports map[string][]int, only string, allowPrivate bool) []sdGroup {
 	out := []sdGroup{}
 	if v == nil {
 		return out
@@ -30,7 +30,7 @@ func discoveryTargets(v *scaler.View, ports map[string][]int, only string) []sdG
 			continue
 		}
 		for _, port := range ports[m.Fleet] {
-			addr := scaler.PublicAddr(m.Instance, port)
+			addr := scaler.PublicAddr(m.Instance, port, allowPrivate)
 			if addr == "" {
 				continue
 			}
@@ -60,7 +60,7 @@ func (d *Daemon) serveSD(w http.ResponseWriter, r *http.Request) {
 	for _, f := range cfg.Fleets {
 		ports[f.Name] = f.DiscoveryPorts
 	}
-	groups := discoveryTargets(d.last.load().view, ports, r.URL.Query().Get("fleet"))
+	groups := discoveryTargets(d.last.load().view, ports, r.URL.Query().Get("fleet"), cfg.AllowPrivateAddresses)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(groups)
 }

@@ -11,6 +11,10 @@ import (
 func snapshotOf(cfg *policy.Config, v *scaler.View, obs *scaler.Observation) *metrics.Snapshot {
 	s := &metrics.Snapshot{At: v.At, Orphans: v.Orphans}
 	for _, m := range cfg.Markets {
+		if _, failed := obs.Failed[m.Name]; failed {
+			s.Markets = append(s.Markets, metrics.MarketSnapshot{Name: m.Name, GroupBy: m.GroupBy, SearchFailed: true})
+			continue
+		}
 		s.Markets = append(s.Markets, metrics.MarketSnapshotOf(m, obs.Digests(m.Name), metrics.DefaultMaxGroups))
 	}
 	for _, iv := range v.Instances {

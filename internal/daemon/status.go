@@ -58,7 +58,8 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 	for _, m := range cfg.Markets {
 		ms := last.markets[m.Name]
 		v.Markets = append(v.Markets, statusMarket{Name: m.Name, Type: string(m.Type), Offers: ms.offers,
-			Best: ms.best, Median: ms.median, HasPrices: ms.ok, Chart: d.prices.svg(m.Name, 320, 60)})
+			Best: ms.best, Median: ms.median, HasPrices: ms.ok, Chart: d.prices.svg(m.Name, 320, 60),
+			SearchErr: ms.failed})
 	}
 	for _, f := range view.Fleets {
 		sf := statusFleet{Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore,
@@ -73,7 +74,7 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 		v.Fleets = append(v.Fleets, sf)
 	}
 	for _, iv := range view.Instances {
-		v.Instances = append(v.Instances, statusInstanceOf(iv, v))
+		v.Instances = append(v.Instances, statusInstanceOf(iv, v, cfg.AllowPrivateAddresses))
 	}
 	for _, a := range view.Avoided {
 		reason := "an instance failed or was outbid there"
@@ -87,10 +88,10 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 
 // statusInstanceOf is one row of the instance table; it notes on v whether a readiness or
 // drain column and an orphan line are needed.
-func statusInstanceOf(iv scaler.InstanceView, v *statusView) statusInstance {
+func statusInstanceOf(iv scaler.InstanceView, v *statusView, allowPrivate bool) statusInstance {
 	in := iv.Instance
 	si := statusInstance{ID: in.ID, MachineID: in.MachineID, GPU: in.GPUName, NumGPUs: in.NumGPUs,
-		Price: iv.Price, SSH: sshEndpoint(in), Fleet: iv.Fleet, State: iv.State}
+		Price: iv.Price, SSH: sshEndpoint(in, allowPrivate), Fleet: iv.Fleet, State: iv.State}
 	if !iv.Start.IsZero() {
 		si.Age = v.Now.Sub(iv.Start)
 	}
@@ -158,8 +159,8 @@ func phaseCounts(f scaler.FleetStatus) string {
 
 // sshEndpoint is direct SSH (public address + mapped 22/tcp) when the instance has one, else
 // the proxy (docs/vast-api.md §4).
-func sshEndpoint(in *vastapi.Instance) string {
-	if a := scaler.PublicAddr(in, 22); a != "" {
+func sshEndpoint(in *vastapi.Instance, allowPrivate bool) string {
+	if a := scaler.PublicAddr(in, 22, allowPrivate); a != "" {
 		return a
 	}
 	if in.SSHHost != "" && in.SSHPort > 0 {

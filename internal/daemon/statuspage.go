@@ -48,6 +48,7 @@ type statusAccount struct {
 
 type statusMarket struct {
 	Name, Type   string
+	SearchErr    string // the last search failed: why
 	Offers       int
 	Best, Median float64
 	HasPrices    bool
@@ -167,8 +168,8 @@ th{color:#57606a;font-weight:600}
 </div></section>{{end}}
 <section><h2>Markets</h2><div class="scroll"><table>
 <tr><th>market</th><th>type</th><th class="num">offers</th><th class="num">best $/h</th><th class="num">median $/h</th><th>best and median, recent hours</th></tr>
-{{range .Markets}}<tr><td>{{.Name}}</td><td>{{.Type}}</td><td class="num">{{.Offers}}</td>
-<td class="num">{{if .HasPrices}}{{usd .Best}}{{else}}–{{end}}</td><td class="num">{{if .HasPrices}}{{usd .Median}}{{else}}–{{end}}</td>
+{{range .Markets}}<tr><td>{{.Name}}</td><td>{{.Type}}</td>{{if .SearchErr}}<td colspan="3" class="bad">search failed: {{.SearchErr}}</td>{{else}}<td class="num">{{.Offers}}</td>
+<td class="num">{{if .HasPrices}}{{usd .Best}}{{else}}–{{end}}</td><td class="num">{{if .HasPrices}}{{usd .Median}}{{else}}–{{end}}</td>{{end}}
 <td>{{if .Chart}}{{.Chart}}{{else}}<span class="muted">collecting…</span>{{end}}</td></tr>
 {{else}}<tr><td colspan="6" class="muted">no markets configured</td></tr>{{end}}
 </table></div></section>

@@ -14,6 +14,9 @@ import (
 // Descriptors of the snapshot's fixed-label metrics, built once. The market metrics carry the
 // market's group_by labels, so their descriptors are built per market at render time.
 var (
+	descMarketSearch = prometheus.NewDesc("vastwatch_market_search_success",
+		"1 when the market's search succeeded in the last poll, 0 when it failed (its vast_offer* series are then absent and the fleets renting from it hold).",
+		[]string{"market"}, nil)
 	descMarketDropped = prometheus.NewDesc("vastwatch_market_dropped_groups",
 		"Label sets of the market's last search left out of the vast_offer* metrics by the per-market cap.",
 		[]string{"market"}, nil)
@@ -21,7 +24,7 @@ var (
 	descCredit = prometheus.NewDesc("vast_account_credit_dollars",
 		"Spendable credit of the Vast.ai account.", nil, nil)
 	descBurn = prometheus.NewDesc("vast_account_spend_dollars_per_hour",
-		"What the account pays now: running instances at dph_total, every other non-destroyed instance at its storage cost.", nil, nil)
+		"What the account pays now: running and frozen instances at dph_total, every other non-destroyed instance at its storage cost.", nil, nil)
 	descRunway = prometheus.NewDesc("vast_account_runway_seconds",
 		"How long the credit lasts at the current spend (credit / spend); absent while spend is 0.", nil, nil)
 	descMonthCharges = prometheus.NewDesc("vast_account_month_charges_dollars",
@@ -61,7 +64,7 @@ var (
 	descAvoided = prometheus.NewDesc("vastwatch_avoided_machines",
 		"Machines the fleet avoids after failures.", []string{"fleet"}, nil)
 	descFleetMonthSpend = prometheus.NewDesc("vastwatch_fleet_month_spend_dollars",
-		"Committed spend of the fleet integrated over the current calendar month (UTC).", []string{"fleet"}, nil)
+		"Committed spend of the fleet integrated over the current calendar month (UTC), or what Vast charged for its listed instances when more.", []string{"fleet"}, nil)
 	descFleetMonthForecast = prometheus.NewDesc("vastwatch_fleet_month_forecast_dollars",
 		"Month-to-date committed spend of the fleet plus its committed spend per hour times the hours left in the month (UTC).",
 		[]string{"fleet"}, nil)
@@ -72,7 +75,7 @@ var (
 		"Last good value of the fleet's demand query; absent until it has one.",
 		[]string{"fleet"}, nil)
 	descAccountMonthSpend = prometheus.NewDesc("vastwatch_account_month_spend_dollars",
-		"Committed spend of all managed instances integrated over the current calendar month (UTC).", nil, nil)
+		"Committed spend of all managed instances integrated over the current calendar month (UTC), or what Vast charged the account this month when more.", nil, nil)
 	descAccountMonthForecast = prometheus.NewDesc("vastwatch_account_month_forecast_dollars",
 		"Month-to-date committed spend of all managed instances plus their committed spend per hour times the hours left in the month (UTC).",
 		nil, nil)
@@ -274,6 +277,11 @@ func (sc *stateCounts) collect(emit emitter) {
 }
 
 func (snapshotCollector) collectMarket(emit emitter, m *MarketSnapshot) {
+	if m.SearchFailed {
+		emit.gauge(descMarketSearch, 0, m.Name)
+		return
+	}
+	emit.gauge(descMarketSearch, 1, m.Name)
 	d := newMarketDescs(m.GroupBy)
 	emit.gauge(descMarketDropped, float64(m.DroppedGroups), m.Name)
 	if len(m.Groups) == 0 {

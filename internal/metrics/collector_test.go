@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,7 +168,24 @@ func TestSnapshotRows(t *testing.T) {
 		assert.Equal(t, map[string]float64{
 			`vast_offers{gpu_name="",market="empty",num_gpus=""}`: 0,
 			`vastwatch_market_dropped_groups{market="empty"}`:     0,
+			`vastwatch_market_search_success{market="empty"}`:     1,
 		}, s)
+	})
+	t.Run("a market whose search failed says so and has no offer series; the others publish", func(t *testing.T) {
+		m := &policy.Market{Name: "ok", GroupBy: []string{"gpu_name"}}
+		s := collect(&metrics.Snapshot{Markets: []metrics.MarketSnapshot{
+			{Name: "down", GroupBy: []string{"gpu_name"}, SearchFailed: true},
+			metrics.NewMarketSnapshot(m, []vastapi.Offer{{ID: 1, GPUName: "A", NumGPUs: 1, DphTotal: 0.5}}, 10),
+		}, Account: &metrics.AccountSnapshot{Credit: 5}})
+		assert.Equal(t, 0.0, s[`vastwatch_market_search_success{market="down"}`])
+		assert.Equal(t, 1.0, s[`vastwatch_market_search_success{market="ok"}`])
+		for k := range s {
+			if strings.Contains(k, `market="down"`) {
+				assert.True(t, strings.HasPrefix(k, "vastwatch_market_search_success{"), "a failed market exports only its success series: %s", k)
+			}
+		}
+		assert.Equal(t, 1.0, s[`vast_offers{gpu_name="A",market="ok"}`])
+		assert.Equal(t, 5.0, s[`vast_account_credit_dollars{}`])
 	})
 	t.Run("a blocked fleet has one series per reason, an unblocked one none", func(t *testing.T) {
 		s := collect(fixedSnapshot())

@@ -38,6 +38,9 @@ type MarketSnapshot struct {
 	// DroppedGroups is how many label sets of this search were not exported because the market
 	// had more than its cap (vastwatch_market_dropped_groups).
 	DroppedGroups int
+	// SearchFailed: the market's search failed this poll; it then has no statistics
+	// (vastwatch_market_search_success 0, no vast_offer* series).
+	SearchFailed bool
 }
 
 // GroupStats are the statistics of the offers sharing one set of group_by label values.
@@ -70,8 +73,8 @@ type Percentiles struct {
 // AccountSnapshot is the account's money state.
 type AccountSnapshot struct {
 	Credit float64 // $
-	// Burn is what the account pays now in $/h: running instances at dph_total, every other
-	// non-destroyed instance at its storage cost (docs/design.md §5).
+	// Burn is what the account pays now in $/h: running and frozen instances at dph_total,
+	// every other non-destroyed instance at its storage cost (docs/design.md §5).
 	Burn float64
 	// MonthSpend is the account's committed spend integrated over this calendar month (UTC),
 	// $; MonthForecast adds the committed $/h × hours left in the month

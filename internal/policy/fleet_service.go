@@ -67,11 +67,13 @@ func (c *fleetCheck) readiness(fr *fileReadiness) *Readiness {
 }
 
 // drain checks the fleet's drain settings; nil when none are configured or they are invalid.
-func (c *fleetCheck) drain(fd *fileDrain) *Drain {
+func (c *fleetCheck) drain(fd *fileDrain) *Drain { return c.drainAt(c.p.dot(fleetDrain), fd) }
+
+// drainAt checks drain settings at p (a fleet's drain, orphan_drain).
+func (c *fleetCheck) drainAt(p yamlPath, fd *fileDrain) *Drain {
 	if fd == nil {
 		return nil
 	}
-	p := c.p.dot(fleetDrain)
 	ok := true
 	hook := fd.Webhook.Value
 	if fd.Webhook.set {

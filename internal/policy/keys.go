@@ -28,6 +28,8 @@ const (
 	configAccount      = "account"
 	configMarkets      = "markets"
 	configFleets       = "fleets"
+	configAllowPrivate = "allow_private_addresses"
+	configOrphanDrain  = "orphan_drain"
 
 	accountCreditFloor = "credit_floor_dollars"
 	accountMaxPerHour  = "max_spend_dollars_per_hour"

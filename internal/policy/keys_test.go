@@ -13,7 +13,8 @@ func TestKeysAreYAMLTags(t *testing.T) {
 		file any
 		keys []string
 	}{
-		{fileConfig{}, []string{configPollInterval, configOwner, configOrphans, configAccount, configMarkets, configFleets}},
+		{fileConfig{}, []string{configPollInterval, configOwner, configOrphans, configAccount, configMarkets, configFleets,
+			configAllowPrivate, configOrphanDrain}},
 		{fileAccount{}, []string{accountCreditFloor, accountMaxPerHour, accountMaxPerMonth}},
 		{fileMarket{}, []string{marketName, marketQuery, marketType, marketOrder, marketLimit, marketStorageGB, marketGroupBy}},
 		{fileFleet{}, []string{fleetName, fleetMarket, fleetSize, fleetSchedule, fleetMaxPrice, fleetBudget, fleetMonthly,

@@ -71,7 +71,7 @@ func TestBadConfigs(t *testing.T) {
 		want []string
 	}{
 		{"unknown top-level key", edit(t, "owner: t\n", "owner: t\npoll_intervall: 30s\n"),
-			[]string{`poll_intervall (line 2): unknown field "poll_intervall" (did you mean "poll_interval"?); allowed: poll_interval, dry_run, owner, account, markets, fleets, orphans`}},
+			[]string{`poll_intervall (line 2): unknown field "poll_intervall" (did you mean "poll_interval"?); allowed: poll_interval, dry_run, owner, account, markets, fleets, orphans, allow_private_addresses, orphan_drain`}},
 		{"unknown nested key", edit(t, "    max_price_dollars_per_hour: 0.5\n", "    max_price_dollar_per_hour: 0.5\n"),
 			[]string{
 				`fleets[0].max_price_dollars_per_hour (line 6): required; allowed: the most one instance may cost in whole-instance $/h (dph_total), e.g. 0.60`,

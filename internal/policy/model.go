@@ -24,6 +24,27 @@ type Config struct {
 	Warnings []string
 	// Source is the file the config came from ("" for embedded).
 	Source string
+	// AllowPrivateAddresses lets readiness probes and /sd use an instance's public_ipaddr when
+	// it is private, loopback or link-local; otherwise only global unicast addresses are used
+	// (docs/design.md §8 "Readiness").
+	AllowPrivateAddresses bool
+	// OrphanDrain, with orphans: destroy, drains each orphan (its webhook told, its delay
+	// waited) before it is destroyed, as a fleet's drain does before a scale-down (nil: no
+	// drain). How many orphans go per cycle is bounded by MaxOrphanActions.
+	OrphanDrain *Drain
+}
+
+// MaxOrphanActions bounds the orphan removals (drains and destroys) of one cycle: the smallest
+// max_actions_per_cycle of the configured fleets (a renamed fleet's instances then go no faster
+// than the new fleet may come up), 1 without fleets.
+func (c *Config) MaxOrphanActions() int {
+	n := 0
+	for _, f := range c.Fleets {
+		if m := f.MaxActionsPerCycle; m > 0 && (n == 0 || m < n) {
+			n = m
+		}
+	}
+	return max(n, 1)
 }
 
 // OrphanPolicy says what to do with managed instances whose fleet left the config.

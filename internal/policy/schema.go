@@ -18,6 +18,11 @@ type fileConfig struct {
 	Markets      []fileMarket `yaml:"markets"`
 	Fleets       []fileFleet  `yaml:"fleets"`
 	Orphans      string       `yaml:"orphans"`
+	// AllowPrivateAddresses lets probes and /sd use private, loopback and link-local
+	// public_ipaddr values (a LAN, tests, the simulator).
+	AllowPrivateAddresses bool `yaml:"allow_private_addresses"`
+	// OrphanDrain drains orphans before orphans: destroy removes them.
+	OrphanDrain *fileDrain `yaml:"orphan_drain"`
 }
 
 type fileAccount struct {

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -110,4 +111,63 @@ func (e *envList) decodeNode(d *decoder, n *yaml.Node, path string) {
 		}
 		*e = append(*e, envEntry{Name: k.Value, Value: s, Line: k.Line})
 	}
+}
+
+// SecretValues are the values the config holds that must never be printed: every fleet's image
+// login (and the password in it), its secret environment values, and its drain webhook URL
+// (with its query, which may carry a token). The daemon gives them to the API client, which
+// scrubs them from the text of the API's replies as it does the key.
+func (c *Config) SecretValues() []string {
+	var out []string
+	for _, f := range c.Fleets {
+		if login := f.Instance.ImageLogin.Reveal(); login != "" {
+			out = append(out, login)
+			out = append(out, loginPasswords(login)...)
+		}
+		for _, e := range f.Instance.Env {
+			if e.Value.IsSecret() && e.Value.Reveal() != "" {
+				out = append(out, e.Value.Reveal())
+			}
+		}
+		if f.Drain != nil {
+			out = append(out, urlSecrets(f.Drain.Webhook.Reveal())...)
+		}
+	}
+	if c.OrphanDrain != nil {
+		out = append(out, urlSecrets(c.OrphanDrain.Webhook.Reveal())...)
+	}
+	return out
+}
+
+// loginPasswords are the passwords of a docker login line (-p PASS, --password PASS or
+// --password=PASS), which a reply may echo without the rest of the line.
+func loginPasswords(login string) []string {
+	var out []string
+	fields := strings.Fields(login)
+	for i, f := range fields {
+		switch {
+		case (f == "-p" || f == "--password") && i+1 < len(fields):
+			out = append(out, fields[i+1])
+		case strings.HasPrefix(f, "--password="):
+			out = append(out, strings.TrimPrefix(f, "--password="))
+		}
+	}
+	return out
+}
+
+// urlSecrets are a webhook URL and the parts of it that may carry a token: its query and path.
+func urlSecrets(raw string) []string {
+	if raw == "" {
+		return nil
+	}
+	out := []string{raw}
+	if u, err := url.Parse(raw); err == nil {
+		if u.RawQuery != "" {
+			out = append(out, u.RawQuery)
+		}
+		if len(u.Path) > 1 {
+			out = append(out, u.Path)
+		}
+	}
+	return out
 }

@@ -119,6 +119,8 @@ func (v *validator) validate() *Config {
 			MonthlyBudget:   fc.Account.MaxSpendPerMonth,
 		},
 	}
+	cfg.AllowPrivateAddresses = fc.AllowPrivateAddresses
+	cfg.OrphanDrain = (&fleetCheck{section{validator: v, ok: true}}).drainAt(configOrphanDrain, fc.OrphanDrain)
 	v.topLevel(cfg)
 	byName := map[string]*Market{}
 	marketsSeen := &names{kind: "market", re: marketNameRe, rule: marketNameRule, first: map[string]int{}}

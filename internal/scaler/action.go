@@ -77,6 +77,10 @@ const (
 	// 2xx (or the drain timeout passed) and the drain delay passed. The removal then carries
 	// the reason the drain was for (above_target, rebalance, listing_ending).
 	ReasonDraining = "draining"
+	// ReasonPriceUnknown: an instance of the fleet lists no sane price (negative, NaN, absurd)
+	// and none was journalled at its create, so the fleet's committed spend is unknown; under an
+	// account-wide budget such an instance of any fleet, or an orphan, blocks every fleet.
+	ReasonPriceUnknown = "price_unknown"
 )
 
 // WhyReadinessTimeout is what makes a failed instance failed when it never passed its fleet's
@@ -182,6 +186,9 @@ type Managed struct {
 	Phase    Phase
 	Why      string  // what made a failed instance failed
 	Price    float64 // committed $/h
+	// Unpriced: the instance lists no sane price and none was journalled, so Price (0) is not
+	// what it commits; its fleet (every fleet, under an account-wide budget) creates nothing.
+	Unpriced bool
 	Orphan   bool
 	// Replaces is the instance this one was created to replace make-before-break (0: none).
 	Replaces int64

@@ -122,6 +122,7 @@ func TestChaos(t *testing.T) {
 	spot.Rebalance = &policy.Rebalance{MinSavings: 0.3, MinAge: 30 * time.Minute}
 	cfg := simConfig(web, batch, tight, spot)
 	cfg.Account.MaxSpendPerHour = 0.9
+	hostile := newChaosHostile(t, cfg, bm, seed) // chaos_hostile_test.go
 	full := cfg
 	// Failures double a machine's avoidance; capped at 2h so the small market is not used up.
 	w := newWorld(t, int64(seed), cfg, func(so *vastsim.Options, o *scaler.Options) {
@@ -150,7 +151,8 @@ func TestChaos(t *testing.T) {
 	w.sim.SetCredit(10_000)
 	// Offers also vanish inside a cycle: between the observation and the re-check, and between
 	// the re-check and the create.
-	capi := &chaosAPI{Client: w.api, sim: w.sim, rng: rand.New(rand.NewPCG(seed, 7)), on: true, ends: map[int64]float64{}}
+	capi := &chaosAPI{Client: w.api, sim: w.sim, rng: rand.New(rand.NewPCG(seed, 7)), on: true, ends: map[int64]float64{},
+		hostile: hostile}
 	w.opts.API = capi
 	w.restart()
 	reqsBefore := len(w.sim.Requests())
@@ -251,6 +253,7 @@ func TestChaos(t *testing.T) {
 			}
 		}
 		checkInvariants(t, w, c, foreign, reqsBefore, st)
+		checkHostile(w, c, chaosEnd, rep, err, hostile, st)
 		if err == nil {
 			checkMonthly(w, c, rep, st)
 		}
@@ -299,6 +302,7 @@ func TestChaos(t *testing.T) {
 	if !testing.Short() && (st.drainedRemovals == 0 || st.hookCalls == 0 || st.probeFailures == 0 || st.decisions[scaler.ReasonDraining] == 0) {
 		t.Error("the chaos never drained before a removal, called the webhook, failed a probe or waited on a drain: it covers less than it claims")
 	}
+	hostileCoverage(t, hostile)
 	if faults == 0 || st.restarts == 0 || st.failed == 0 {
 		t.Fatal("the chaos injected nothing: the test proves nothing")
 	}
@@ -317,6 +321,8 @@ type chaosAPI struct {
 	// ends are host listing ends set by the chaos, by machine (epoch seconds): the simulator has
 	// no control to move an offer's end_date, so the API as the scaler sees it carries them.
 	ends map[int64]float64
+	// hostile rewrites the replies with broken and hostile data (chaos_hostile_test.go).
+	hostile *chaosHostile
 }
 
 // end is the chaos listing end of machine, or 0.
@@ -332,6 +338,9 @@ func (a *chaosAPI) ListInstances(ctx context.Context) ([]vastapi.Instance, error
 		if e := a.end(ins[i].MachineID); e > 0 {
 			ins[i].EndDate = vastapi.Some(e)
 		}
+	}
+	if err == nil {
+		ins = a.hostile.instances(ins)
 	}
 	return ins, err
 }
@@ -356,7 +365,7 @@ func (a *chaosAPI) SearchOffers(ctx context.Context, q vastapi.Query) ([]vastapi
 			offers[i].EndDate = vastapi.Some(e)
 		}
 	}
-	return offers, err
+	return a.hostile.search(q, offers, err)
 }
 
 func (a *chaosAPI) CreateInstance(ctx context.Context, offerID int64, req vastapi.CreateRequest) (vastapi.CreateResult, error) {

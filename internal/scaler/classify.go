@@ -114,7 +114,11 @@ func (p *planner) manage(in *vastapi.Instance, fleet, nonce string, rec *CreateR
 	if d, ok := p.st.Draining[in.ID]; ok && m.Phase != PhaseFailed {
 		m.Phase, m.Ready, m.Drain = PhaseDraining, false, &d
 	}
-	m.Price = instancePrice(in, disk, rec)
+	var priced bool
+	if m.Price, priced = instancePrice(in, disk, rec); !priced {
+		m.Unpriced = true
+		p.unpriced[fleet] = true
+	}
 	return m
 }
 

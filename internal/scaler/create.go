@@ -45,6 +45,8 @@ func (fp *fleetPlan) createBlocked(surge int) (reason, decision string) {
 		return ReasonMaxActions, DecisionWait
 	case fp.monthUnknown(f):
 		return ReasonMonthlyBudget, DecisionBlocked
+	case fp.priceUnknown():
+		return ReasonPriceUnknown, DecisionBlocked
 	}
 	return "", ""
 }

@@ -2,7 +2,6 @@ package scaler
 
 import (
 	"fmt"
-	"net"
 	"time"
 )
 
@@ -43,11 +42,14 @@ func (fp *fleetPlan) notice(m *Managed, then Kind, reason string, since time.Tim
 		NumGPUs: in.NumGPUs, PublicIP: in.PublicIPAddr, Reason: reason, Then: then, Since: since.UTC(),
 		Deadline: since.Add(max(fp.f.Drain.Timeout, fp.f.Drain.Delay)).UTC()}
 	for key, b := range in.Ports {
-		if len(b) > 0 && b[0].HostPort != "" && in.PublicIPAddr != "" {
+		if len(b) == 0 {
+			continue
+		}
+		if addr := HostAddr(in.PublicIPAddr, b[0].HostPort, fp.cfg.AllowPrivateAddresses); addr != "" {
 			if n.Ports == nil {
 				n.Ports = map[string]string{}
 			}
-			n.Ports[key] = net.JoinHostPort(in.PublicIPAddr, b[0].HostPort)
+			n.Ports[key] = addr
 		}
 	}
 	return n
@@ -115,8 +117,11 @@ func (fp *fleetPlan) drained(m *Managed, how string) bool {
 		return false
 	}
 	decision := DecisionReplace
-	if d.Reason == ReasonAboveTarget {
+	switch d.Reason {
+	case ReasonAboveTarget:
 		decision = DecisionScaleDown
+	case ReasonOrphan:
+		decision = DecisionCleanup
 	}
 	fp.decide(decision, d.Reason, detail)
 	return true

@@ -31,7 +31,8 @@ type Carry struct {
 }
 
 // Run looks once at now with cfg, carrying on from the last look's prev. A failed observation
-// returns the error and no plan: a cycle never acts on a partial view.
+// returns the error and no plan: a cycle never acts on a partial view of the instances (a
+// failed market search only holds the fleets renting from it).
 func (l Look) Run(ctx context.Context, now time.Time, cfg *policy.Config, prev Carry) (CycleReport, error) {
 	rep := CycleReport{At: now, Carry: prev}
 	obs, err := Observe(ctx, l.Reader, cfg, now)

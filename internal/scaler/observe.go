@@ -39,8 +39,14 @@ type Observation struct {
 	Watched   map[string][]OfferDigest
 	Instances []vastapi.Instance
 	User      vastapi.User
-	// Searches is how many searches the observation made (one per distinct query).
+	// Searches is how many searches succeeded (one per distinct query).
 	Searches int
+	// Failed holds, by market name, why the market's search failed: the market is then in
+	// neither Offers nor Watched, and the fleets renting from it hold this cycle.
+	Failed map[string]error
+	// Dropped says, one line each, which rows of the replies were left out as broken: an
+	// instance listed twice or without an id, offers without a sane price. The cycle logs them.
+	Dropped []string
 }
 
 // OfferDigest is what the metrics and the status page read of an offer: identity, the group_by
@@ -90,11 +96,35 @@ func (o *Observation) Digests(name string) []OfferDigest {
 }
 
 // Observe makes the cycle's observation: one search per distinct market query, the instance
-// list, the account. It is all or nothing: any failure returns an error and no observation,
-// and the cycle must take no action. With a StreamReader, a query only markets no fleet rents
-// from use is streamed into Watched; everything else is in Offers.
+// list, the account. Each market's search succeeds or fails on its own: a failed one is in
+// Failed, and only the fleets renting from it hold. The instance list and the account are all
+// or nothing: when either fails, Observe returns an error and no observation, and the cycle
+// must take no action (no action on a partial view of the instances). With a StreamReader, a
+// query only markets no fleet rents from use is streamed into Watched; everything else is in
+// Offers. Broken rows (an instance listed twice or without an id, an offer without a sane
+// price) are left out, each noted in Dropped.
 func Observe(ctx context.Context, api Reader, cfg *policy.Config, now time.Time) (Observation, error) {
 	obs := Observation{At: now, Offers: make(map[string][]vastapi.Offer, len(cfg.Markets))}
+	if err := obs.search(ctx, api, cfg); err != nil {
+		return Observation{}, err
+	}
+	ins, err := api.ListInstances(ctx)
+	if err != nil {
+		return Observation{}, fmt.Errorf("list instances: %w", err)
+	}
+	obs.Instances = obs.saneInstances(ins)
+	u, err := api.CurrentUser(ctx)
+	if err != nil {
+		return Observation{}, fmt.Errorf("current user: %w", err)
+	}
+	obs.User = u
+	return obs, nil
+}
+
+// search runs one search per distinct market query into obs, each on its own. An API that
+// cannot be reached at all fails the whole observation at once: the instance list would fail
+// too, after every other search had waited its turn.
+func (obs *Observation) search(ctx context.Context, api Reader, cfg *policy.Config) error {
 	stream, _ := api.(StreamReader)
 	rented := map[string]bool{} // query keys a fleet rents from
 	for _, f := range cfg.Fleets {
@@ -106,62 +136,70 @@ func Observe(ctx context.Context, api Reader, cfg *policy.Config, now time.Time)
 		offers  []vastapi.Offer
 		digests []OfferDigest
 		watched bool
+		err     error
 	}
 	byKey := make(map[string]result)
 	for _, m := range cfg.Markets {
 		key := m.Query.Key()
 		r, ok := byKey[key]
 		if !ok {
-			match, err := m.Query.Compile(now)
-			if err != nil {
-				return Observation{}, fmt.Errorf("market %s: compile query: %w", m.Name, err)
-			}
-			if stream != nil && !rented[key] {
+			var bad int
+			match, err := m.Query.Compile(obs.At)
+			switch {
+			case err != nil:
+				r.err = fmt.Errorf("compile query: %w", err)
+			case stream != nil && !rented[key]:
 				r.watched = true
-				r.digests, err = streamDigests(ctx, stream, m.Query, match)
-			} else {
+				r.digests, bad, r.err = streamDigests(ctx, stream, m.Query, match)
+			default:
 				var got []vastapi.Offer
-				got, err = api.SearchOffers(ctx, m.Query)
-				r.offers = recheck(match, got)
+				if got, r.err = api.SearchOffers(ctx, m.Query); r.err == nil {
+					r.offers, bad = recheck(match, got)
+				}
 			}
-			if err != nil {
-				return Observation{}, fmt.Errorf("search market %s: %w", m.Name, err)
+			if vastapi.IsUnreachable(r.err) {
+				return fmt.Errorf("search market %s: %w", m.Name, r.err)
 			}
-			obs.Searches++
+			if r.err == nil {
+				obs.Searches++
+			}
+			if bad > 0 {
+				obs.drop("market %s: %d offers with a negative, NaN or absurd price left out", m.Name, bad)
+			}
 			byKey[key] = r
 		}
-		if r.watched {
+		switch {
+		case r.err != nil:
+			if obs.Failed == nil {
+				obs.Failed = make(map[string]error)
+			}
+			obs.Failed[m.Name] = fmt.Errorf("search market %s: %w", m.Name, r.err)
+		case r.watched:
 			if obs.Watched == nil {
 				obs.Watched = make(map[string][]OfferDigest)
 			}
 			obs.Watched[m.Name] = r.digests
-		} else {
+		default:
 			obs.Offers[m.Name] = r.offers
 		}
 	}
-	ins, err := api.ListInstances(ctx)
-	if err != nil {
-		return Observation{}, fmt.Errorf("list instances: %w", err)
-	}
-	obs.Instances = ins
-	u, err := api.CurrentUser(ctx)
-	if err != nil {
-		return Observation{}, fmt.Errorf("current user: %w", err)
-	}
-	obs.User = u
-	return obs, nil
+	return nil
 }
 
 // streamDigests returns the digests of the offers of q's reply that m matches, never holding
 // the offers themselves.
 // The digests are gathered in fixed blocks and copied once into a list of the exact size: grown
 // by append, a 7,000-offer list would leave about four times its size in garbage per poll.
-func streamDigests(ctx context.Context, api StreamReader, q vastapi.Query, m *vastapi.Matcher) ([]OfferDigest, error) {
+func streamDigests(ctx context.Context, api StreamReader, q vastapi.Query, m *vastapi.Matcher) (_ []OfferDigest, bad int, _ error) {
 	const block = 512
 	var blocks [][]OfferDigest
 	n := 0
-	err := api.SearchOffersEach(ctx, q, func() { blocks, n = blocks[:0], 0 }, func(o *vastapi.Offer) error {
+	err := api.SearchOffersEach(ctx, q, func() { blocks, n, bad = blocks[:0], 0, 0 }, func(o *vastapi.Offer) error {
 		if !m.Match(o) {
+			return nil
+		}
+		if !saneOffer(o) {
+			bad++
 			return nil
 		}
 		if len(blocks) == 0 || len(blocks[len(blocks)-1]) == block {
@@ -172,26 +210,32 @@ func streamDigests(ctx context.Context, api StreamReader, q vastapi.Query, m *va
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if n == 0 {
-		return nil, nil
+		return nil, bad, nil
 	}
 	out := make([]OfferDigest, 0, n)
 	for _, b := range blocks {
 		out = append(out, b...)
 	}
-	return out, nil
+	return out, bad, nil
 }
 
 // recheck keeps the offers the query really matches: the daemon never trusts the server's
-// filtering with money (docs/vast-api.md §2 "Re-checking replies locally").
-func recheck(m *vastapi.Matcher, offers []vastapi.Offer) []vastapi.Offer {
-	out := offers[:0]
+// filtering with money (docs/vast-api.md §2 "Re-checking replies locally"). Offers without a
+// sane price are left out too; bad counts them.
+func recheck(m *vastapi.Matcher, offers []vastapi.Offer) (out []vastapi.Offer, bad int) {
+	out = offers[:0]
 	for i := range offers {
-		if m.Match(&offers[i]) {
-			out = append(out, offers[i])
+		if !m.Match(&offers[i]) {
+			continue
 		}
+		if !saneOffer(&offers[i]) {
+			bad++
+			continue
+		}
+		out = append(out, offers[i])
 	}
-	return out
+	return out, bad
 }

@@ -107,7 +107,7 @@ func TestObserveStreamsMarketsNoFleetRentsFrom(t *testing.T) {
 			t.Fatalf("err %v, digests %+v", err, obs.Watched["watched"])
 		}
 	})
-	t.Run("a failed stream fails the whole observation", func(t *testing.T) {
+	t.Run("a failed stream fails its market, keeping none of its digests", func(t *testing.T) {
 		r := newReader()
 		r.each = func(reset func(), fn func(*vastapi.Offer) error) error {
 			reset()
@@ -115,7 +115,7 @@ func TestObserveStreamsMarketsNoFleetRentsFrom(t *testing.T) {
 			return errors.New("connection reset")
 		}
 		obs, err := scaler.Observe(context.Background(), r, cfg, t0)
-		if err == nil || obs.Offers != nil || obs.Watched != nil {
+		if err != nil || obs.Failed["watched"] == nil || obs.Watched["watched"] != nil {
 			t.Fatalf("err %v obs %+v", err, obs)
 		}
 	})

@@ -66,13 +66,31 @@ func TestObserve(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a failed search fails only its market", func(t *testing.T) {
+		r := &fakeReader{search: func(q vastapi.Query) ([]vastapi.Offer, error) {
+			if q.Key() == other.Key() {
+				return nil, errors.New("503")
+			}
+			return reply(q)
+		}}
+		obs, err := scaler.Observe(context.Background(), r, cfg, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obs.Failed["b"] == nil || obs.Failed["a"] != nil || len(obs.Failed) != 1 {
+			t.Fatalf("failed markets %v, want b alone", obs.Failed)
+		}
+		if _, ok := obs.Offers["b"]; ok || len(obs.Offers["a"]) != 1 || len(obs.Offers["a-again"]) != 1 {
+			t.Fatalf("offers %v", obs.Offers)
+		}
+		if obs.Searches != 1 || len(obs.Instances) != 1 || obs.User.Credit != 42 {
+			t.Fatalf("searches %d, instances %d, credit %v", obs.Searches, len(obs.Instances), obs.User.Credit)
+		}
+	})
 	for _, c := range []struct {
 		name string
 		r    *fakeReader
 	}{
-		{"a failed search fails the whole observation", &fakeReader{search: func(vastapi.Query) ([]vastapi.Offer, error) {
-			return nil, errors.New("503")
-		}}},
 		{"a failed instance list fails the whole observation", &fakeReader{search: reply, listErr: errors.New("reset")}},
 		{"a failed account call fails the whole observation", &fakeReader{search: reply, userErr: errors.New("429")}},
 	} {

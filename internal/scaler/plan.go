@@ -26,6 +26,7 @@ func Plan(now time.Time, obs Observation, cfg *policy.Config, st State) Result {
 		pending:  make(map[string][]*CreateRecord),
 		takenOff: make(map[int64]bool),
 		takenMac: make(map[int64]bool),
+		unpriced: make(map[string]bool),
 	}
 	p.res.At = now
 	p.hoursLeft = HoursLeftInMonth(now)
@@ -37,6 +38,7 @@ func Plan(now time.Time, obs Observation, cfg *policy.Config, st State) Result {
 		p.fleets[f.Name] = f
 	}
 	p.classify()
+	p.applyBill() // bill.go: month-to-date is never below Vast's charges
 	p.res.CommittedBefore = p.account
 	for _, f := range cfg.Fleets {
 		p.planFleet(f)
@@ -66,6 +68,9 @@ type planner struct {
 	account  float64
 	takenOff map[int64]bool // offers chosen this cycle
 	takenMac map[int64]bool // machines rented on this cycle (their offers overlap)
+	// unpriced holds the fleets (orphans: their old fleets) with an instance whose committed
+	// price is unknown (Managed.Unpriced).
+	unpriced map[string]bool
 	rowCache map[string][]offerRow
 	seq      int
 	// hoursLeft is the time left in now's calendar month (UTC); monthFleets and monthAccount
@@ -80,6 +85,10 @@ type planner struct {
 // decisions.
 func (p *planner) planFleet(f *policy.Fleet) {
 	fp := p.newFleetPlan(f)
+	if fp.holdForFailedSearch() { // search_failed.go: no action on half a view
+		p.res.Fleets = append(p.res.Fleets, fp.finish())
+		return
+	}
 	fp.repair()        // repair.go: failed, failed creates, outbid, replaced, draining
 	fp.size()          // size.go: scale up, hold, scale down
 	fp.expireStopped() // stopped_ttl.go

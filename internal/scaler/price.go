@@ -12,7 +12,20 @@ const eps = 1e-9
 
 // instancePrice is an instance's committed $/h (docs/design.md §5): on-demand at dph for the
 // fleet's disk; a bid at the bid we recorded plus storage. Without a record it never guesses low.
-func instancePrice(in *vastapi.Instance, disk float64, rec *CreateRecord) float64 {
+// An instance whose listed prices are not sane (negative, NaN, absurd) counts at the price
+// journalled at its create; ok is false when there is none: its committed spend is unknown.
+func instancePrice(in *vastapi.Instance, disk float64, rec *CreateRecord) (price float64, ok bool) {
+	if !saneInstancePrices(in) || !sanePrice(disk) {
+		if rec != nil && rec.Price > 0 && sanePrice(rec.Price) {
+			return rec.Price, true
+		}
+		return 0, false
+	}
+	return listedPrice(in, disk, rec), true
+}
+
+// listedPrice is instancePrice from sane listed prices.
+func listedPrice(in *vastapi.Instance, disk float64, rec *CreateRecord) float64 {
 	if disk <= 0 {
 		disk = in.DiskSpace
 	}
@@ -33,11 +46,15 @@ func instancePrice(in *vastapi.Instance, disk float64, rec *CreateRecord) float6
 	return price
 }
 
-// Burn is what an instance bills now (docs/design.md §5 "burn"): running at dph_total, any
-// other non-destroyed state at its storage cost. The daemon sums it for
-// vast_account_spend_dollars_per_hour.
+// Burn is what an instance bills now (docs/design.md §5 "burn"): running or frozen (paused with
+// its GPU still charged, docs/vast-api.md §4) at dph_total, any other non-destroyed state at its
+// storage cost. The daemon sums it for vast_account_spend_dollars_per_hour.
+// A figure that is not sane counts as nothing rather than as a negative or absurd burn.
 func Burn(in *vastapi.Instance) float64 {
-	if in.Status() == "running" {
+	if !saneInstancePrices(in) {
+		return 0
+	}
+	if s := in.Status(); s == "running" || s == "frozen" {
 		return in.DphTotal
 	}
 	if in.StorageTotalCost > 0 {

@@ -60,6 +60,9 @@ type Options struct {
 	// HTTPNotifier).
 	Prober   Prober
 	Notifier Notifier
+	// Bill, when set, is the month's charges as last read (nil: unknown); month-to-date spend
+	// is never below them.
+	Bill func() *Bill
 	// OnAction and OnDecision, when set, see every outcome and decision (metrics, logs).
 	OnAction   func(ActionOutcome)
 	OnDecision func(Decision)
@@ -226,6 +229,7 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 		return rep, err
 	}
 	s.carry = rep.Carry
+	LogObservation(s.log, &rep.Observation)
 	rep.Cost, rep.SpendErr, rep.JournalErr = cost, s.bookErr, s.journalErr
 	s.decide(rep.Plan.Decisions)
 	s.execute(ctx, now, &rep)
@@ -273,11 +277,20 @@ func (s *Scaler) execute(ctx context.Context, now time.Time, rep *CycleReport) {
 	for _, o := range rep.Outcomes {
 		s.remember(o, now)
 	}
+	// The book runs on from what is committed once the actions are done; in dry-run none was
+	// sent, so what was committed before them.
 	committed := make(map[string]float64, len(res.Fleets))
+	account := res.CommittedAfter
 	for _, f := range res.Fleets {
 		committed[f.Name] = f.SpendAfter
+		if rep.DryRun {
+			committed[f.Name] = f.SpendBefore
+		}
 	}
-	if err := s.book.Commit(now, committed, res.CommittedAfter); err != nil {
+	if rep.DryRun {
+		account = res.CommittedBefore
+	}
+	if err := s.book.Commit(now, committed, account); err != nil {
 		s.log.Error("spend book not saved", "err", err)
 	}
 	if s.journal != nil {
@@ -298,6 +311,10 @@ func (s *Scaler) state() State {
 		PendingGrace:     s.o.PendingGrace,
 		MonthToDate:      s.book.Month(),
 	}
+	if s.o.Bill != nil {
+		s.book.SetBill(s.o.Bill())
+	}
+	st.Bill = s.book.Bill()
 	if s.bookErr != nil {
 		st.MonthUnknown = s.bookErr.Error()
 	}
@@ -332,7 +349,7 @@ func (s *Scaler) track(obs Observation) {
 		} else {
 			delete(s.outbidSince, in.ID)
 		}
-		if in.Status() == "stopped" {
+		if st := in.Status(); st == "stopped" || st == "frozen" {
 			if _, ok := s.stoppedSince[in.ID]; !ok {
 				s.stoppedSince[in.ID] = obs.At
 			}
@@ -454,7 +471,7 @@ func ReadState(dir string, grace time.Duration) (State, error) {
 	if sd, err := readSpend(dir); err != nil {
 		st.MonthUnknown = err.Error()
 	} else {
-		st.MonthToDate = sd.MonthSpend
+		st.MonthToDate, st.Bill = sd.MonthSpend, sd.Bill
 	}
 	j, err := readJournal(dir)
 	if err != nil {

@@ -188,8 +188,9 @@ func simSized(target int) func(*policy.Fleet) {
 }
 
 func simConfig(fleets ...*policy.Fleet) *policy.Config {
+	// The simulated instances' probes and webhooks are served on loopback (onLoopback).
 	c := &policy.Config{Owner: "itest", Orphans: policy.OrphansKeep, PollInterval: poll,
-		Account: policy.Account{CreditFloor: 20, MaxSpendPerHour: 100}}
+		Account: policy.Account{CreditFloor: 20, MaxSpendPerHour: 100}, AllowPrivateAddresses: true}
 	seen := map[*policy.Market]bool{}
 	for _, f := range fleets {
 		if !seen[f.Market] {

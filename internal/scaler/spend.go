@@ -52,6 +52,9 @@ type spendData struct {
 	At               time.Time          `json:"at,omitzero"`
 	Committed        map[string]float64 `json:"committed,omitempty"`
 	AccountCommitted float64            `json:"account_committed,omitempty"`
+	// Bill is the last bill the leader planned with, so that followers and `vastwatch plan`
+	// reading this file plan with it too.
+	Bill *Bill `json:"bill,omitempty"`
 }
 
 func (d *spendData) version() int { return d.Version }
@@ -160,6 +163,13 @@ func (b *SpendBook) Commit(now time.Time, fleets map[string]float64, account flo
 	b.data.AccountCommitted = account
 	return b.save()
 }
+
+// SetBill keeps b as the bill planned with, saved at the next Commit, unless the book already
+// holds a more recent one.
+func (b *SpendBook) SetBill(bill *Bill) { b.data.Bill = NewerBill(b.data.Bill, bill) }
+
+// Bill is the last bill kept by SetBill (nil: none).
+func (b *SpendBook) Bill() *Bill { return b.data.Bill }
 
 // Month returns a copy of the month-to-date totals.
 func (b *SpendBook) Month() MonthSpend {

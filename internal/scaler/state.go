@@ -81,6 +81,10 @@ type State struct {
 	// MonthToDate is the committed spend integrated so far this calendar month (UTC), per fleet
 	// and for the account. A Month other than now's month counts as nothing spent yet.
 	MonthToDate MonthSpend
+	// Bill is what Vast charged this month as last read (nil: unknown, e.g. the key may not
+	// read billing). The planner takes the month-to-date spend as the larger of MonthToDate and
+	// the bill, per fleet and for the account.
+	Bill *Bill
 	// MonthUnknown, when set, says why the month-to-date spend is unknown (an unreadable spend
 	// file): creates of fleets under a monthly budget (all fleets under an account one) stop.
 	MonthUnknown string

@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
@@ -79,6 +81,9 @@ type Client struct {
 	maxBody     int64
 	failFast    bool
 	hints       sizeHints // offers each search last returned, to size the next reply's list
+	// redact holds the secret values besides the key that text from the server is scrubbed of
+	// (Redact); nil until set.
+	redact atomic.Pointer[[]string]
 
 	rndMu sync.Mutex
 	rnd   *rand.Rand
@@ -396,12 +401,39 @@ func (c *Client) clean(s string, max int) string {
 	return s
 }
 
-// scrub removes the key from text that came from the server.
+// minRedact is the shortest value scrubbed: a shorter one would mangle ordinary text.
+const minRedact = 4
+
+// scrub removes the key and every value given to Redact from text that came from the server.
 func (c *Client) scrub(s string) string {
-	if k := c.key.Reveal(); len(k) >= 4 && strings.Contains(s, k) {
+	if k := c.key.Reveal(); len(k) >= minRedact && strings.Contains(s, k) {
 		s = strings.ReplaceAll(s, k, redacted)
 	}
+	if vs := c.redact.Load(); vs != nil {
+		for _, v := range *vs {
+			if strings.Contains(s, v) {
+				s = strings.ReplaceAll(s, v, redacted)
+			}
+		}
+	}
 	return s
+}
+
+// Redact sets the secret values besides the key that text from the server (an error's message
+// and code, a debug line) is scrubbed of: the config's image logins, secret env values and
+// webhook URLs, which a create request carries and a reply may echo. Each call replaces the
+// previous set (a reload passes the new config's); values shorter than 4 bytes are ignored. It
+// is safe to call while requests are in flight.
+func (c *Client) Redact(values []string) {
+	vs := make([]string, 0, len(values))
+	for _, v := range values {
+		if len(v) >= minRedact && !slices.Contains(vs, v) {
+			vs = append(vs, v)
+		}
+	}
+	// Longest first, so a value containing another is replaced whole.
+	slices.SortFunc(vs, func(a, b string) int { return len(b) - len(a) })
+	c.redact.Store(&vs)
 }
 
 // record logs and observes one attempt.

@@ -21,7 +21,11 @@ func decodeOffers(r io.Reader, fn func(*Offer) error) (env envelope, delivered i
 			return fmt.Errorf("offer %d: %w", delivered, errType{"an object"})
 		}
 		o = Offer{}
+		s.beginValue()
 		if err := s.object(func(key []byte) error { return decodeOfferField(s, &o, key) }); err != nil {
+			return fmt.Errorf("offer %d: %w", delivered, err)
+		}
+		if err := s.endValue(); err != nil {
 			return fmt.Errorf("offer %d: %w", delivered, err)
 		}
 		if err := fn(&o); err != nil {

@@ -158,7 +158,11 @@ func decodeInstanceList(b []byte) (list []Instance, next Opt[string], env envelo
 				return fmt.Errorf("instances: %w", errType{"a list"})
 			}
 			return s.array(func() error {
+				s.beginValue()
 				inst, err := s.instance()
+				if err == nil {
+					err = s.endValue()
+				}
 				if err != nil {
 					return fmt.Errorf("instance %d: %w", len(list), err)
 				}

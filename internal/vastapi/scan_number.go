@@ -1,7 +1,6 @@
 package vastapi
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 )
@@ -34,8 +33,8 @@ func (s *scanner) number() ([]byte, error) {
 				return nil, s.syntax("number too long")
 			}
 		}
-		if err := s.readErr(); err != nil {
-			return nil, fmt.Errorf("read reply: %w", err)
+		if s.readErr() != nil {
+			return nil, s.readFailure()
 		}
 		num = s.scratch
 	}

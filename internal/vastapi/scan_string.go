@@ -40,6 +40,9 @@ func (s *scanner) rawString() ([]byte, error) {
 	s.scratch = s.scratch[:0]
 	escaped, high := false, false
 	for {
+		if len(s.scratch) > MaxValueBytes {
+			return nil, errValueTooLarge{at: s.off + int64(s.pos) - int64(len(s.scratch))}
+		}
 		if s.pos >= s.end {
 			if !s.fill() {
 				return nil, s.unexpectedEnd()

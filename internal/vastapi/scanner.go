@@ -20,6 +20,18 @@ const maxDepth = 10000
 // scanBufSize is the read buffer of a streaming scanner.
 const scanBufSize = 64 << 10
 
+// MaxValueBytes bounds one offer, one instance and one string of a reply. A real offer is about
+// 2 kB; a larger value is a broken or hostile reply, and decoding it would hold as much memory
+// as the whole reply cap (1 GiB for a search). Exceeding it is a decode error.
+const MaxValueBytes = 1 << 20
+
+// errValueTooLarge is a value over MaxValueBytes; it is not a broken connection.
+type errValueTooLarge struct{ at int64 }
+
+func (e errValueTooLarge) Error() string {
+	return fmt.Sprintf("one JSON value larger than %d bytes at offset %d", MaxValueBytes, e.at)
+}
+
 // errSyntax is the root of every malformed-input error; the messages never quote the input,
 // so a reply echoing the key cannot carry it into an error.
 var errSyntax = errors.New("malformed JSON")
@@ -32,18 +44,21 @@ type scanner struct {
 	rerr     error // sticky error of r (io.EOF at the end)
 	off      int64 // input offset of buf[0], for error positions
 	depth    int
-	scratch  []byte // a token that spans refills
-	keybuf   []byte // a key kept across a refill
-	unq      []byte // unescaped string
-	intern   map[string]string
+	// valueFrom is the input offset where the offer or instance being decoded began; -1 when
+	// none is (beginValue, endValue).
+	valueFrom int64
+	scratch   []byte // a token that spans refills
+	keybuf    []byte // a key kept across a refill
+	unq       []byte // unescaped string
+	intern    map[string]string
 }
 
 func newStreamScanner(r io.Reader) *scanner {
-	return &scanner{r: r, buf: make([]byte, scanBufSize), intern: make(map[string]string, 512)}
+	return &scanner{r: r, buf: make([]byte, scanBufSize), intern: make(map[string]string, 512), valueFrom: -1}
 }
 
 func newBytesScanner(b []byte) *scanner {
-	return &scanner{buf: b, end: len(b), rerr: io.EOF}
+	return &scanner{buf: b, end: len(b), rerr: io.EOF, valueFrom: -1}
 }
 
 // readErr returns the error the underlying reader reported, if it was not a clean EOF: it tells
@@ -55,6 +70,28 @@ func (s *scanner) readErr() error {
 	return s.rerr
 }
 
+// readFailure is the error of a read that stopped early: the value bound, or the reader's error.
+func (s *scanner) readFailure() error {
+	if tl, ok := s.rerr.(errValueTooLarge); ok {
+		return tl
+	}
+	return fmt.Errorf("read reply: %w", s.readErr())
+}
+
+// beginValue starts bounding the value about to be decoded (an offer, an instance) to
+// MaxValueBytes; endValue checks it and stops. A streaming scanner also checks at each refill,
+// so a value never holds more than the bound and a buffer.
+func (s *scanner) beginValue() { s.valueFrom = s.off + int64(s.pos) }
+
+func (s *scanner) endValue() error {
+	from := s.valueFrom
+	s.valueFrom = -1
+	if from >= 0 && s.off+int64(s.pos)-from > MaxValueBytes {
+		return errValueTooLarge{at: from}
+	}
+	return nil
+}
+
 func (s *scanner) syntax(what string) error {
 	return fmt.Errorf("%w: %s at offset %d", errSyntax, what, s.off+int64(s.pos))
 }
@@ -62,6 +99,10 @@ func (s *scanner) syntax(what string) error {
 // fill reads more input, keeping buf[pos:end]. It returns false at the end of input.
 func (s *scanner) fill() bool {
 	if s.r == nil || s.rerr != nil {
+		return false
+	}
+	if s.valueFrom >= 0 && s.off+int64(s.pos)-s.valueFrom > MaxValueBytes {
+		s.rerr = errValueTooLarge{at: s.valueFrom}
 		return false
 	}
 	if s.pos > 0 {
@@ -90,8 +131,8 @@ func (s *scanner) fill() bool {
 }
 
 func (s *scanner) unexpectedEnd() error {
-	if err := s.readErr(); err != nil {
-		return fmt.Errorf("read reply: %w", err)
+	if s.readErr() != nil {
+		return s.readFailure()
 	}
 	return fmt.Errorf("%w: unexpected end of input at offset %d", errSyntax, s.off+int64(s.pos))
 }
