@@ -33,23 +33,7 @@ func newLoadExporter(t *testing.T) *loadExporter {
 // startLoadPrometheus runs the real Prometheus scraping the load exporter every second.
 func startLoadPrometheus(t *testing.T, bin, target string) string {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: load\n    static_configs:\n      - targets: [%q]\n", target)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
-	startProc(t, "prometheus", nil, bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
-	base := "http://" + addr
-	eventually(t, 30*time.Second, 200*time.Millisecond, "prometheus ready", func() error {
-		code, _, err := httpGet(base + "/-/ready")
-		if err == nil && code != 200 {
-			err = fmt.Errorf("HTTP %d", code)
-		}
-		return err
-	})
-	return base
+	return runPrometheus(t, bin, fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: load\n    static_configs:\n      - targets: [%q]\n", target))
 }
 
 const autoscaleConfig = `poll_interval: 2s

@@ -264,3 +264,25 @@ func newRequest(method, url, body string) (*http.Request, error) {
 	}
 	return req, err
 }
+
+// runPrometheus runs the real Prometheus (bin) with the configuration cfg until the test ends,
+// and returns its base URL once it is ready.
+func runPrometheus(t *testing.T, bin, cfg string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	startProc(t, "prometheus", nil, bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
+	base := "http://" + addr
+	eventually(t, 30*time.Second, 200*time.Millisecond, "prometheus ready", func() error {
+		code, _, err := httpGet(base + "/-/ready")
+		if err == nil && code != 200 {
+			err = fmt.Errorf("HTTP %d", code)
+		}
+		return err
+	})
+	return base
+}

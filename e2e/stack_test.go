@@ -419,21 +419,7 @@ scrape_configs:
         regex: ".*"
         source_labels: [__address__]
 `, filepath.Join(dir, "rules.yml"), target, target)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
-	startProc(t, "prometheus", nil, bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
-	base := "http://" + addr
-	eventually(t, 30*time.Second, 200*time.Millisecond, "prometheus ready", func() error {
-		code, _, err := httpGet(base + "/-/ready")
-		if err == nil && code != 200 {
-			err = fmt.Errorf("HTTP %d", code)
-		}
-		return err
-	})
-	return base
+	return runPrometheus(t, bin, cfg)
 }
 
 // screenshot takes a PNG of url with headless Chromium, offline-safe flags included.
