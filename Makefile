@@ -8,7 +8,7 @@ REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X github.com/prometheus/common/version.Version=$(VERSION) -X github.com/prometheus/common/version.Revision=$(REVISION)
 FUZZTIME  ?= 30s
 
-.PHONY: build extras test unit e2e bench lint fuzz run-sim deps-e2e check-config clean
+.PHONY: build extras test unit e2e bench lint fuzz run-sim deps-e2e check-config clean screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vastwatch ./cmd/vastwatch
@@ -42,6 +42,12 @@ e2e: deps-e2e
 
 deps-e2e:
 	./scripts/install-e2e-deps.sh
+
+# The README's status-page screenshots, from `run --simulate` with the embedded example config.
+# Never part of `make test`, which leaves tracked files alone; look at the pictures before
+# committing them.
+screenshots: deps-e2e
+	$(GO) test -count=1 -timeout 5m -tags 'e2e screenshots' -run TestReadmeScreenshots ./e2e/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m $(PKGS)

@@ -236,18 +236,9 @@ func TestStack(t *testing.T) {
 	})
 
 	t.Run("status page screenshots at phone and desktop widths", func(t *testing.T) {
-		outDir := filepath.Join(repoRoot(t), "docs", "screenshots")
-		if err := os.MkdirAll(outDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, shot := range []struct {
-			name          string
-			width, height int
-		}{{"status-phone.png", 390, 1400}, {"status-desktop.png", 1280, 1300}} {
-			path := filepath.Join(outDir, shot.name)
-			screenshot(t, chromium, s.url("/"), path, shot.width, shot.height)
-			checkNotBlank(t, path)
-		}
+		// Into a temporary folder: the suite never rewrites tracked files. The README's
+		// screenshots come from `make screenshots` (screenshots_test.go).
+		takeScreenshots(t, chromium, s.url("/"), t.TempDir())
 	})
 
 	t.Run("credit below the floor fires the alert, blocks the fleet, and every dashboard query has data", func(t *testing.T) {
@@ -420,6 +411,22 @@ scrape_configs:
         source_labels: [__address__]
 `, filepath.Join(dir, "rules.yml"), target, target)
 	return runPrometheus(t, bin, cfg)
+}
+
+// statusShots are the status page's screenshots: a phone's width and a desktop's.
+var statusShots = []struct {
+	name          string
+	width, height int
+}{{"status-phone.png", 390, 1400}, {"status-desktop.png", 1280, 1300}}
+
+// takeScreenshots writes statusShots of url into dir, each checked not to be blank.
+func takeScreenshots(t *testing.T, chromium, url, dir string) {
+	t.Helper()
+	for _, shot := range statusShots {
+		path := filepath.Join(dir, shot.name)
+		screenshot(t, chromium, url, path, shot.width, shot.height)
+		checkNotBlank(t, path)
+	}
 }
 
 // screenshot takes a PNG of url with headless Chromium, offline-safe flags included.
