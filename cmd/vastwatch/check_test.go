@@ -119,3 +119,16 @@ func TestReadmeAutoscalingExamplesAreValid(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s\n---\n%s", code, out, errs, cfg)
 	}
 }
+
+// `check` warns about a value that holds an operator, and still accepts the file.
+func TestCheckWarnsAboutAnOperatorInsideAValue(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "typo.yaml")
+	yml := "markets:\n  - {name: a, query: \"gpu_name= num_gpus>>2\"}\n"
+	if err := os.WriteFile(p, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runMain(t, nil, "check", "--config.file", p)
+	if code != 0 || !strings.Contains(out, "warning: markets[0].query (line 2): the value of gpu_name, 'num_gpus>>2', holds an operator (>)") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+}

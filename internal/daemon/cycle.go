@@ -80,7 +80,7 @@ func (d *Daemon) publish(cfg *policy.Config, start time.Time, rep *scaler.CycleR
 	snap.Account.MonthCharges = d.charges.current()
 	// The status page needs only each market's count and prices: keeping the offers themselves
 	// until the next cycle would double the daemon's peak memory on a large market.
-	markets := summarize(cfg, &rep.Observation)
+	markets := summarize(cfg, &rep.Observation, d.last.load().markets)
 	d.last.succeeded(start, view, markets)
 	if err := d.exporter.Publish(snap); err != nil {
 		d.logger.Error("publish metrics snapshot", "err", err)

@@ -58,18 +58,29 @@ type marketSummary struct {
 	ok           bool
 	// failed is why the search failed, one line; "" when it succeeded.
 	failed string
+	// empty counts the polls in a row whose search matched no offer: a query that never
+	// matches (a typo, an operator inside a value) says so on the page.
+	empty int
 }
 
-// summarize reduces each market's offers to its count, best and median price.
-func summarize(cfg *policy.Config, obs *scaler.Observation) map[string]marketSummary {
+// emptyPollsToWarn is how many polls in a row a market may match nothing before the status
+// page says so.
+const emptyPollsToWarn = 3
+
+// summarize reduces each market's offers to its count, best and median price; prev is the last
+// successful cycle's, for the count of empty polls.
+func summarize(cfg *policy.Config, obs *scaler.Observation, prev map[string]marketSummary) map[string]marketSummary {
 	out := make(map[string]marketSummary, len(cfg.Markets))
 	for _, m := range cfg.Markets {
 		if err, failed := obs.Failed[m.Name]; failed {
-			out[m.Name] = marketSummary{failed: err.Error()}
+			out[m.Name] = marketSummary{failed: err.Error(), empty: prev[m.Name].empty}
 			continue
 		}
 		offers := obs.Digests(m.Name)
 		ms := marketSummary{offers: len(offers)}
+		if len(offers) == 0 {
+			ms.empty = prev[m.Name].empty + 1
+		}
 		ms.best, ms.median, ms.ok = bestAndMedian(offers)
 		out[m.Name] = ms
 	}

@@ -59,7 +59,7 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 		ms := last.markets[m.Name]
 		v.Markets = append(v.Markets, statusMarket{Name: m.Name, Type: string(m.Type), Offers: ms.offers,
 			Best: ms.best, Median: ms.median, HasPrices: ms.ok, Chart: d.prices.svg(m.Name, 320, 60),
-			SearchErr: ms.failed})
+			SearchErr: ms.failed, EmptyPolls: emptyPolls(ms.empty)})
 	}
 	for _, f := range view.Fleets {
 		sf := statusFleet{Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore,
@@ -167,4 +167,12 @@ func sshEndpoint(in *vastapi.Instance, allowPrivate bool) string {
 		return fmt.Sprintf("%s:%d", in.SSHHost, in.SSHPort)
 	}
 	return ""
+}
+
+// emptyPolls is how many polls in a row a market matched nothing, once that is worth saying.
+func emptyPolls(n int) int {
+	if n < emptyPollsToWarn {
+		return 0
+	}
+	return n
 }

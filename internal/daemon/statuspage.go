@@ -49,6 +49,8 @@ type statusAccount struct {
 type statusMarket struct {
 	Name, Type   string
 	SearchErr    string // the last search failed: why
+	// EmptyPolls: the market's searches matched nothing this many polls in a row (0: fine).
+	EmptyPolls int
 	Offers       int
 	Best, Median float64
 	HasPrices    bool
@@ -171,6 +173,7 @@ th{color:#57606a;font-weight:600}
 {{range .Markets}}<tr><td>{{.Name}}</td><td>{{.Type}}</td>{{if .SearchErr}}<td colspan="3" class="bad">search failed: {{.SearchErr}}</td>{{else}}<td class="num">{{.Offers}}</td>
 <td class="num">{{if .HasPrices}}{{usd .Best}}{{else}}–{{end}}</td><td class="num">{{if .HasPrices}}{{usd .Median}}{{else}}–{{end}}</td>{{end}}
 <td>{{if .Chart}}{{.Chart}}{{else}}<span class="muted">collecting…</span>{{end}}</td></tr>
+{{if .EmptyPolls}}<tr><td></td><td colspan="5" class="warn">matched no offer in the last {{.EmptyPolls}} polls: check the query with <code>vastwatch search --market {{.Name}}</code></td></tr>{{end}}
 {{else}}<tr><td colspan="6" class="muted">no markets configured</td></tr>{{end}}
 </table></div></section>
 <section><h2>Fleets</h2><div class="scroll"><table>

@@ -411,3 +411,23 @@ func TestParsedQueriesSelectTheRealCounts(t *testing.T) {
 		})
 	}
 }
+
+// A value that holds an operator is read as the vast CLI reads it, as one value, with a warning
+// that says so; a query written as filters gets none.
+func TestAnOperatorInsideAValueIsWarnedAbout(t *testing.T) {
+	q, warns, err := ParseQueryWarnings("gpu_name= num_gpus>>2", SearchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := q.MarshalJSON(); !strings.Contains(string(body), `"gpu_name": {"eq": "num gpus\u003e\u003e2"}`) {
+		t.Fatalf("the CLI's reading changed: %s", body)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "the value of gpu_name, 'num_gpus>>2', holds an operator (>)") {
+		t.Fatalf("warnings %q", warns)
+	}
+	for _, ok := range []string{"gpu_name=RTX_4090 num_gpus>=2 reliability>0.98", "gpu_name in [RTX_4090,RTX_3090]", "cuda_vers!=12.0"} {
+		if _, warns, err := ParseQueryWarnings(ok, SearchOptions{}); err != nil || len(warns) != 0 {
+			t.Errorf("%q: warnings %q, err %v", ok, warns, err)
+		}
+	}
+}

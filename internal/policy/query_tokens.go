@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -109,6 +110,21 @@ func parseFilters(text string, q *vastapi.Query) ([]string, error) {
 		if err != nil {
 			return warnings, err
 		}
+		if w := operatorInValue(t); w != "" {
+			warnings = append(warnings, w)
+		}
 	}
 	return warnings, nil
+}
+
+// operatorInValue warns when a value holds an operator: `gpu_name= num_gpus>>2` is read, as the
+// vast CLI reads it, as gpu_name == "num gpus>>2", which matches nothing, not as two filters.
+// It is sent all the same, as the CLI sends it.
+func operatorInValue(t token) string {
+	i := strings.IndexAny(t.value, "<>=!")
+	if i < 0 {
+		return ""
+	}
+	return fmt.Sprintf("Warning: the value of %s, %s, holds an operator (%s): it is read as one value, not as another filter; write each filter as field op value, separated by spaces",
+		t.field, pyRepr(strings.TrimSpace(t.value)), string(t.value[i]))
 }
