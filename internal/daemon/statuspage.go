@@ -47,10 +47,10 @@ type statusAccount struct {
 }
 
 type statusMarket struct {
-	Name, Type   string
-	SearchErr    string // the last search failed: why
+	Name, Type string
+	SearchErr  string // the last search failed: why
 	// EmptyPolls: the market's searches matched nothing this many polls in a row (0: fine).
-	EmptyPolls int
+	EmptyPolls   int
 	Offers       int
 	Best, Median float64
 	HasPrices    bool
