@@ -68,5 +68,5 @@ func planOnce(ctx context.Context, pio IO, deps planDeps, cfg *policy.Config, st
 	}
 	ex := &scaler.Executor{API: scaler.Refuser{}, DryRun: true, Clock: deps.clock}
 	outs := ex.Execute(ctx, rep.Plan.Actions)
-	return report.Plan(pio.Stdout, rep.Plan, outs, cfg.Account.MaxSpendPerHour)
+	return report.Plan(pio.Stdout, rep.Plan, outs, cfg.Account)
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -35,4 +36,34 @@ func statusPage(t *testing.T, d *Daemon) string {
 		t.Fatal(err)
 	}
 	return string(body)
+}
+
+// A budget lowered below what the fleet commits: the page and the metrics say the fleet rents
+// nothing new and keeps what it has.
+func TestALoweredBudgetIsExplainedOnThePage(t *testing.T) {
+	d := newTestDaemon(t, discoveryConfig)
+	cycleUntilRunning(t, d, 2)
+	lowered := strings.Replace(discoveryConfig, "    max_price_dollars_per_hour: 5\n    budget_dollars_per_hour: 10\n",
+		"    max_price_dollars_per_hour: 0.01\n    budget_dollars_per_hour: 0.01\n", 1)
+	if err := os.WriteFile(d.o.ConfigFile, []byte(lowered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cfg.reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	d.Cycle(context.Background())
+	page := statusPage(t, d)
+	if !strings.Contains(page, "over budget: $") || !strings.Contains(page, "of $0.01/h, no new rentals; existing instances kept") {
+		t.Fatalf("the page does not explain the lowered budget:\n%s", page)
+	}
+	over := map[string]bool{}
+	for _, f := range d.exporter.Snapshot().Fleets {
+		over[f.Name] = f.OverBudget
+	}
+	if !over["web"] || over["batch"] {
+		t.Fatalf("vastwatch_fleet_over_budget %v", over)
+	}
+	if n := len(d.sim.Instances()); n != 2 {
+		t.Fatalf("%d instances: a lowered budget removes nothing", n)
+	}
 }

@@ -24,7 +24,8 @@ func snapshotOf(cfg *policy.Config, v *scaler.View, obs *scaler.Observation) *me
 			Fleet: iv.Fleet, State: iv.State, Probed: iv.Probed, Ready: iv.Ready})
 	}
 	s.Account = &metrics.AccountSnapshot{Credit: v.Account.Credit, Burn: v.Account.Burn,
-		MonthSpend: v.Account.MonthSpend, MonthForecast: v.Account.MonthForecast}
+		MonthSpend: v.Account.MonthSpend, MonthForecast: v.Account.MonthForecast,
+		OverSpendCap: v.Over.SpendCap, BelowCreditFloor: v.Over.CreditFloor}
 	avoided := v.AvoidedByFleet()
 	for _, f := range v.Fleets {
 		s.Fleets = append(s.Fleets, metrics.FleetRow{
@@ -32,7 +33,7 @@ func snapshotOf(cfg *policy.Config, v *scaler.View, obs *scaler.Observation) *me
 			Blocked: f.Blocked, AvoidedMachines: avoided[f.Name],
 			MonthSpend: f.MonthSpend, MonthForecast: f.MonthForecast,
 			Desired: desiredBySource(f.Desired), HasDemand: f.Desired.HasDemand && !f.Desired.DemandAt.IsZero(),
-			DemandValue: f.Desired.DemandValue, ColdPool: coldPool(cfg, f.Name),
+			DemandValue: f.Desired.DemandValue, ColdPool: coldPool(cfg, f.Name), OverBudget: f.OverBudget != "",
 		})
 	}
 	return s

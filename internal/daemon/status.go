@@ -54,7 +54,7 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 		acc.HasRunway = true
 		acc.Runway = time.Duration(max(0, acc.Credit) / acc.Burn * float64(time.Hour))
 	}
-	v.Account = acc
+	v.Account, v.Overs = acc, view.Explained
 	for _, m := range cfg.Markets {
 		ms := last.markets[m.Name]
 		v.Markets = append(v.Markets, statusMarket{Name: m.Name, Type: string(m.Type), Offers: ms.offers,
@@ -64,7 +64,7 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 	for _, f := range view.Fleets {
 		sf := statusFleet{Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore,
 			Budget: f.Budget, Blocked: f.Blocked, Counts: phaseCounts(f),
-			Month: f.MonthSpend, Forecast: f.MonthForecast, MonthBudget: f.MonthBudget}
+			Month: f.MonthSpend, Forecast: f.MonthForecast, MonthBudget: f.MonthBudget, Over: f.OverBudget}
 		if pf := cfg.Fleet(f.Name); pf != nil && pf.Market != nil {
 			sf.Market = pf.Market.Name
 		}

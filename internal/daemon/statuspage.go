@@ -28,7 +28,9 @@ type statusView struct {
 	ReloadAt       time.Time
 	ReloadErr      string
 
-	Account   *statusAccount
+	Account *statusAccount
+	// Overs says which account-wide limits are passed, in words.
+	Overs     []string
 	Markets   []statusMarket
 	Fleets    []statusFleet
 	Instances []statusInstance
@@ -66,6 +68,8 @@ type statusFleet struct {
 	// Month is spend so far this month, Forecast the month-end projection, MonthBudget the cap
 	// (0 = none).
 	Month, Forecast, MonthBudget float64
+	// Over says the fleet is over its budget and what that means ("" when it is not).
+	Over string
 	// Desired says where an autoscaled fleet's target comes from ("" for a plain fleet);
 	// Chart draws its desired and running size over the recent hours.
 	Desired string
@@ -167,7 +171,7 @@ th{color:#57606a;font-weight:600}
 <div class="card">burn<b>{{usd .Burn}}/h</b></div>
 <div class="card">runway<b>{{if .HasRunway}}{{dur .Runway}}{{else}}∞{{end}}</b></div>
 <div class="card">committed<b class="{{if over .Committed .Cap}}bad{{end}}">{{usd .Committed}}/h</b><span class="muted">{{if gt .Cap 0.0}}cap {{usd .Cap}}/h{{else}}no cap{{end}}</span></div>
-</div></section>{{end}}
+</div>{{range $.Overs}}<p class="warn">{{.}}</p>{{end}}</section>{{end}}
 <section><h2>Markets</h2><div class="scroll"><table>
 <tr><th>market</th><th>type</th><th class="num">offers</th><th class="num">best $/h</th><th class="num">median $/h</th><th>best and median, recent hours</th></tr>
 {{range .Markets}}<tr><td>{{.Name}}</td><td>{{.Type}}</td>{{if .SearchErr}}<td colspan="3" class="bad">search failed: {{.SearchErr}}</td>{{else}}<td class="num">{{.Offers}}</td>
@@ -182,6 +186,7 @@ th{color:#57606a;font-weight:600}
 <td class="num {{if over .Spend .Budget}}bad{{end}}">{{usd .Spend}} / {{usd .Budget}}</td>
 <td class="num {{if over .Forecast .MonthBudget}}bad{{end}}">{{usd .Month}} → {{usd .Forecast}}{{if gt .MonthBudget 0.0}} / {{usd .MonthBudget}}{{end}}</td>
 <td>{{range .Blocked}}<span class="pill bad">{{.}}</span> {{end}}</td></tr>
+{{if .Over}}<tr><td></td><td colspan="7" class="warn">{{.Over}}</td></tr>{{end}}
 {{if .Desired}}<tr><td></td><td colspan="7"><span class="muted">autoscaled: {{.Desired}}</span>{{if .Chart}}<br>{{.Chart}}{{end}}</td></tr>{{end}}
 {{else}}<tr><td colspan="8" class="muted">no fleets configured: vastwatch only watches</td></tr>{{end}}
 </table></div></section>

@@ -71,6 +71,12 @@ var (
 	descFleetDesired = prometheus.NewDesc("vastwatch_fleet_desired_instances",
 		"Desired size of the fleet by source: demand (ceil(value / per_instance), or the fallback while stale), price (what the price curve allows), schedule (the target, or an autoscaled fleet's floor) and final (the target in force, stabilised and clamped).",
 		[]string{"fleet", "source"}, nil)
+	descFleetOverBudget = prometheus.NewDesc("vastwatch_fleet_over_budget",
+		"1 while the fleet's committed spend is above its hourly budget (a budget lowered below it): no new rentals, existing instances kept; else 0.",
+		[]string{"fleet"}, nil)
+	descAccountOverLimit = prometheus.NewDesc("vastwatch_account_over_limit",
+		"1 while the account is past a limit, spend_cap (committed spend above account.max_spend_dollars_per_hour) or credit_floor (credit under account.credit_floor_dollars): no new rentals, existing instances kept; else 0.",
+		[]string{"limit"}, nil)
 	descFleetDemand = prometheus.NewDesc("vastwatch_fleet_demand_value",
 		"Last good value of the fleet's demand query; absent until it has one.",
 		[]string{"fleet"}, nil)
@@ -173,6 +179,8 @@ func (c snapshotCollector) collectAccount(emit emitter) {
 	emit.gauge(descBurn, a.Burn)
 	emit.gauge(descAccountMonthSpend, a.MonthSpend)
 	emit.gauge(descAccountMonthForecast, a.MonthForecast)
+	emit.gauge(descAccountOverLimit, boolValue(a.OverSpendCap), "spend_cap")
+	emit.gauge(descAccountOverLimit, boolValue(a.BelowCreditFloor), "credit_floor")
 	if r, ok := a.runwaySeconds(); ok {
 		emit.gauge(descRunway, r)
 	}
@@ -204,6 +212,7 @@ func (c snapshotCollector) collectFleets(emit emitter, counts *stateCounts) {
 		emit.gauge(descAvoided, float64(f.AvoidedMachines), f.Name)
 		emit.gauge(descFleetMonthSpend, f.MonthSpend, f.Name)
 		emit.gauge(descFleetMonthForecast, f.MonthForecast, f.Name)
+		emit.gauge(descFleetOverBudget, boolValue(f.OverBudget), f.Name)
 		for _, src := range DesiredSources {
 			if n, ok := f.Desired[src]; ok {
 				emit.gauge(descFleetDesired, float64(n), f.Name, src)
@@ -316,4 +325,12 @@ func (snapshotCollector) collectMarket(emit emitter, m *MarketSnapshot) {
 			}
 		}
 	}
+}
+
+// boolValue is 1 for true, 0 for false.
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -61,7 +61,7 @@ func fixedSnapshot() *metrics.Snapshot {
 				Price: 0.2, StartTime: fixedTime.Add(-72 * time.Hour)},
 		},
 		Fleets: []metrics.FleetRow{
-			{Name: "inference", Target: 3, Min: 1, Max: 6, Spend: 0.8, Budget: 2, AvoidedMachines: 1,
+			{Name: "inference", Target: 3, Min: 1, Max: 6, Spend: 0.8, Budget: 2, AvoidedMachines: 1, OverBudget: true,
 				MonthSpend: 250.25, MonthForecast: 259.85},
 			{Name: "training", Target: 2, Min: 0, Max: 4, Spend: 0, Budget: 1,
 				Blocked:   []string{"price_cap", "no_offers"},

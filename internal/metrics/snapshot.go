@@ -84,6 +84,9 @@ type AccountSnapshot struct {
 	// disk, bwd, bwu, …) from /api/v0/charges/; nil when the key may not read billing
 	// (vast_account_month_charges_dollars, absent then).
 	MonthCharges map[string]float64
+	// OverSpendCap and BelowCreditFloor say the account is past a limit: no new rentals,
+	// existing instances kept (vastwatch_account_over_limit).
+	OverSpendCap, BelowCreditFloor bool
 }
 
 // Runway is how long the credit lasts at the current burn. ok is false while burn is 0; a
@@ -155,6 +158,9 @@ type FleetRow struct {
 	DemandValue float64
 	// ColdPool: the fleet keeps a cold pool, so it exports vast_instances{state="cold"}.
 	ColdPool bool
+	// OverBudget: the fleet's committed spend is above its hourly budget (a budget lowered
+	// below it): no new rentals, existing instances kept (vastwatch_fleet_over_budget).
+	OverBudget bool
 }
 
 // DesiredSources are the sources of vastwatch_fleet_desired_instances, in their order.

@@ -7,20 +7,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 )
 
 // Plan prints a plan the way `vastwatch plan` shows it: per fleet its target and counts,
 // committed $/h before → after against the budget, each decision and each action with its
 // reason and outcome; then the avoided machines and the orphans.
-func Plan(w io.Writer, res scaler.Result, outs []scaler.ActionOutcome, capPerHour float64) error {
+func Plan(w io.Writer, res scaler.Result, outs []scaler.ActionOutcome, acct policy.Account) error {
 	var b strings.Builder
 	capText := "no cap"
-	if capPerHour > 0 {
-		capText = fmt.Sprintf("cap $%.4f/h", capPerHour)
+	if acct.MaxSpendPerHour > 0 {
+		capText = fmt.Sprintf("cap $%.4f/h", acct.MaxSpendPerHour)
 	}
 	fmt.Fprintf(&b, "plan at %s: credit $%.2f, committed $%.4f/h -> $%.4f/h (%s)\n",
 		res.At.UTC().Format(time.RFC3339), res.Credit, res.CommittedBefore, res.CommittedAfter, capText)
+	for _, line := range res.Explain(acct.MaxSpendPerHour, acct.CreditFloor) {
+		fmt.Fprintf(&b, "%s\n", line)
+	}
 	outcome := map[int]string{}
 	for i, o := range outs {
 		s := o.Result
@@ -55,6 +59,9 @@ func writeFleet(b *strings.Builder, f scaler.FleetStatus, res scaler.Result, out
 	fmt.Fprintf(b, "  $/h %.4f -> %.4f (%s)\n", f.SpendBefore, f.SpendAfter, budget)
 	if d := f.Desired; d.Autoscaled {
 		fmt.Fprintf(b, "  desired: %s\n", DesiredText(d))
+	}
+	if f.OverBudget != "" {
+		fmt.Fprintf(b, "  %s\n", f.OverBudget)
 	}
 	if len(f.Blocked) > 0 {
 		fmt.Fprintf(b, "  blocked: %s\n", strings.Join(f.Blocked, ", "))

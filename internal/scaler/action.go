@@ -230,6 +230,9 @@ type FleetStatus struct {
 	MonthBudget, MonthSpend, MonthForecast float64
 	// Desired says where Target came from: the schedule, or an autoscaled fleet's sources.
 	Desired Desired
+	// OverBudget says, in words, that the fleet's committed spend is above its hourly budget
+	// (a budget lowered below it): no new rentals, existing instances kept. "" when it is not.
+	OverBudget string
 }
 
 // Result is the plan of one cycle.
@@ -250,6 +253,8 @@ type Result struct {
 	// AccountMonthSpend is the account's committed spend so far this calendar month (UTC);
 	// AccountMonthForecast that plus CommittedAfter × hours left in the month.
 	AccountMonthSpend, AccountMonthForecast float64
+	// Over holds the account-wide limits passed before this cycle's actions (over.go).
+	Over Overs
 }
 
 // Fleet returns the status of the named fleet, or nil.

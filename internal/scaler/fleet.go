@@ -74,6 +74,7 @@ func (p *planner) newFleetPlan(f *policy.Fleet) *fleetPlan {
 	fp.count = len(fp.managed) + len(fp.pend)
 	fp.status.PendingCreates = len(fp.pend)
 	fp.status.SpendBefore = fp.committed
+	fp.status.OverBudget = overBudget(fp.committed, f.Budget)
 	fp.inflight = inFlight(fp.managed, fp.pend)
 	fp.status.Desired = fp.desired(fp.counted())
 	fp.target = fp.status.Desired.Final

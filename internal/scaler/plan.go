@@ -40,6 +40,7 @@ func Plan(now time.Time, obs Observation, cfg *policy.Config, st State) Result {
 	p.classify()
 	p.applyBill() // bill.go: month-to-date is never below Vast's charges
 	p.res.CommittedBefore = p.account
+	p.overs()
 	for _, f := range cfg.Fleets {
 		p.planFleet(f)
 	}

@@ -21,6 +21,9 @@ type View struct {
 	Avoided   []AvoidedMachine
 	Decisions []Decision
 	Outcomes  []ActionOutcome
+	// Over holds the account-wide limits passed, and Explained says so in words.
+	Over      Overs
+	Explained []string
 }
 
 // AccountView is the account's money as of the cycle (docs/design.md §5).
@@ -60,6 +63,7 @@ func NewView(cfg *policy.Config, rep *CycleReport, avoided []AvoidedMachine) *Vi
 	obs := &rep.Observation
 	v := &View{At: rep.At, Fleets: rep.Plan.Fleets, Orphans: rep.Plan.Orphans, Avoided: avoided,
 		Decisions: rep.Plan.Decisions, Outcomes: rep.Outcomes}
+	v.Over, v.Explained = rep.Plan.Over, rep.Plan.Explain(cfg.Account.MaxSpendPerHour, cfg.Account.CreditFloor)
 	v.Account = AccountView{Credit: obs.User.Credit, Committed: rep.Plan.CommittedBefore,
 		MonthSpend: rep.Plan.AccountMonthSpend, MonthForecast: rep.Plan.AccountMonthForecast}
 	probed := make(map[string]bool, len(cfg.Fleets))
