@@ -28,6 +28,7 @@ const (
 	configAccount      = "account"
 	configMarkets      = "markets"
 	configFleets       = "fleets"
+	configSSHKeys      = "ssh_keys"
 
 	accountCreditFloor = "credit_floor_dollars"
 	accountMaxPerHour  = "max_spend_dollars_per_hour"
@@ -63,6 +64,7 @@ const (
 	fleetDrain       = "drain"
 	fleetAutoscale   = "autoscale"
 	fleetCold        = "cold"
+	fleetSSHKeys     = "ssh_keys"
 
 	sizeMin    = "min"
 	sizeTarget = "target"

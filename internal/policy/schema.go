@@ -18,6 +18,7 @@ type fileConfig struct {
 	Markets      []fileMarket `yaml:"markets"`
 	Fleets       []fileFleet  `yaml:"fleets"`
 	Orphans      string       `yaml:"orphans"`
+	SSHKeys      sshKeyList   `yaml:"ssh_keys"`
 }
 
 type fileAccount struct {
@@ -66,6 +67,7 @@ type fileFleet struct {
 	Drain              *fileDrain          `yaml:"drain"`
 	Autoscale          *fileAutoscale      `yaml:"autoscale"`
 	Cold               *fileCold           `yaml:"cold"`
+	SSHKeys            sshKeyList          `yaml:"ssh_keys"`
 }
 
 // fileAutoscale sets the fleet's desired size from its demand and the market's prices.

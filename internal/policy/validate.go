@@ -120,6 +120,7 @@ func (v *validator) validate() *Config {
 		},
 	}
 	v.topLevel(cfg)
+	cfg.SSHKeys = v.sshKeys(configSSHKeys, fc.SSHKeys, nil)
 	byName := map[string]*Market{}
 	marketsSeen := &names{kind: "market", re: marketNameRe, rule: marketNameRule, first: map[string]int{}}
 	for i := range fc.Markets {
