@@ -17,6 +17,7 @@ import (
 type API interface {
 	Reader
 	Mutator
+	KeyAttacher
 }
 
 // Defaults of Options.
@@ -89,6 +90,8 @@ type Scaler struct {
 	// desired sizes (memory only: a restart probes again, boot_timeout runs from the
 	// instance's start either way, and a scale-down then waits a whole stabilisation window).
 	carry Carry
+	// keys are the ssh keys given to our instances (memory only; sshkeys.go).
+	keys keyBook
 }
 
 // New builds a Scaler. An unusable journal does not fail New: the scaler runs, but every
@@ -226,6 +229,7 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 		s.decision(d)
 	}
 	s.execute(ctx, now, &rep)
+	s.attachKeys(ctx, cfg, &rep)
 	return rep, nil
 }
 
