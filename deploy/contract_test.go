@@ -39,7 +39,7 @@ var contract = func() map[string]contractMetric {
 		"vast_account_spend_dollars_per_hour":           {nil, kindMoney},
 		"vast_account_runway_seconds":                   {nil, kindTime},
 		"vast_instances":                                {[]string{"fleet", "state"}, kindCount},
-		"vast_instance_info":                            {[]string{"id", "fleet", "machine_id", "gpu_name", "num_gpus", "state"}, kindCount},
+		"vast_instance_info":                            {[]string{"id", "fleet", "machine_id", "gpu_name", "num_gpus", "state", "ssh_host", "ssh_port"}, kindCount},
 		"vast_instance_price_dollars_per_hour":          {[]string{"id", "fleet"}, kindMoney},
 		"vast_instance_start_timestamp_seconds":         {[]string{"id", "fleet"}, kindTime},
 		"vastwatch_fleet_target_instances":              {[]string{"fleet"}, kindCount},

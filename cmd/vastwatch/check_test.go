@@ -132,3 +132,39 @@ func TestCheckWarnsAboutAnOperatorInsideAValue(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// The example config's ssh_keys, uncommented, load; check says how many keys each fleet's
+// instances get.
+func TestCheckExampleSSHKeys(t *testing.T) {
+	b, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml := string(b)
+	for _, commented := range []string{"# ssh_keys:\n", "#   - ssh-ed25519 ", "#   - {file: keys/oncall.pub}", "    # ssh_keys: [{file: keys/research-team.pub}]"} {
+		if !strings.Contains(yml, commented) {
+			t.Fatalf("the example lacks %q", commented)
+		}
+		yml = strings.Replace(yml, commented, strings.Replace(commented, "# ", "", 1), 1)
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]string{
+		"oncall.pub":        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDqk5yxl1qLjKV1VnrdNaR3NsEhfcPWtmXzYQuWGoaXO oncall@example\n",
+		"research-team.pub": "# the research team\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINGgb6TGC8ABMQwsLHe1TDq7gF4MrAEh7gC4vVDSGdaS alice@laptop\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "keys", name), []byte(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := filepath.Join(dir, "vastwatch.yaml")
+	if err := os.WriteFile(p, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runMain(t, nil, "check", "--config.file", p)
+	if code != 0 || !strings.Contains(out, "ssh keys attached to each instance: inference 3\n") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+}

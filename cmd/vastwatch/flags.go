@@ -8,6 +8,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
 
+	"github.com/vastwatch/vastwatch"
 	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/daemon"
 	"github.com/vastwatch/vastwatch/internal/policy"
@@ -17,8 +18,8 @@ import (
 
 // apiFlags are the flags of every subcommand that talks to the API.
 type apiFlags struct {
-	url string
-	sim daemon.SimOptions
+	url, file string
+	sim       daemon.SimOptions
 }
 
 // define adds --api.url and --simulate with its seed; full adds the simulator's other settings.
@@ -35,6 +36,39 @@ func (a *apiFlags) define(cmd *kingpin.CmdClause, full bool) {
 	cmd.Flag("simulate.credit", "Simulated starting credit in $.").Default("100").Float64Var(&s.Credit)
 	cmd.Flag("simulate.public-ip", "Address every running simulated instance reports, e.g. 127.0.0.1 to probe local servers (default: one made up per machine).").
 		PlaceHolder("IP").StringVar(&s.PublicIP)
+}
+
+// withConfig adds --config.file and the API flags to a command that reads the account.
+func (a *apiFlags) withConfig(cmd *kingpin.CmdClause) *kingpin.CmdClause {
+	cmd.Flag("config.file", "Config file; required against the real API (--simulate uses the embedded example without it).").PlaceHolder("FILE").StringVar(&a.file)
+	a.define(cmd, false)
+	return cmd
+}
+
+// run reads --config.file (the embedded example only with --simulate) with the environment's
+// overrides, builds the one-shot client and calls fn; an API that cannot be reached is said so.
+func (a *apiFlags) run(c *cli, fn func(*policy.Config, *vastapi.Client) error) error {
+	if err := c.envOK(); err != nil {
+		return err
+	}
+	var cfg *policy.Config
+	var err error
+	switch {
+	case a.file != "":
+		cfg, err = policy.Load(a.file, c.Getenv)
+	case a.sim.Enabled: // the embedded example only ever meets the simulator, never the real API
+		cfg, err = policy.Parse(vastwatch.ExampleConfig, "", c.Getenv)
+	default:
+		return usageErr("--config.file is required (or --simulate to use the simulated market with the example config)")
+	}
+	if err != nil {
+		return err
+	}
+	client, err := a.client(c, true)
+	if err != nil {
+		return err
+	}
+	return reachable(fn(c.env.ApplyTo(cfg), client), client)
 }
 
 // client is the read side of the API for a one-shot command: the in-process simulator, or the

@@ -68,6 +68,7 @@ func newApp(c *cli) (*kingpin.Application, map[string]action) {
 		"plan":   definePlan(app.Command("plan", "Observe and plan once, print the actions and why; never mutates anything. "+readsKey+" "+pollEnv), c),
 		"sim":    defineSim(app.Command("sim", "Serve the simulated Vast.ai REST API on a port."), c),
 	}
+	defineSSH(app, c, acts)
 	defineInfo(app, c, acts)
 	finishFlags(app, acts, c.env)
 	return app, acts

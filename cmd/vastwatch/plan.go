@@ -6,12 +6,12 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/vastwatch/vastwatch"
 	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/demand"
 	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/report"
 	"github.com/vastwatch/vastwatch/internal/scaler"
+	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
 // planDeps are what planOnce builds its observation from; tests replace them.
@@ -22,32 +22,11 @@ type planDeps struct {
 
 func definePlan(cmd *kingpin.CmdClause, c *cli) action {
 	var api apiFlags
-	cfgFile := cmd.Flag("config.file", "Config file; required against the real API (--simulate uses the embedded example without it).").PlaceHolder("FILE").String()
-	stateDir := cmd.Flag("state.dir", "Directory of the scaler's write-ahead journal (only read here).").Default("./data").String()
-	api.define(cmd, false)
+	stateDir := api.withConfig(cmd).Flag("state.dir", "Directory of the scaler's write-ahead journal (only read here).").Default("./data").String()
 	return func(ctx context.Context) error {
-		if err := c.envOK(); err != nil {
-			return err
-		}
-		var cfg *policy.Config
-		var err error
-		switch {
-		case *cfgFile != "":
-			cfg, err = policy.Load(*cfgFile, c.Getenv)
-		case api.sim.Enabled:
-			// The embedded example only ever meets the simulator, never the real API.
-			cfg, err = policy.Parse(vastwatch.ExampleConfig, "", c.Getenv)
-		default:
-			return usageErr("--config.file is required (or --simulate to plan against the simulated market with the example config)")
-		}
-		if err != nil {
-			return err
-		}
-		client, err := api.client(c, true)
-		if err != nil {
-			return err
-		}
-		return reachable(planOnce(ctx, c.IO, planDeps{clock: clock.Real{}, reader: client}, c.env.ApplyTo(cfg), *stateDir), client)
+		return api.run(c, func(cfg *policy.Config, client *vastapi.Client) error {
+			return planOnce(ctx, c.IO, planDeps{clock: clock.Real{}, reader: client}, cfg, *stateDir)
+		})
 	}
 }
 

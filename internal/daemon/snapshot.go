@@ -19,9 +19,10 @@ func snapshotOf(cfg *policy.Config, v *scaler.View, obs *scaler.Observation) *me
 	}
 	for _, iv := range v.Instances {
 		in := iv.Instance
+		ssh, _ := in.SSH()
 		s.Instances = append(s.Instances, metrics.InstanceRow{ID: in.ID, MachineID: in.MachineID,
 			GPUName: in.GPUName, NumGPUs: in.NumGPUs, Price: iv.Price, StartTime: iv.Start,
-			Fleet: iv.Fleet, State: iv.State, Probed: iv.Probed, Ready: iv.Ready})
+			Fleet: iv.Fleet, State: iv.State, Probed: iv.Probed, Ready: iv.Ready, SSHHost: ssh.Host, SSHPort: ssh.Port})
 	}
 	s.Account = &metrics.AccountSnapshot{Credit: v.Account.Credit, Burn: v.Account.Burn,
 		MonthSpend: v.Account.MonthSpend, MonthForecast: v.Account.MonthForecast,

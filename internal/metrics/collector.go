@@ -36,7 +36,7 @@ var (
 		[]string{"fleet", "state"}, nil)
 	descInstanceInfo = prometheus.NewDesc("vast_instance_info",
 		"One series per instance of the account, value 1.",
-		[]string{"id", "fleet", "machine_id", "gpu_name", "num_gpus", "state"}, nil)
+		[]string{"id", "fleet", "machine_id", "gpu_name", "num_gpus", "state", "ssh_host", "ssh_port"}, nil)
 	descInstancePrice = prometheus.NewDesc("vast_instance_price_dollars_per_hour",
 		"What the instance costs per hour when running (dph_total, or the bid plus storage).",
 		[]string{"id", "fleet"}, nil)
@@ -247,8 +247,12 @@ func (c snapshotCollector) collectInstances(emit emitter, counts *stateCounts) {
 		ids[in.ID] = true
 		id := strconv.FormatInt(in.ID, 10)
 		counts.add(fleetState{in.Fleet, in.State}, 1)
+		sshPort := ""
+		if in.SSHPort > 0 {
+			sshPort = strconv.Itoa(in.SSHPort)
+		}
 		emit.gauge(descInstanceInfo, 1, id, in.Fleet, strconv.FormatInt(in.MachineID, 10), in.GPUName,
-			strconv.Itoa(in.NumGPUs), in.State)
+			strconv.Itoa(in.NumGPUs), in.State, in.SSHHost, sshPort)
 		emit.gauge(descInstancePrice, in.Price, id, in.Fleet)
 		if !in.StartTime.IsZero() {
 			emit.gauge(descInstanceStart, float64(in.StartTime.UnixNano())/1e9, id, in.Fleet)

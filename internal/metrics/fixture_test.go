@@ -52,9 +52,9 @@ func fixedSnapshot() *metrics.Snapshot {
 			MonthCharges: map[string]float64{"gpu": 280.25, "disk": 21.5, "bwd": 3.75}},
 		Instances: []metrics.InstanceRow{
 			{ID: 9001, Fleet: "inference", MachineID: 10, GPUName: "RTX 4090", NumGPUs: 1, State: "running",
-				Price: 0.35, StartTime: fixedTime.Add(-2 * time.Hour), Probed: true, Ready: true},
+				Price: 0.35, StartTime: fixedTime.Add(-2 * time.Hour), Probed: true, Ready: true, SSHHost: "203.0.113.10", SSHPort: 41022},
 			{ID: 9002, Fleet: "inference", MachineID: 11, GPUName: "RTX 4090", NumGPUs: 1, State: "pending",
-				Price: 0.45, Probed: true},
+				Price: 0.45, Probed: true, SSHHost: "ssh4.vast.ai", SSHPort: 11610},
 			{ID: 9003, Fleet: "", MachineID: 77, GPUName: "A100 SXM4", NumGPUs: 2, State: "running",
 				Price: 2.1, StartTime: fixedTime.Add(-48 * time.Hour)},
 			{ID: 9004, Fleet: "retired", MachineID: 78, GPUName: "RTX 3090", NumGPUs: 1, State: "stopped",

@@ -275,7 +275,7 @@ func TestSeriesDisappearWithTheirRows(t *testing.T) {
 			name: "an instance that was destroyed",
 			edit: func(s *metrics.Snapshot) { s.Instances = s.Instances[1:] },
 			gone: []string{`id="9001"`},
-			kept: []string{`vast_instance_info{fleet="inference",gpu_name="RTX 4090",id="9002",machine_id="11",num_gpus="1",state="pending"}`},
+			kept: []string{`vast_instance_info{fleet="inference",gpu_name="RTX 4090",id="9002",machine_id="11",num_gpus="1",ssh_host="ssh4.vast.ai",ssh_port="11610",state="pending"}`},
 		},
 		{
 			name: "an orphan that was destroyed",

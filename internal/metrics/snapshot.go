@@ -118,6 +118,10 @@ type InstanceRow struct {
 	// Probed: the instance's fleet has a readiness probe; Ready then says whether the instance
 	// is ready (running and its last probe passed) (vastwatch_instance_ready).
 	Probed, Ready bool
+	// SSHHost and SSHPort are the endpoint a person would ssh to (vastapi.Instance.SSH): ""
+	// and 0 when the instance has none.
+	SSHHost string
+	SSHPort int
 }
 
 // Phases are the instance states every configured fleet exports in vast_instances, zero

@@ -38,6 +38,7 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, name
 	bid := c.bid(ff.Bid, m)
 	auto := c.autoscale(ff.Autoscale)
 	cold := c.cold(ff.Cold, sz, ff.ScaleDown)
+	keys := c.sshKeys(c.p.dot(fleetSSHKeys), ff.SSHKeys, c.fc.SSHKeys)
 	if !c.ok || m == nil {
 		return nil
 	}
@@ -67,6 +68,7 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, name
 		Drain:              drain,
 		Autoscale:          auto,
 		Cold:               cold,
+		SSHKeys:            keys,
 	}
 }
 

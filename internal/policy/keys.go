@@ -30,6 +30,7 @@ const (
 	configFleets       = "fleets"
 	configAllowPrivate = "allow_private_addresses"
 	configOrphanDrain  = "orphan_drain"
+	configSSHKeys      = "ssh_keys"
 
 	accountCreditFloor = "credit_floor_dollars"
 	accountMaxPerHour  = "max_spend_dollars_per_hour"
@@ -65,6 +66,7 @@ const (
 	fleetDrain       = "drain"
 	fleetAutoscale   = "autoscale"
 	fleetCold        = "cold"
+	fleetSSHKeys     = "ssh_keys"
 
 	sizeMin    = "min"
 	sizeTarget = "target"

@@ -14,12 +14,12 @@ func TestKeysAreYAMLTags(t *testing.T) {
 		keys []string
 	}{
 		{fileConfig{}, []string{configPollInterval, configOwner, configOrphans, configAccount, configMarkets, configFleets,
-			configAllowPrivate, configOrphanDrain}},
+			configAllowPrivate, configOrphanDrain, configSSHKeys}},
 		{fileAccount{}, []string{accountCreditFloor, accountMaxPerHour, accountMaxPerMonth}},
 		{fileMarket{}, []string{marketName, marketQuery, marketType, marketOrder, marketLimit, marketStorageGB, marketGroupBy}},
 		{fileFleet{}, []string{fleetName, fleetMarket, fleetSize, fleetSchedule, fleetMaxPrice, fleetBudget, fleetMonthly,
 			fleetInstance, fleetBootTimeout, fleetCooldown, fleetMaxActions, fleetScaleDown, fleetStoppedTTL, fleetMinDuration,
-			fleetRebalance, fleetBid, fleetDiscovery, fleetSpread, fleetReadiness, fleetDrain, fleetAutoscale, fleetCold}},
+			fleetRebalance, fleetBid, fleetDiscovery, fleetSpread, fleetReadiness, fleetDrain, fleetAutoscale, fleetCold, fleetSSHKeys}},
 		{fileSize{}, []string{sizeMin, sizeTarget, sizeMax}},
 		{fileScheduleEntry{}, []string{scheduleCron, scheduleTarget, scheduleMin}},
 		{fileInstance{}, []string{instanceImage, instanceDiskGB, instanceRuntype, instanceOnstart}},

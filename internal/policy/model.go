@@ -24,6 +24,8 @@ type Config struct {
 	Warnings []string
 	// Source is the file the config came from ("" for embedded).
 	Source string
+	// SSHKeys are the top-level ssh_keys: OpenSSH public key lines every fleet's instances get.
+	SSHKeys []string
 	// AllowPrivateAddresses lets readiness probes and /sd use an instance's public_ipaddr when
 	// it is private, loopback or link-local; otherwise only global unicast addresses are used
 	// (docs/design.md §8 "Readiness").
@@ -120,6 +122,9 @@ type Fleet struct {
 	// (0: none): scale-downs stop instead of destroy while fewer are stopped, and scale-ups
 	// start them before renting.
 	Cold int
+	// SSHKeys are the OpenSSH public key lines attached to each of the fleet's instances after
+	// it is created (the top-level ssh_keys, then the fleet's own; docs/design.md §4).
+	SSHKeys []string
 }
 
 // Autoscale is where an autoscaled fleet's desired size comes from: its demand, the price

@@ -23,6 +23,7 @@ type fileConfig struct {
 	AllowPrivateAddresses bool `yaml:"allow_private_addresses"`
 	// OrphanDrain drains orphans before orphans: destroy removes them.
 	OrphanDrain *fileDrain `yaml:"orphan_drain"`
+	SSHKeys     sshKeyList `yaml:"ssh_keys"`
 }
 
 type fileAccount struct {
@@ -71,6 +72,7 @@ type fileFleet struct {
 	Drain              *fileDrain          `yaml:"drain"`
 	Autoscale          *fileAutoscale      `yaml:"autoscale"`
 	Cold               *fileCold           `yaml:"cold"`
+	SSHKeys            sshKeyList          `yaml:"ssh_keys"`
 }
 
 // fileAutoscale sets the fleet's desired size from its demand and the market's prices.

@@ -122,6 +122,7 @@ func (v *validator) validate() *Config {
 	cfg.AllowPrivateAddresses = fc.AllowPrivateAddresses
 	cfg.OrphanDrain = (&fleetCheck{section{validator: v, ok: true}}).drainAt(configOrphanDrain, fc.OrphanDrain)
 	v.topLevel(cfg)
+	cfg.SSHKeys = v.sshKeys(configSSHKeys, fc.SSHKeys, nil)
 	byName := map[string]*Market{}
 	marketsSeen := &names{kind: "market", re: marketNameRe, rule: marketNameRule, first: map[string]int{}}
 	for i := range fc.Markets {

@@ -59,6 +59,15 @@ func CheckSummary(w io.Writer, path string, cfg *policy.Config, now time.Time) e
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		var keys []string
+		for _, f := range cfg.Fleets {
+			if len(f.SSHKeys) > 0 {
+				keys = append(keys, fmt.Sprintf("%s %d", f.Name, len(f.SSHKeys)))
+			}
+		}
+		if len(keys) > 0 {
+			fmt.Fprintf(&b, "ssh keys attached to each instance: %s\n", strings.Join(keys, ", "))
+		}
 	}
 
 	n := cfg.DistinctSearches()

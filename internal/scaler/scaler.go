@@ -17,6 +17,7 @@ import (
 type API interface {
 	Reader
 	Mutator
+	KeyAttacher
 }
 
 // Defaults of Options.
@@ -94,6 +95,8 @@ type Scaler struct {
 	carry Carry
 	// logged holds, by fleet, the decisions last logged at Info (decide).
 	logged map[string]string
+	// keys are the ssh keys given to our instances (memory only; sshkeys.go).
+	keys keyBook
 }
 
 // New builds a Scaler. An unusable journal does not fail New: the scaler runs, but every
@@ -233,6 +236,7 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 	rep.Cost, rep.SpendErr, rep.JournalErr = cost, s.bookErr, s.journalErr
 	s.decide(rep.Plan.Decisions)
 	s.execute(ctx, now, &rep)
+	s.attachKeys(ctx, cfg, &rep)
 	return rep, nil
 }
 
