@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
@@ -52,38 +48,8 @@ func runSim(ctx context.Context, c *cli, opts vastsim.Options, listen, catalogue
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	return serveSim(ctx, c.IO, logger, sim, ln, opts)
-}
-
-// serveSim serves sim on ln until ctx ends.
-func serveSim(ctx context.Context, pio IO, logger *slog.Logger, sim *vastsim.Sim, ln net.Listener, opts vastsim.Options) error {
-	srv := &http.Server{
-		Handler:           sim,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-	}
-	logger.Info("simulated Vast.ai API listening", "addr", ln.Addr().String(), "seed", opts.Seed,
-		"offers", len(sim.Offers()), "credit", opts.Credit, "speed", opts.Speed, "key_required", opts.APIKey != "")
-	fmt.Fprintf(pio.Stderr, "vastwatch sim: listening on http://%s\n", ln.Addr())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	shctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shctx); err != nil {
-		logger.Warn("shutdown", "err", err)
-	}
-	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	logger.Info("simulator stopped")
-	return nil
+	fmt.Fprintf(c.Stderr, "vastwatch sim: listening on http://%s\n", ln.Addr())
+	return sim.Serve(ctx, ln)
 }
 
 // readCatalogue reads the offers of --catalogue.
