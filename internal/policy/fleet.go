@@ -35,6 +35,7 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, name
 	readiness := c.readiness(ff.Readiness)
 	drain := c.drain(ff.Drain)
 	reb := c.rebalance(ff.Rebalance)
+	avoid := c.avoid(ff.Avoid)
 	bid := c.bid(ff.Bid, m)
 	if !c.ok || m == nil {
 		return nil
@@ -63,6 +64,7 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, name
 		Spread:             spread,
 		Readiness:          readiness,
 		Drain:              drain,
+		Avoid:              avoid,
 	}
 }
 

@@ -61,6 +61,7 @@ const (
 	fleetSpread      = "spread"
 	fleetReadiness   = "readiness"
 	fleetDrain       = "drain"
+	fleetAvoid       = "avoid"
 
 	sizeMin    = "min"
 	sizeTarget = "target"
@@ -96,4 +97,6 @@ const (
 	drainWebhook = "webhook"
 	drainTimeout = "timeout"
 	drainDelay   = "delay"
+
+	avoidMaxShare = "max_share"
 )

@@ -18,7 +18,7 @@ func TestKeysAreYAMLTags(t *testing.T) {
 		{fileMarket{}, []string{marketName, marketQuery, marketType, marketOrder, marketLimit, marketStorageGB, marketGroupBy}},
 		{fileFleet{}, []string{fleetName, fleetMarket, fleetSize, fleetSchedule, fleetMaxPrice, fleetBudget, fleetMonthly,
 			fleetInstance, fleetBootTimeout, fleetCooldown, fleetMaxActions, fleetScaleDown, fleetStoppedTTL, fleetMinDuration,
-			fleetRebalance, fleetBid, fleetDiscovery, fleetSpread, fleetReadiness, fleetDrain}},
+			fleetRebalance, fleetBid, fleetDiscovery, fleetSpread, fleetReadiness, fleetDrain, fleetAvoid}},
 		{fileSize{}, []string{sizeMin, sizeTarget, sizeMax}},
 		{fileScheduleEntry{}, []string{scheduleCron, scheduleTarget}},
 		{fileInstance{}, []string{instanceImage, instanceDiskGB, instanceRuntype, instanceOnstart}},
@@ -29,6 +29,7 @@ func TestKeysAreYAMLTags(t *testing.T) {
 		{fileSpread{}, []string{spreadMaxPerMachine, spreadMaxPerHost, spreadMaxPerCountry}},
 		{fileReadiness{}, []string{readinessPort, readinessPath, readinessTimeout}},
 		{fileDrain{}, []string{drainWebhook, drainTimeout, drainDelay}},
+		{fileAvoid{}, []string{avoidMaxShare}},
 	}
 	for _, c := range cases {
 		typ := reflect.TypeOf(c.file)

@@ -89,6 +89,8 @@ type Fleet struct {
 	// Drain says how an instance is taken out of service before a scale-down or a replacement
 	// removes it (nil: removed at once).
 	Drain *Drain
+	// Avoid bounds the machines avoided for the fleet after failures.
+	Avoid Avoid
 }
 
 // Readiness probes a container port through the instance's public address and the host port
@@ -119,6 +121,26 @@ const (
 	DefaultProbeTimeout = 5 * time.Second
 	DefaultDrainTimeout = 5 * time.Minute
 )
+
+// Avoid bounds machine avoidance for one fleet (docs/design.md §8): of the machines the fleet
+// could rent on (its eligible machines), at most MaxShare are avoided for it at once; beyond
+// that, the avoidances closest to expiry lapse early for the fleet. Avoidance therefore never
+// takes a fleet's whole market.
+type Avoid struct {
+	MaxShare float64 // in (0, 1); 0 (a Fleet built without the config) means DefaultAvoidMaxShare
+}
+
+// DefaultAvoidMaxShare is avoid.max_share when the key is absent: at most half of a fleet's
+// eligible machines are avoided at once.
+const DefaultAvoidMaxShare = 0.5
+
+// Share is the bound in force: MaxShare, or DefaultAvoidMaxShare when unset.
+func (a Avoid) Share() float64 {
+	if a.MaxShare <= 0 {
+		return DefaultAvoidMaxShare
+	}
+	return a.MaxShare
+}
 
 // Spread limits how many of a fleet's instances (pending creates and make-before-break
 // replacements included) may share one machine, one host (host_id) or one country (the ", CC"

@@ -64,6 +64,7 @@ type fileFleet struct {
 	Spread             *fileSpread         `yaml:"spread"`
 	Readiness          *fileReadiness      `yaml:"readiness"`
 	Drain              *fileDrain          `yaml:"drain"`
+	Avoid              *fileAvoid          `yaml:"avoid"`
 }
 
 // fileReadiness is the probe an instance must pass before it counts as ready.
@@ -86,6 +87,13 @@ type fileSpread struct {
 	MaxPerHost    int `yaml:"max_per_host"`
 	MaxPerCountry int `yaml:"max_per_country"`
 }
+
+// fileAvoid bounds the machines avoided for the fleet after failures.
+type fileAvoid struct {
+	MaxShare float64 `yaml:"max_share"`
+}
+
+func (a *fileAvoid) setDefaults() { a.MaxShare = DefaultAvoidMaxShare }
 
 // fileDiscovery lists the container ports /sd offers to Prometheus for each running instance.
 type fileDiscovery struct {
