@@ -77,6 +77,10 @@ const (
 	// 2xx (or the drain timeout passed) and the drain delay passed. The removal then carries
 	// the reason the drain was for (above_target, rebalance, listing_ending).
 	ReasonDraining = "draining"
+	// ReasonFailureBurst: the fleet's instances failed on at least BurstMachines machines within
+	// BurstWindow, the pattern of a platform or image problem: a failed instance is destroyed
+	// and replaced, but the machines are not avoided for it.
+	ReasonFailureBurst = "failure_burst"
 )
 
 // WhyReadinessTimeout is what makes a failed instance failed when it never passed its fleet's
@@ -217,6 +221,15 @@ type FleetStatus struct {
 	// MonthBudget is the fleet's monthly budget ($, 0: none); MonthSpend its committed spend
 	// so far this calendar month (UTC); MonthForecast that plus SpendAfter × hours left.
 	MonthBudget, MonthSpend, MonthForecast float64
+	// Eligible counts the machines of the fleet's market it could rent on (enough disk, listed
+	// for min_duration, within its price caps); Avoided those avoided for it at the end of the
+	// plan, at most ⌊avoid.max_share × Eligible⌋; Lapsed the avoidances of eligible machines
+	// that lapsed early for it this plan (beyond the share, forgiven in a failure burst, or
+	// because only avoided machines fitted while it was below target). docs/design.md §8.
+	Eligible, Avoided, Lapsed int
+	// Burst counts the machines on which the fleet's instances failed within BurstWindow
+	// while they make a failure burst (at least BurstMachines); 0 otherwise.
+	Burst int
 }
 
 // Result is the plan of one cycle.

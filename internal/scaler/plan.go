@@ -67,7 +67,11 @@ type planner struct {
 	takenOff map[int64]bool // offers chosen this cycle
 	takenMac map[int64]bool // machines rented on this cycle (their offers overlap)
 	rowCache map[string][]offerRow
-	seq      int
+	// machineIdx numbers each market's machines (offerRow.mi); eligCache holds the eligible
+	// machines per market and fleet shape (avoid.go).
+	machineIdx map[string]map[int64]int32
+	eligCache  map[eligibleKey]*eligibleSet
+	seq        int
 	// hoursLeft is the time left in now's calendar month (UTC); monthFleets and monthAccount
 	// the spend so far this month.
 	hoursLeft    float64

@@ -84,9 +84,14 @@ type failedInstance struct{}
 func (failedInstance) applies(_ *fleetPlan, m *Managed) bool { return m.Phase == PhaseFailed }
 
 func (failedInstance) plan(fp *fleetPlan, m *Managed) {
-	if !fp.remove(m, KindDestroy, ReasonFailed, m.Why) {
+	reason, detail := ReasonFailed, fmt.Sprintf("instance %d: %s", m.Instance.ID, m.Why)
+	if n := fp.avoid.burst; n > 0 {
+		reason = ReasonFailureBurst
+		detail += fmt.Sprintf("; failures on %d machines within %s: likely a platform or image problem, machines not avoided", n, burstWindowText)
+	}
+	if !fp.remove(m, KindDestroy, reason, m.Why) {
 		fp.limited = true
 		return
 	}
-	fp.decide(DecisionReplace, ReasonFailed, fmt.Sprintf("instance %d: %s", m.Instance.ID, m.Why))
+	fp.decide(DecisionReplace, reason, detail)
 }
