@@ -62,7 +62,8 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 	for _, f := range view.Fleets {
 		sf := statusFleet{Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore,
 			Budget: f.Budget, Blocked: f.Blocked, Counts: phaseCounts(f),
-			Month: f.MonthSpend, Forecast: f.MonthForecast, MonthBudget: f.MonthBudget}
+			Month: f.MonthSpend, Forecast: f.MonthForecast, MonthBudget: f.MonthBudget,
+			Avoided: f.AvoidedText(), Burst: f.BurstText()}
 		if pf := cfg.Fleet(f.Name); pf != nil && pf.Market != nil {
 			sf.Market = pf.Market.Name
 		}
