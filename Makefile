@@ -6,17 +6,28 @@ REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 FUZZTIME  ?= 30s
 
-.PHONY: build test unit e2e bench lint fuzz run-sim deps-e2e check-config clean
+# The chaos test's extra runs (see chaos): seeds as -chaos.seeds takes them, and their length.
+CHAOS_SEEDS  ?= 1-10
+CHAOS_CYCLES ?= 300
+
+.PHONY: build test unit chaos e2e bench lint fuzz run-sim deps-e2e check-config clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vastwatch ./cmd/vastwatch
 
-# The whole suite: vet, unit and integration tests with the race detector, the example config,
-# and the end-to-end suite (which installs Debian's prometheus package when missing).
-test: lint unit check-config e2e
+# The whole suite: vet, unit and integration tests with the race detector, the chaos test's
+# full and short runs, the example config, and the end-to-end suite (which installs Debian's
+# prometheus package when missing).
+test: lint unit chaos check-config e2e
 
 unit: deps-e2e
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# The chaos test beyond unit's (600 cycles under the race detector): the default seed's full
+# 2,000 cycles, then short runs of other seeds. A failing run prints the command that reruns it.
+chaos:
+	$(GO) test -count=1 -run 'TestChaos$$' ./internal/scaler/
+	$(GO) test -count=1 -run 'TestChaos$$' ./internal/scaler/ -chaos.seeds $(CHAOS_SEEDS) -chaos.cycles $(CHAOS_CYCLES)
 
 check-config:
 	CGO_ENABLED=0 $(GO) run -trimpath ./cmd/vastwatch check --config.file config.example.yaml
