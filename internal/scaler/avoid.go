@@ -3,6 +3,7 @@ package scaler
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -51,6 +52,13 @@ func activeAvoided(now time.Time, avoided map[int64]time.Time, failures map[int6
 // against its machine: avoidance grows with each failure.
 func LapseOrder(a, b AvoidedMachine) int {
 	return cmp.Or(a.Until.Compare(b.Until), cmp.Compare(a.Failures, b.Failures), cmp.Compare(a.Machine, b.Machine))
+}
+
+// FailingNow is how a plan counts the machine of a fleet's instance failed now, before the
+// executor records the failure: avoided, and last of all to lapse (until FailureMemory from
+// now, beyond any avoidance the journal gives), with the failure to come counted.
+func FailingNow(now time.Time, machine int64, fleet string, f MachineFailures) AvoidedMachine {
+	return AvoidedMachine{Machine: machine, Until: now.Add(FailureMemory), Failures: f.Count + 1, Fleet: fleet}
 }
 
 // AvoidBound is how many of a fleet's eligible machines may be avoided for it at once:
@@ -110,8 +118,10 @@ type avoidance struct {
 }
 
 // newAvoidance bounds the avoided machines for the fleet: the active avoidances on its eligible
-// machines, less those of a failure burst of its own (forgiven), at most ⌊max_share × eligible⌋
-// of them, the rest lapsing early in LapseOrder.
+// machines, less those of a failure burst of its own (forgiven), and the machines of its
+// instances failed now (avoided once the executor destroys them, and meanwhile never rented
+// again by this plan's first choices: they lapse last); at most ⌊max_share × eligible⌋ of them,
+// the rest lapsing early in LapseOrder.
 func (fp *fleetPlan) newAvoidance() *avoidance {
 	var failing []int64
 	for _, m := range fp.managed {
@@ -125,7 +135,7 @@ func (fp *fleetPlan) newAvoidance() *avoidance {
 	}
 	el := fp.eligibleMachines(fp.f)
 	a.eligible = el.n
-	var cands []AvoidedMachine
+	byMachine := map[int64]AvoidedMachine{}
 	for _, am := range fp.res.Avoided {
 		if !el.has(am.Machine) {
 			continue
@@ -134,9 +144,14 @@ func (fp *fleetPlan) newAvoidance() *avoidance {
 			a.lapsed++ // part of the fleet's burst: not the machine's fault
 			continue
 		}
-		cands = append(cands, am)
+		byMachine[am.Machine] = am
 	}
-	slices.SortFunc(cands, LapseOrder)
+	for _, m := range failing {
+		if a.burst == 0 && el.has(m) {
+			byMachine[m] = FailingNow(fp.now, m, fp.f.Name, fp.st.Failures[m])
+		}
+	}
+	cands := slices.SortedFunc(maps.Values(byMachine), LapseOrder)
 	if over := len(cands) - AvoidBound(fp.f.Avoid.Share(), a.eligible); over > 0 {
 		a.lapsed += over
 		cands = cands[over:]

@@ -44,6 +44,7 @@ func TestAvoidanceBound(t *testing.T) {
 		fleet    func(*policy.Fleet)
 		avoided  map[int64]time.Duration
 		failures map[int64]int
+		failed   []int64  // the fleet's instances failed now (on machine 1000+id)
 		want     []string // actions
 		// eligible, avoided and lapsed machines the fleet's status reports
 		eligible, kept, lapsed int
@@ -164,6 +165,26 @@ func TestAvoidanceBound(t *testing.T) {
 			},
 		},
 		{
+			// The failed instance's machine lists another offer: this plan does not rent it again
+			// while another machine fits (its failure is recorded only once it is destroyed).
+			name: "the machine of an instance failed now counts as avoided, last to lapse",
+			offers: func() []vastapi.Offer {
+				o := append([]vastapi.Offer{testOffer(120, 0.05)}, cheapOffers(3)...)
+				return o
+			}(),
+			avoided:  map[int64]time.Duration{1001: time.Hour},
+			failed:   []int64{120},
+			want:     []string{"destroy:f:120", "create:f:2"},
+			eligible: 4, kept: 2,
+		},
+		{
+			name:     "the machine of an instance failed now is rented again only when nothing else fits",
+			offers:   []vastapi.Offer{testOffer(120, 0.05)},
+			failed:   []int64{120},
+			want:     []string{"destroy:f:120", "create:f:120"},
+			eligible: 1, kept: 0, lapsed: 1,
+		},
+		{
 			name:   "at target nothing lapses for want of offers",
 			offers: cheapOffers(4), fleet: func(f *policy.Fleet) { f.Target = 0 },
 			avoided:  map[int64]time.Duration{1001: time.Hour, 1002: 2 * time.Hour},
@@ -180,7 +201,11 @@ func TestAvoidanceBound(t *testing.T) {
 			for m, n := range c.failures {
 				st.Failures[m] = scaler.MachineFailures{Count: n, Last: t0.Add(-time.Hour), Fleet: "other"}
 			}
-			r := scaler.Plan(t0, obsOf(100, map[string][]vastapi.Offer{"m": c.offers}), testConfig(f), st)
+			var ins []vastapi.Instance
+			for _, id := range c.failed {
+				ins = append(ins, testInstance(id, "f", "x", "exited", 0.05))
+			}
+			r := scaler.Plan(t0, obsOf(100, map[string][]vastapi.Offer{"m": c.offers}, ins...), testConfig(f), st)
 			if got := kinds(r); !slices.Equal(got, c.want) {
 				t.Fatalf("actions %v, want %v\ndecisions: %v", got, c.want, r.Decisions)
 			}

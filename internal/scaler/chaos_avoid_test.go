@@ -1,6 +1,7 @@
 package scaler_test
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -14,8 +15,9 @@ import (
 // the cycle's own observation and the journal as the plan read it (before): the eligible
 // machines (an offer with enough disk, listed for min_duration, within the price caps); the
 // failure burst (the fleet's failures within BurstWindow and its instances failed now, on at
-// least BurstMachines machines); the avoidances of eligible machines less the burst's, of
-// which at most ⌊max_share × eligible⌋ are kept and the rest lapse in LapseOrder; and a create
+// least BurstMachines machines); the avoidances of eligible machines less the burst's, with
+// the machines of its instances failed now (FailingNow), of which at most ⌊max_share ×
+// eligible⌋ are kept and the rest lapse in LapseOrder; and a create
 // on a kept machine only for a fleet below target with nothing else fitting, saying so.
 func checkAvoidance(w *world, c int, rep scaler.CycleReport, before scaler.State, st *chaosStats) {
 	now := rep.At
@@ -32,7 +34,7 @@ func checkAvoidance(w *world, c int, rep scaler.CycleReport, before scaler.State
 			}
 		}
 		burst := chaosBurst(rep, before, f.Name)
-		var cands []scaler.AvoidedMachine
+		byMachine := map[int64]scaler.AvoidedMachine{}
 		forgiven := 0
 		for m, until := range before.Avoided {
 			if !now.Before(until) || !eligible[m] {
@@ -43,9 +45,15 @@ func checkAvoidance(w *world, c int, rep scaler.CycleReport, before scaler.State
 				forgiven++
 				continue
 			}
-			cands = append(cands, scaler.AvoidedMachine{Machine: m, Until: until, Failures: fr.Count, Fleet: fr.Fleet})
+			byMachine[m] = scaler.AvoidedMachine{Machine: m, Until: until, Failures: fr.Count, Fleet: fr.Fleet}
 		}
-		slices.SortFunc(cands, scaler.LapseOrder)
+		// The machines of the fleet's instances failed now count as avoided (outside a burst).
+		for _, mg := range rep.Plan.Managed {
+			if m := mg.Instance.MachineID; mg.Fleet == f.Name && mg.Phase == scaler.PhaseFailed && burst == 0 && eligible[m] {
+				byMachine[m] = scaler.FailingNow(now, m, f.Name, before.Failures[m])
+			}
+		}
+		cands := slices.SortedFunc(maps.Values(byMachine), scaler.LapseOrder)
 		bound := scaler.AvoidBound(f.Avoid.Share(), len(eligible))
 		kept := cands[max(0, len(cands)-bound):]
 		floor := 0

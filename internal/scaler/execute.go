@@ -176,8 +176,8 @@ func (e *Executor) fail(a Action) string {
 	case err != nil:
 		return "machine not avoided: " + err.Error()
 	case f.Burst > 0 || a.Reason == ReasonFailureBurst:
-		return fmt.Sprintf("machine %d not avoided: the fleet's failures form a burst (%d machines within %s), likely a platform or image problem",
-			a.MachineID, f.Burst, burstWindowText)
+		return fmt.Sprintf("machine %d not avoided: the fleet's failures on %d or more machines within %s form a burst, likely a platform or image problem",
+			a.MachineID, max(f.Burst, BurstMachines), burstWindowText)
 	}
 	return fmt.Sprintf("machine %d avoided until %s (failure %d)", a.MachineID, f.Until.UTC().Format(time.RFC3339), f.Count)
 }
