@@ -63,9 +63,9 @@ type Executor struct {
 	Notifier Notifier
 }
 
-// Execute runs the actions in order. After a destroy or stop fails, the remaining creates and
-// starts are skipped: the plan counted on the capacity and money they would free, and when
-// checks disagree the safest action wins. A cancelled ctx stops it between actions.
+// Execute runs the actions in order. After a destroy or stop fails, the remaining creates,
+// starts and rebids are skipped: the plan counted on the capacity and money they would free,
+// and when checks disagree the safest action wins. A cancelled ctx stops it between actions.
 func (e *Executor) Execute(ctx context.Context, actions []Action) []ActionOutcome {
 	outs := make([]ActionOutcome, 0, len(actions))
 	freeFailed := false
@@ -76,7 +76,7 @@ func (e *Executor) Execute(ctx context.Context, actions []Action) []ActionOutcom
 			o = ActionOutcome{Action: a, Result: ResultDryRun, Why: "dry-run: not sent"}
 		case ctx.Err() != nil:
 			o = ActionOutcome{Action: a, Result: ResultSkipped, Why: "cycle cancelled", Err: ctx.Err()}
-		case freeFailed && (a.Kind == KindCreate || a.Kind == KindStart):
+		case freeFailed && (a.Kind == KindCreate || a.Kind == KindStart || a.Kind == KindRebid):
 			o = ActionOutcome{Action: a, Result: ResultSkipped, Why: "an earlier destroy or stop failed"}
 		default:
 			o = e.one(ctx, a)

@@ -377,6 +377,15 @@ func TestPlanMoves(t *testing.T) {
 			want: []string{"destroy:f:124"},
 		},
 		{
+			// The executor skips what spends after a destroy that failed; a rebid spends, so it
+			// comes after every destroy of the plan.
+			name: "rebids come after the destroys",
+			cfg:  testConfig(testFleet("f", bidM, func(f *policy.Fleet) { f.Target = 2 })),
+			obs:  obsOf(100, bidOffers, outbidInstance(120, 0.3, 0.5), outbidInstance(121, 0.3, 0.95)),
+			st:   scaler.State{OutbidSince: map[int64]time.Time{121: t0.Add(-20 * time.Minute)}, OutbidGrace: 10 * time.Minute},
+			want: []string{"destroy:f:121", "rebid:f:120", "create:f:5"},
+		},
+		{
 			// Three eligible machines: the bound keeps one avoided, and a rebalance never lets an
 			// avoidance lapse (only a fleet below target does).
 			name: "rebalance never rents on an avoided machine",
@@ -514,6 +523,18 @@ func TestExecutorRebid(t *testing.T) {
 		ex.Execute(context.Background(), []scaler.Action{planOne(t, o)})
 		if c := j.Creates(); len(c) != 1 || c[0].InstanceID != 909 || !c[0].FailedReply {
 			t.Fatalf("journal %+v", c)
+		}
+	})
+	t.Run("a rebid is not sent after a destroy failed: it counted on the money the destroy would free", func(t *testing.T) {
+		j := newJournal(t)
+		api := &fakeMutator{t: t, destroy: func(int64) error { return errors.New("reset") }}
+		outs := (&scaler.Executor{API: api, Journal: j}).Execute(context.Background(), []scaler.Action{
+			{Kind: scaler.KindDestroy, Fleet: "f", Reason: scaler.ReasonOutbid, InstanceID: 121, Price: 0.13}, rebid})
+		if outs[0].Result != scaler.ResultError || outs[1].Result != scaler.ResultSkipped {
+			t.Fatalf("outcomes %+v", outs)
+		}
+		if c := j.Creates()[0]; c.Bid != 0.3 {
+			t.Fatalf("the skipped rebid was journalled: %+v", c)
 		}
 	})
 	t.Run("dry-run sends no rebid", func(t *testing.T) {

@@ -98,9 +98,10 @@ func (p *planner) decide(f string, decision, reason, detail string) {
 	p.res.Decisions = append(p.res.Decisions, Decision{Fleet: f, Decision: decision, Reason: reason, Detail: detail})
 }
 
-// order puts what frees money and capacity first: destroys, stops, starts, then creates. The
-// executor skips the creates when an earlier destroy or stop failed.
+// order puts what frees money and capacity first: destroys, stops and drains, then what spends
+// again (rebids and starts), then creates. The executor skips what spends when an earlier
+// destroy or stop failed.
 func (p *planner) order() {
-	rank := map[Kind]int{KindDestroy: 0, KindStop: 1, KindDrain: 1, KindStart: 2, KindCreate: 3}
+	rank := map[Kind]int{KindDestroy: 0, KindStop: 1, KindDrain: 1, KindRebid: 2, KindStart: 2, KindCreate: 3}
 	slices.SortStableFunc(p.res.Actions, func(a, b Action) int { return cmp.Compare(rank[a.Kind], rank[b.Kind]) })
 }
