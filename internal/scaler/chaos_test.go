@@ -62,9 +62,10 @@ type chaosStats struct {
 	created                                                                                      map[string]int // successful creates by fleet
 	lastBlocked                                                                                  map[string][]string
 	unsettled                                                                                    map[string]string // fleet: why it was not settled at the last check
-	// Avoidance: fleet-cycles checked against the bound, avoidances lapsed early (of them, for
-	// a fleet below target with only avoided machines fitting), the most avoided for one fleet
-	// at once (of how many eligible), cycles in which a fleet had a failure burst.
+	// Avoidance: fleet-cycles checked against the bound, early lapses summed over them (and the
+	// creates on an avoided machine for a fleet below target with only avoided machines
+	// fitting), the most avoided for one fleet at once (of how many eligible), fleet-cycles in
+	// a failure burst.
 	avoidChecks, lapses, floorLapses, mostAvoided, mostAvoidedOf, burstCycles int
 }
 
@@ -330,7 +331,7 @@ func runChaos(t *testing.T, seed uint64, cycles int) {
 	t.Logf("drains: %d drain actions, %d removals after a drain, %d webhook calls, %d probes failed on purpose, %d instances replaced for never passing their probe",
 		st.drains, st.drainedRemovals, st.hookCalls, st.probeFailures, st.readinessFailures)
 	t.Logf("decisions by reason: %v; creates by fleet: %v; %d fleet-cycles checked for spread, %d cycles with a create or rebid under a monthly budget checked", st.decisions, st.created, st.spreadChecks, st.monthlyChecks)
-	t.Logf("avoidance: %d fleet-cycles checked against the bound, %d avoidances lapsed early (%d because only avoided machines fit below target), at most %d of %d eligible machines avoided for a fleet at once, %d cycles with a failure burst",
+	t.Logf("avoidance: %d fleet-cycles checked against the bound, %d early lapses summed over them (%d creates on an avoided machine because only avoided machines fit below target), at most %d of %d eligible machines avoided for a fleet at once, %d fleet-cycles in a failure burst",
 		st.avoidChecks, st.lapses, st.floorLapses, st.mostAvoided, st.mostAvoidedOf, st.burstCycles)
 	for _, f := range w.cfg.Fleets {
 		n := len(w.ours(f.Name))
