@@ -8,7 +8,11 @@ REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X github.com/prometheus/common/version.Version=$(VERSION) -X github.com/prometheus/common/version.Revision=$(REVISION)
 FUZZTIME  ?= 30s
 
-.PHONY: build extras test unit e2e bench lint fuzz run-sim deps-e2e check-config clean screenshots
+# The chaos test's extra runs (see chaos): seeds as -chaos.seeds takes them, and their length.
+CHAOS_SEEDS  ?= 1-10
+CHAOS_CYCLES ?= 300
+
+.PHONY: build extras test unit chaos e2e bench lint fuzz run-sim deps-e2e check-config clean screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vastwatch ./cmd/vastwatch
@@ -21,12 +25,19 @@ extras: build
 	bin/vastwatch completion zsh > bin/extras/completions/_vastwatch
 	bin/vastwatch man > bin/extras/vastwatch.1
 
-# The whole suite: vet, unit and integration tests with the race detector, the example config,
-# and the end-to-end suite (which installs Debian's prometheus package when missing).
-test: lint unit check-config e2e
+# The whole suite: vet, unit and integration tests with the race detector, the chaos test's
+# full and short runs, the example config, and the end-to-end suite (which installs Debian's
+# prometheus package when missing).
+test: lint unit chaos check-config e2e
 
 unit: deps-e2e
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# The chaos test beyond unit's (600 cycles under the race detector): the default seed's full
+# 2,000 cycles, then short runs of other seeds. A failing run prints the command that reruns it.
+chaos:
+	$(GO) test -count=1 -run 'TestChaos$$' ./internal/scaler/
+	$(GO) test -count=1 -run 'TestChaos$$' ./internal/scaler/ -chaos.seeds $(CHAOS_SEEDS) -chaos.cycles $(CHAOS_CYCLES)
 
 check-config:
 	CGO_ENABLED=0 $(GO) run -trimpath ./cmd/vastwatch check --config.file config.example.yaml

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -198,6 +199,18 @@ func TestServiceDiscoveryListsRunningInstances(t *testing.T) {
 	for _, f := range d.exporter.Snapshot().Fleets {
 		if f.Name == "web" && f.AvoidedMachines != 1 {
 			t.Fatalf("vastwatch_avoided_machines{fleet=web} = %d, want 1", f.AvoidedMachines)
+		}
+		// Of web's eligible machines, how many are avoided for it: the status page, `plan` and
+		// the metrics say the same (the machine may be rented by now, so at most one).
+		if f.Name == "web" && (f.EligibleMachines < 2 || f.EligibleAvoided > 1) {
+			t.Fatalf("web: %d of %d eligible machines avoided", f.EligibleAvoided, f.EligibleMachines)
+		}
+		if f.Name == "web" {
+			want := fmt.Sprintf("%d of %d eligible machines avoided", f.EligibleAvoided, f.EligibleMachines)
+			page, err := renderStatus(d.statusView())
+			if err != nil || !strings.Contains(string(page), want) {
+				t.Fatalf("the status page does not say %q: %v", want, err)
+			}
 		}
 		if f.Name == "web" && (f.MonthForecast <= 0 || f.MonthSpend < 0) {
 			t.Fatalf("month spend %v and forecast %v of a fleet with running instances", f.MonthSpend, f.MonthForecast)

@@ -32,6 +32,7 @@ func snapshotOf(cfg *policy.Config, v *scaler.View, obs *scaler.Observation) *me
 		s.Fleets = append(s.Fleets, metrics.FleetRow{
 			Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore, Budget: f.Budget,
 			Blocked: f.Blocked, AvoidedMachines: avoided[f.Name],
+			EligibleMachines: f.Eligible, EligibleAvoided: f.Avoided, BurstMachines: f.Burst,
 			MonthSpend: f.MonthSpend, MonthForecast: f.MonthForecast,
 			Desired: desiredBySource(f.Desired), HasDemand: f.Desired.HasDemand && !f.Desired.DemandAt.IsZero(),
 			DemandValue: f.Desired.DemandValue, ColdPool: coldPool(cfg, f.Name), OverBudget: f.OverBudget != "",

@@ -64,7 +64,8 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 	for _, f := range view.Fleets {
 		sf := statusFleet{Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore,
 			Budget: f.Budget, Blocked: f.Blocked, Counts: phaseCounts(f),
-			Month: f.MonthSpend, Forecast: f.MonthForecast, MonthBudget: f.MonthBudget, Over: f.OverBudget}
+			Month: f.MonthSpend, Forecast: f.MonthForecast, MonthBudget: f.MonthBudget, Over: f.OverBudget,
+			Avoided: f.AvoidedText(), Burst: f.BurstText()}
 		if pf := cfg.Fleet(f.Name); pf != nil && pf.Market != nil {
 			sf.Market = pf.Market.Name
 		}

@@ -74,6 +74,8 @@ type statusFleet struct {
 	// Chart draws its desired and running size over the recent hours.
 	Desired string
 	Chart   template.HTML
+	// Avoided is "N of M eligible machines avoided"; Burst the failure burst, "" when none.
+	Avoided, Burst string
 }
 
 type statusInstance struct {
@@ -181,14 +183,15 @@ th{color:#57606a;font-weight:600}
 {{else}}<tr><td colspan="6" class="muted">no markets configured</td></tr>{{end}}
 </table></div></section>
 <section><h2>Fleets</h2><div class="scroll"><table>
-<tr><th>fleet</th><th>market</th><th class="num">target</th><th class="num">min/max</th><th>instances</th><th class="num">spend / budget</th><th class="num">month so far → forecast</th><th>blocked</th></tr>
+<tr><th>fleet</th><th>market</th><th class="num">target</th><th class="num">min/max</th><th>instances</th><th class="num">spend / budget</th><th class="num">month so far → forecast</th><th>blocked</th><th>machines</th></tr>
 {{range .Fleets}}<tr><td>{{.Name}}</td><td>{{.Market}}</td><td class="num">{{.Target}}</td><td class="num">{{.Min}}/{{.Max}}</td><td>{{.Counts}}</td>
 <td class="num {{if over .Spend .Budget}}bad{{end}}">{{usd .Spend}} / {{usd .Budget}}</td>
 <td class="num {{if over .Forecast .MonthBudget}}bad{{end}}">{{usd .Month}} → {{usd .Forecast}}{{if gt .MonthBudget 0.0}} / {{usd .MonthBudget}}{{end}}</td>
-<td>{{range .Blocked}}<span class="pill bad">{{.}}</span> {{end}}</td></tr>
-{{if .Over}}<tr><td></td><td colspan="7" class="warn">{{.Over}}</td></tr>{{end}}
-{{if .Desired}}<tr><td></td><td colspan="7"><span class="muted">autoscaled: {{.Desired}}</span>{{if .Chart}}<br>{{.Chart}}{{end}}</td></tr>{{end}}
-{{else}}<tr><td colspan="8" class="muted">no fleets configured: vastwatch only watches</td></tr>{{end}}
+<td>{{range .Blocked}}<span class="pill bad">{{.}}</span> {{end}}</td>
+<td>{{.Avoided}}{{if .Burst}} <span class="pill warn">{{.Burst}}</span>{{end}}</td></tr>
+{{if .Over}}<tr><td></td><td colspan="8" class="warn">{{.Over}}</td></tr>{{end}}
+{{if .Desired}}<tr><td></td><td colspan="8"><span class="muted">autoscaled: {{.Desired}}</span>{{if .Chart}}<br>{{.Chart}}{{end}}</td></tr>{{end}}
+{{else}}<tr><td colspan="9" class="muted">no fleets configured: vastwatch only watches</td></tr>{{end}}
 </table></div></section>
 <section><h2>Instances</h2><div class="scroll"><table>
 <tr><th>id</th><th>fleet</th><th>state</th><th>gpu</th><th class="num">$/h</th><th class="num">age</th><th class="num">machine</th><th>ssh</th>{{if .HasService}}<th>readiness / drain</th>{{end}}</tr>

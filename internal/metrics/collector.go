@@ -63,6 +63,15 @@ var (
 		[]string{"fleet", "reason"}, nil)
 	descAvoided = prometheus.NewDesc("vastwatch_avoided_machines",
 		"Machines the fleet avoids after failures.", []string{"fleet"}, nil)
+	descFleetEligible = prometheus.NewDesc("vastwatch_fleet_eligible_machines",
+		"Machines of the fleet's market it could rent on: an offer with enough disk, listed for min_duration, within its price caps.",
+		[]string{"fleet"}, nil)
+	descFleetAvoided = prometheus.NewDesc("vastwatch_fleet_avoided_machines",
+		"Eligible machines avoided for the fleet after failures, at most avoid.max_share of vastwatch_fleet_eligible_machines.",
+		[]string{"fleet"}, nil)
+	descFleetBurst = prometheus.NewDesc("vastwatch_fleet_failure_burst_machines",
+		"Machines on which the fleet's instances failed in the last 10 minutes while they number 3 or more (likely a platform or image problem); 0 otherwise.",
+		[]string{"fleet"}, nil)
 	descFleetMonthSpend = prometheus.NewDesc("vastwatch_fleet_month_spend_dollars",
 		"Committed spend of the fleet integrated over the current calendar month (UTC), or what Vast charged for its listed instances when more.", []string{"fleet"}, nil)
 	descFleetMonthForecast = prometheus.NewDesc("vastwatch_fleet_month_forecast_dollars",
@@ -210,6 +219,9 @@ func (c snapshotCollector) collectFleets(emit emitter, counts *stateCounts) {
 		emit.gauge(descFleetSpend, f.Spend, f.Name)
 		emit.gauge(descFleetBudget, f.Budget, f.Name)
 		emit.gauge(descAvoided, float64(f.AvoidedMachines), f.Name)
+		emit.gauge(descFleetEligible, float64(f.EligibleMachines), f.Name)
+		emit.gauge(descFleetAvoided, float64(f.EligibleAvoided), f.Name)
+		emit.gauge(descFleetBurst, float64(f.BurstMachines), f.Name)
 		emit.gauge(descFleetMonthSpend, f.MonthSpend, f.Name)
 		emit.gauge(descFleetMonthForecast, f.MonthForecast, f.Name)
 		emit.gauge(descFleetOverBudget, boolValue(f.OverBudget), f.Name)

@@ -62,6 +62,7 @@ func fixedSnapshot() *metrics.Snapshot {
 		},
 		Fleets: []metrics.FleetRow{
 			{Name: "inference", Target: 3, Min: 1, Max: 6, Spend: 0.8, Budget: 2, AvoidedMachines: 1, OverBudget: true,
+				EligibleMachines: 12, EligibleAvoided: 2, BurstMachines: 4,
 				MonthSpend: 250.25, MonthForecast: 259.85},
 			{Name: "training", Target: 2, Min: 0, Max: 4, Spend: 0, Budget: 1,
 				Blocked:   []string{"price_cap", "no_offers"},

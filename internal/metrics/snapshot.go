@@ -149,6 +149,11 @@ type FleetRow struct {
 	// budget_exhausted, price_cap, no_offers, credit_floor); empty when it is not blocked.
 	Blocked         []string
 	AvoidedMachines int // machines this fleet avoids after failures
+	// EligibleMachines are the machines of the fleet's market it could rent on;
+	// EligibleAvoided those of them avoided for it after its avoid.max_share bound
+	// (vastwatch_fleet_eligible_machines, vastwatch_fleet_avoided_machines); BurstMachines the
+	// machines of its failure burst, 0 when none (vastwatch_fleet_failure_burst_machines).
+	EligibleMachines, EligibleAvoided, BurstMachines int
 	// MonthSpend is the fleet's committed spend integrated over this calendar month (UTC), $;
 	// MonthForecast adds its committed $/h × hours left in the month
 	// (vastwatch_fleet_month_spend_dollars, vastwatch_fleet_month_forecast_dollars).

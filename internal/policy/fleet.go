@@ -35,6 +35,7 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, name
 	readiness := c.readiness(ff.Readiness)
 	drain := c.drain(ff.Drain)
 	reb := c.rebalance(ff.Rebalance)
+	avoid := c.avoid(ff.Avoid)
 	bid := c.bid(ff.Bid, m)
 	auto := c.autoscale(ff.Autoscale)
 	cold := c.cold(ff.Cold, sz, ff.ScaleDown)
@@ -69,6 +70,7 @@ func (v *validator) fleet(i int, ff *fileFleet, markets map[string]*Market, name
 		Autoscale:          auto,
 		Cold:               cold,
 		SSHKeys:            keys,
+		Avoid:              avoid,
 	}
 }
 

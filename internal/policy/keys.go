@@ -67,6 +67,7 @@ const (
 	fleetAutoscale   = "autoscale"
 	fleetCold        = "cold"
 	fleetSSHKeys     = "ssh_keys"
+	fleetAvoid       = "avoid"
 
 	sizeMin    = "min"
 	sizeTarget = "target"
@@ -123,4 +124,5 @@ const (
 	stabilizationScaleDown = "scale_down"
 
 	coldInstances = "instances"
+	avoidMaxShare = "max_share"
 )

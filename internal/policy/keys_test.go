@@ -19,7 +19,8 @@ func TestKeysAreYAMLTags(t *testing.T) {
 		{fileMarket{}, []string{marketName, marketQuery, marketType, marketOrder, marketLimit, marketStorageGB, marketGroupBy}},
 		{fileFleet{}, []string{fleetName, fleetMarket, fleetSize, fleetSchedule, fleetMaxPrice, fleetBudget, fleetMonthly,
 			fleetInstance, fleetBootTimeout, fleetCooldown, fleetMaxActions, fleetScaleDown, fleetStoppedTTL, fleetMinDuration,
-			fleetRebalance, fleetBid, fleetDiscovery, fleetSpread, fleetReadiness, fleetDrain, fleetAutoscale, fleetCold, fleetSSHKeys}},
+			fleetRebalance, fleetBid, fleetDiscovery, fleetSpread, fleetReadiness, fleetDrain, fleetAutoscale, fleetCold, fleetSSHKeys,
+			fleetAvoid}},
 		{fileSize{}, []string{sizeMin, sizeTarget, sizeMax}},
 		{fileScheduleEntry{}, []string{scheduleCron, scheduleTarget, scheduleMin}},
 		{fileInstance{}, []string{instanceImage, instanceDiskGB, instanceRuntype, instanceOnstart}},
@@ -36,6 +37,7 @@ func TestKeysAreYAMLTags(t *testing.T) {
 		{fileCurvePoint{}, []string{curveInstances, curveMaxPrice}},
 		{fileStabilization{}, []string{stabilizationScaleUp, stabilizationScaleDown}},
 		{fileCold{}, []string{coldInstances}},
+		{fileAvoid{}, []string{avoidMaxShare}},
 	}
 	for _, c := range cases {
 		typ := reflect.TypeOf(c.file)

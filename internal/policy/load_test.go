@@ -75,7 +75,7 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown nested key", edit(t, "    max_price_dollars_per_hour: 0.5\n", "    max_price_dollar_per_hour: 0.5\n"),
 			[]string{
 				`fleets[0].max_price_dollars_per_hour (line 6): required; allowed: the most one instance may cost in whole-instance $/h (dph_total), e.g. 0.60`,
-				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid, discovery, spread, readiness, drain, autoscale, cold, ssh_keys`,
+				`fleets[0].max_price_dollar_per_hour (line 9): unknown field "max_price_dollar_per_hour" (did you mean "max_price_dollars_per_hour"?); allowed: name, market, size, schedule, max_price_dollars_per_hour, budget_dollars_per_hour, budget_dollars_per_month, instance, boot_timeout, cooldown, max_actions_per_cycle, scale_down, stopped_ttl, min_duration, rebalance, bid, discovery, spread, readiness, drain, autoscale, cold, ssh_keys, avoid`,
 			}},
 		{"duplicate key", edit(t, "    market: m\n", "    market: m\n    market: m\n"),
 			[]string{`fleets[0].market (line 8): duplicate key (first at line 7); allowed: each key once`}},
@@ -143,6 +143,14 @@ func TestBadConfigs(t *testing.T) {
 		{"drain webhook with credentials", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    drain: {webhook: \"https://u:p@lb.example/drain\", delay: -1s}\n"),
 			[]string{`fleets[0].drain.webhook (line 12): carries user:password; allowed: a URL without credentials (put a token in the path or query, and the URL in {env: NAME} or {file: PATH})`,
 				`fleets[0].drain.delay (line 12): -1s is negative; allowed: 0 or the least time between the drain and the removal, e.g. 2m`}},
+		{"avoid share of the whole market", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    avoid: {max_share: 1}\n"),
+			[]string{`fleets[0].avoid.max_share (line 12): 1 is not a fraction in (0, 1); allowed: more than 0 and less than 1, e.g. 0.5 to avoid at most half of the machines the fleet could rent on (avoidance never takes the whole market)`}},
+		{"avoid share as a percentage", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    avoid: {max_share: 50}\n"),
+			[]string{`fleets[0].avoid.max_share (line 12): 50 is not a fraction in (0, 1); allowed: more than 0 and less than 1, e.g. 0.5 to avoid at most half of the machines the fleet could rent on (avoidance never takes the whole market)`}},
+		{"avoid share zero", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    avoid:\n      max_share: 0\n"),
+			[]string{`fleets[0].avoid.max_share (line 13): 0 is not a fraction in (0, 1); allowed: more than 0 and less than 1, e.g. 0.5 to avoid at most half of the machines the fleet could rent on (avoidance never takes the whole market)`}},
+		{"unknown avoid key", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    avoid: {max_shares: 0.3}\n"),
+			[]string{`fleets[0].avoid.max_shares (line 12): unknown field "max_shares" (did you mean "max_share"?); allowed: max_share`}},
 		{"negative spread limit", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    spread: {max_per_host: -1}\n"),
 			[]string{`fleets[0].spread.max_per_host (line 12): -1 is negative; allowed: 0 (no limit) or a positive number of the fleet's instances`}},
 		{"negative cooldown", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    cooldown: {scale_down: -1m}\n"),
@@ -357,6 +365,30 @@ func TestSpreadAndMonthlyBudgetsAreParsed(t *testing.T) {
 	}
 	if cfg.Fleets[0].Spread.Any() {
 		t.Fatalf("spread without a spread key: %+v", cfg.Fleets[0].Spread)
+	}
+}
+
+func TestAvoidShareIsParsed(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml string
+		want       float64
+	}{
+		{"absent: the default", base, DefaultAvoidMaxShare},
+		{"empty section: the default", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    avoid: {}\n"), DefaultAvoidMaxShare},
+		{"set", edit(t, "    instance: {image: img}\n", "    instance: {image: img}\n    avoid: {max_share: 0.25}\n"), 0.25},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(c.yaml), "", noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Fleets[0].Avoid; got.MaxShare != c.want || got.Share() != c.want {
+				t.Fatalf("avoid %+v (share %v), want max_share %v", got, got.Share(), c.want)
+			}
+		})
+	}
+	if (Avoid{}).Share() != DefaultAvoidMaxShare {
+		t.Fatalf("a fleet built without the config avoids at most %v, want the default %v", (Avoid{}).Share(), DefaultAvoidMaxShare)
 	}
 }
 

@@ -125,6 +125,8 @@ type Fleet struct {
 	// SSHKeys are the OpenSSH public key lines attached to each of the fleet's instances after
 	// it is created (the top-level ssh_keys, then the fleet's own; docs/design.md §4).
 	SSHKeys []string
+	// Avoid bounds the machines avoided for the fleet after failures.
+	Avoid Avoid
 }
 
 // Autoscale is where an autoscaled fleet's desired size comes from: its demand, the price
@@ -201,6 +203,26 @@ const (
 	DefaultProbeTimeout = 5 * time.Second
 	DefaultDrainTimeout = 5 * time.Minute
 )
+
+// Avoid bounds machine avoidance for one fleet (docs/design.md §8): of the machines the fleet
+// could rent on (its eligible machines), at most MaxShare are avoided for it at once; beyond
+// that, the avoidances closest to expiry lapse early for the fleet. Avoidance therefore never
+// takes a fleet's whole market.
+type Avoid struct {
+	MaxShare float64 // in (0, 1); 0 (a Fleet built without the config) means DefaultAvoidMaxShare
+}
+
+// DefaultAvoidMaxShare is avoid.max_share when the key is absent: at most half of a fleet's
+// eligible machines are avoided at once.
+const DefaultAvoidMaxShare = 0.5
+
+// Share is the bound in force: MaxShare, or DefaultAvoidMaxShare when unset.
+func (a Avoid) Share() float64 {
+	if a.MaxShare <= 0 {
+		return DefaultAvoidMaxShare
+	}
+	return a.MaxShare
+}
 
 // Spread limits how many of a fleet's instances (pending creates and make-before-break
 // replacements included) may share one machine, one host (host_id) or one country (the ", CC"

@@ -73,6 +73,7 @@ type fileFleet struct {
 	Autoscale          *fileAutoscale      `yaml:"autoscale"`
 	Cold               *fileCold           `yaml:"cold"`
 	SSHKeys            sshKeyList          `yaml:"ssh_keys"`
+	Avoid              *fileAvoid          `yaml:"avoid"`
 }
 
 // fileAutoscale sets the fleet's desired size from its demand and the market's prices.
@@ -137,6 +138,13 @@ type fileSpread struct {
 	MaxPerHost    int `yaml:"max_per_host"`
 	MaxPerCountry int `yaml:"max_per_country"`
 }
+
+// fileAvoid bounds the machines avoided for the fleet after failures.
+type fileAvoid struct {
+	MaxShare float64 `yaml:"max_share"`
+}
+
+func (a *fileAvoid) setDefaults() { a.MaxShare = DefaultAvoidMaxShare }
 
 // fileDiscovery lists the container ports /sd offers to Prometheus for each running instance.
 type fileDiscovery struct {

@@ -66,6 +66,10 @@ func writeFleet(b *strings.Builder, f scaler.FleetStatus, res scaler.Result, out
 	if len(f.Blocked) > 0 {
 		fmt.Fprintf(b, "  blocked: %s\n", strings.Join(f.Blocked, ", "))
 	}
+	fmt.Fprintf(b, "  %s\n", f.AvoidedText())
+	if s := f.BurstText(); s != "" {
+		fmt.Fprintf(b, "  %s\n", s)
+	}
 	for _, d := range res.Decisions {
 		if d.Fleet != f.Name {
 			continue

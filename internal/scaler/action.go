@@ -81,6 +81,10 @@ const (
 	// and none was journalled at its create, so the fleet's committed spend is unknown; under an
 	// account-wide budget such an instance of any fleet, or an orphan, blocks every fleet.
 	ReasonPriceUnknown = "price_unknown"
+	// ReasonFailureBurst: the fleet's instances failed on at least BurstMachines machines within
+	// BurstWindow, the pattern of a platform or image problem: a failed instance is destroyed
+	// and replaced, but the machines are not avoided for it.
+	ReasonFailureBurst = "failure_burst"
 )
 
 // WhyReadinessTimeout is what makes a failed instance failed when it never passed its fleet's
@@ -233,6 +237,15 @@ type FleetStatus struct {
 	// OverBudget says, in words, that the fleet's committed spend is above its hourly budget
 	// (a budget lowered below it): no new rentals, existing instances kept. "" when it is not.
 	OverBudget string
+	// Eligible counts the machines of the fleet's market it could rent on (enough disk, listed
+	// for min_duration, within its price caps); Avoided those avoided for it at the end of the
+	// plan, at most ⌊avoid.max_share × Eligible⌋; Lapsed the avoidances of eligible machines
+	// that lapsed early for it this plan (beyond the share, forgiven in a failure burst, or
+	// because only avoided machines fitted while it was below target). docs/design.md §8.
+	Eligible, Avoided, Lapsed int
+	// Burst counts the machines on which the fleet's instances failed within BurstWindow
+	// while they make a failure burst (at least BurstMachines); 0 otherwise.
+	Burst int
 }
 
 // Result is the plan of one cycle.

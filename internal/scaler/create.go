@@ -17,9 +17,12 @@ func (fp *fleetPlan) createOne(detail string) (reason, decision string) {
 	if reason, decision = fp.createBlocked(0); reason != "" {
 		return reason, decision
 	}
-	o, price, bid, why := fp.pickOffer(pick{})
+	o, price, bid, why := fp.pickOffer(pick{lapse: true})
 	if o == nil {
 		return why, DecisionBlocked
+	}
+	if fp.avoid.floor[o.MachineID] {
+		detail += fmt.Sprintf("; avoidance of machine %d lapsed early: only avoided machines fit", o.MachineID)
 	}
 	fp.emitCreate(o, price, bid, ReasonBelowTarget, detail, 0)
 	return "", ""

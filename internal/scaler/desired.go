@@ -210,7 +210,7 @@ func (fp *fleetPlan) offerPrices(ceiling float64) []float64 {
 }
 
 // rentable reports whether the fleet could rent the offer of r as far as the offer itself
-// goes: enough disk, a listing that lasts min_duration, a machine not avoided.
+// goes: enough disk, a listing that lasts min_duration, a machine not avoided for the fleet.
 func (fp *fleetPlan) rentable(r *offerRow) bool {
 	f := fp.f
 	if disk := f.Instance.DiskGB; disk > 0 && r.disk > 0 && r.disk+eps < disk {
@@ -219,6 +219,6 @@ func (fp *fleetPlan) rentable(r *offerRow) bool {
 	if f.MinDuration > 0 && r.end > 0 && r.end < float64(fp.now.Add(f.MinDuration).Unix()) {
 		return false
 	}
-	until, avoided := fp.st.Avoided[r.machine]
-	return !avoided || !fp.now.Before(until)
+	_, avoided := fp.avoid.kept[r.machine] // avoided for this fleet, within its bound
+	return !avoided
 }

@@ -63,9 +63,9 @@ type Executor struct {
 	Notifier Notifier
 }
 
-// Execute runs the actions in order. After a destroy or stop fails, the remaining creates and
-// starts are skipped: the plan counted on the capacity and money they would free, and when
-// checks disagree the safest action wins. A cancelled ctx stops it between actions.
+// Execute runs the actions in order. After a destroy or stop fails, the remaining creates,
+// starts and rebids are skipped: the plan counted on the capacity and money they would free,
+// and when checks disagree the safest action wins. A cancelled ctx stops it between actions.
 func (e *Executor) Execute(ctx context.Context, actions []Action) []ActionOutcome {
 	outs := make([]ActionOutcome, 0, len(actions))
 	freeFailed := false
@@ -76,7 +76,7 @@ func (e *Executor) Execute(ctx context.Context, actions []Action) []ActionOutcom
 			o = ActionOutcome{Action: a, Result: ResultDryRun, Why: "dry-run: not sent"}
 		case ctx.Err() != nil:
 			o = ActionOutcome{Action: a, Result: ResultSkipped, Why: "cycle cancelled", Err: ctx.Err()}
-		case freeFailed && (a.Kind == KindCreate || a.Kind == KindStart):
+		case freeFailed && (a.Kind == KindCreate || a.Kind == KindStart || a.Kind == KindRebid):
 			o = ActionOutcome{Action: a, Result: ResultSkipped, Why: "an earlier destroy or stop failed"}
 		default:
 			o = e.one(ctx, a)
@@ -116,13 +116,8 @@ func (e *Executor) one(ctx context.Context, a Action) ActionOutcome {
 			// Best effort: stale entries are dropped at the next reconcile anyway.
 			_ = e.Journal.SetStopped(a.InstanceID, time.Time{})
 			_ = e.Journal.EndDrain(a.InstanceID)
-			if (a.Reason == ReasonFailed || a.Reason == ReasonOutbid) && e.AvoidFor > 0 && a.MachineID != 0 {
-				until, n, err := e.Journal.Fail(a.MachineID, a.Fleet, e.now(), e.AvoidFor, e.AvoidMax)
-				if err != nil {
-					out.Why = "machine not avoided: " + err.Error()
-				} else {
-					out.Why = fmt.Sprintf("machine %d avoided until %s (failure %d)", a.MachineID, until.UTC().Format(time.RFC3339), n)
-				}
+			if (a.Reason == ReasonFailed || a.Reason == ReasonOutbid || a.Reason == ReasonFailureBurst) && e.AvoidFor > 0 && a.MachineID != 0 {
+				out.Why = e.fail(a)
 			}
 		}
 		return out
@@ -171,6 +166,20 @@ func (e *Executor) one(ctx context.Context, a Action) ActionOutcome {
 		return out
 	}
 	return fail("unknown action", fmt.Errorf("unknown action kind %q", a.Kind))
+}
+
+// fail records the failure of a's instance on its machine and says what became of the machine:
+// avoided, or not, being part of a failure burst (docs/design.md §8).
+func (e *Executor) fail(a Action) string {
+	f, err := e.Journal.Fail(a.MachineID, a.Fleet, e.now(), e.AvoidFor, e.AvoidMax, a.Reason == ReasonFailureBurst)
+	switch {
+	case err != nil:
+		return "machine not avoided: " + err.Error()
+	case f.Burst > 0 || a.Reason == ReasonFailureBurst:
+		return fmt.Sprintf("machine %d not avoided: the fleet's failures on %d or more machines within %s form a burst, likely a platform or image problem",
+			a.MachineID, max(f.Burst, BurstMachines), burstWindowText)
+	}
+	return fmt.Sprintf("machine %d avoided until %s (failure %d)", a.MachineID, f.Until.UTC().Format(time.RFC3339), f.Count)
 }
 
 // drain journals the drain of an instance (written ahead: from now on it is out of /sd and of

@@ -243,6 +243,22 @@ func TestExecutor(t *testing.T) {
 			t.Fatalf("avoided %v", j.Avoided())
 		}
 	})
+	t.Run("destroying in a failure burst avoids no machine and forgives the burst's", func(t *testing.T) {
+		m := &fakeMutator{t: t, destroy: func(int64) error { return nil }}
+		ex, j, _ := newExec(t, m)
+		outs := ex.Execute(context.Background(), []scaler.Action{
+			{Kind: scaler.KindDestroy, Fleet: "f", InstanceID: 9, MachineID: 42, Reason: scaler.ReasonFailed},
+			{Kind: scaler.KindDestroy, Fleet: "f", InstanceID: 10, MachineID: 43, Reason: scaler.ReasonFailureBurst}})
+		if !strings.Contains(outs[0].Why, "machine 42 avoided until") || !strings.Contains(outs[1].Why, "machine 43 not avoided") {
+			t.Fatalf("outcomes say %q and %q", outs[0].Why, outs[1].Why)
+		}
+		if av := j.Avoided(); len(av) != 0 {
+			t.Fatalf("avoided %v after the burst", av)
+		}
+		if f := j.Failures(); f[42].Count != 0 || !f[42].Burst || !f[43].Burst {
+			t.Fatalf("failures %+v: both forgiven, neither counted", f)
+		}
+	})
 	t.Run("a stop is journalled before it is sent", func(t *testing.T) {
 		var j *scaler.Journal
 		m := &fakeMutator{t: t}

@@ -43,6 +43,8 @@ type fleetPlan struct {
 	limited bool
 	// blocked holds the reasons the target is out of reach.
 	blocked []string
+	// avoid is the fleet's view of the avoided machines (avoid.go).
+	avoid *avoidance
 }
 
 // newFleetPlan tallies the fleet's instances and pending creates before any rule runs.
@@ -76,6 +78,7 @@ func (p *planner) newFleetPlan(f *policy.Fleet) *fleetPlan {
 	fp.status.SpendBefore = fp.committed
 	fp.status.OverBudget = overBudget(fp.committed, f.Budget)
 	fp.inflight = inFlight(fp.managed, fp.pend)
+	fp.avoid = fp.newAvoidance()
 	fp.status.Desired = fp.desired(fp.counted())
 	fp.target = fp.status.Desired.Final
 	fp.status.Target = fp.target
@@ -101,6 +104,8 @@ func (fp *fleetPlan) finish() FleetStatus {
 	fp.status.MonthSpend = fp.monthFleets[fp.f.Name]
 	fp.status.MonthForecast = fp.status.MonthSpend + fp.committed*fp.hoursLeft
 	fp.status.Blocked = fp.blocked
+	fp.status.Eligible, fp.status.Avoided, fp.status.Lapsed = fp.avoid.eligible, len(fp.avoid.kept), fp.avoid.lapsed
+	fp.status.Burst = fp.avoid.burst
 	return fp.status
 }
 

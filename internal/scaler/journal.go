@@ -67,6 +67,12 @@ type MachineFailures struct {
 	Last  time.Time `json:"last"`
 	// Fleet is the fleet whose instance failed last (for vastwatch_avoided_machines{fleet}).
 	Fleet string `json:"fleet,omitempty"`
+	// Before is the avoidance the machine had before its last failure (zero: none): what it
+	// goes back to when that failure is forgiven as part of a burst (journal_avoid.go).
+	Before time.Time `json:"before,omitzero"`
+	// Burst marks a last failure that was part of a failure burst of its fleet (docs/design.md
+	// §8): it is not counted and does not avoid the machine.
+	Burst bool `json:"burst,omitempty"`
 }
 
 // FailureMemory is how long a machine's failures are remembered after its last one: a machine
@@ -325,34 +331,6 @@ func (j *Journal) Avoid(machine int64, until time.Time) error {
 	}
 	j.data.Avoided[machine] = until
 	return j.save()
-}
-
-// Fail records a failure of an instance of fleet on machine at now and avoids the machine for
-// AvoidTTL(base, capTTL, n), n being its failures within FailureMemory, this one included. An
-// avoidance already running longer is kept. It returns until when and n.
-func (j *Journal) Fail(machine int64, fleet string, now time.Time, base, capTTL time.Duration) (time.Time, int, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.data.Failures == nil {
-		j.data.Failures = map[int64]MachineFailures{}
-	}
-	if j.data.Avoided == nil {
-		j.data.Avoided = map[int64]time.Time{}
-	}
-	f := j.data.Failures[machine]
-	if !f.Last.IsZero() && now.Sub(f.Last) > FailureMemory {
-		f.Count = 0
-	}
-	f.Count++
-	f.Last = now
-	f.Fleet = fleet
-	j.data.Failures[machine] = f
-	until := now.Add(AvoidTTL(base, capTTL, f.Count))
-	if prev, ok := j.data.Avoided[machine]; ok && prev.After(until) {
-		until = prev
-	}
-	j.data.Avoided[machine] = until
-	return until, f.Count, j.save()
 }
 
 // Failures returns a copy of the machines' remembered failures.

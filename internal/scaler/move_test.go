@@ -377,9 +377,20 @@ func TestPlanMoves(t *testing.T) {
 			want: []string{"destroy:f:124"},
 		},
 		{
+			// The executor skips what spends after a destroy that failed; a rebid spends, so it
+			// comes after every destroy of the plan.
+			name: "rebids come after the destroys",
+			cfg:  testConfig(testFleet("f", bidM, func(f *policy.Fleet) { f.Target = 2 })),
+			obs:  obsOf(100, bidOffers, outbidInstance(120, 0.3, 0.5), outbidInstance(121, 0.3, 0.95)),
+			st:   scaler.State{OutbidSince: map[int64]time.Time{121: t0.Add(-20 * time.Minute)}, OutbidGrace: 10 * time.Minute},
+			want: []string{"destroy:f:121", "rebid:f:120", "create:f:5"},
+		},
+		{
+			// Three eligible machines: the bound keeps one avoided, and a rebalance never lets an
+			// avoidance lapse (only a fleet below target does).
 			name: "rebalance never rents on an avoided machine",
 			cfg:  testConfig(testFleet("f", od, rebalance)),
-			obs: obsOf(100, map[string][]vastapi.Offer{"m": {testOffer(1, 0.30)}},
+			obs: obsOf(100, map[string][]vastapi.Offer{"m": {testOffer(1, 0.30), testOffer(2, 0.45), testOffer(3, 0.50)}},
 				aged(testInstance(120, "f", "a", "running", 0.5), 3*time.Hour)),
 			st:   scaler.State{Avoided: map[int64]time.Time{1001: t0.Add(time.Hour)}},
 			want: nil,
@@ -426,9 +437,9 @@ func TestJournalFailuresSurviveRestartAndFade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	until, n, err := j.Fail(7, "f", t0, time.Hour, 24*time.Hour)
-	if err != nil || n != 1 || !until.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("first failure: until %s n %d err %v", until, n, err)
+	f, err := j.Fail(7, "f", t0, time.Hour, 24*time.Hour, false)
+	if err != nil || f.Count != 1 || !f.Until.Equal(t0.Add(time.Hour)) || f.Burst != 0 {
+		t.Fatalf("first failure: %+v err %v", f, err)
 	}
 	// A restart: the count is read back from the state dir.
 	j, err = scaler.OpenJournal(dir)
@@ -442,9 +453,9 @@ func TestJournalFailuresSurviveRestartAndFade(t *testing.T) {
 	if _, ok := j.Avoided()[7]; ok {
 		t.Error("expired avoidance kept")
 	}
-	until, n, err = j.Fail(7, "f", t1, time.Hour, 24*time.Hour)
-	if err != nil || n != 2 || !until.Equal(t1.Add(2*time.Hour)) {
-		t.Fatalf("second failure after a restart: until %s n %d err %v, want 2h", until, n, err)
+	f, err = j.Fail(7, "f", t1, time.Hour, 24*time.Hour, false)
+	if err != nil || f.Count != 2 || !f.Until.Equal(t1.Add(2*time.Hour)) {
+		t.Fatalf("second failure after a restart: %+v err %v, want 2h", f, err)
 	}
 	// Long after the last failure the machine starts afresh.
 	t2 := t1.Add(scaler.FailureMemory + time.Hour)
@@ -454,8 +465,8 @@ func TestJournalFailuresSurviveRestartAndFade(t *testing.T) {
 	if _, ok := j.Failures()[7]; ok {
 		t.Error("failures remembered beyond FailureMemory")
 	}
-	if _, n, _ = j.Fail(7, "f", t2, time.Hour, 24*time.Hour); n != 1 {
-		t.Errorf("failure count %d after the memory faded, want 1", n)
+	if f, _ = j.Fail(7, "f", t2, time.Hour, 24*time.Hour, false); f.Count != 1 {
+		t.Errorf("failure count %d after the memory faded, want 1", f.Count)
 	}
 }
 
@@ -512,6 +523,18 @@ func TestExecutorRebid(t *testing.T) {
 		ex.Execute(context.Background(), []scaler.Action{planOne(t, o)})
 		if c := j.Creates(); len(c) != 1 || c[0].InstanceID != 909 || !c[0].FailedReply {
 			t.Fatalf("journal %+v", c)
+		}
+	})
+	t.Run("a rebid is not sent after a destroy failed: it counted on the money the destroy would free", func(t *testing.T) {
+		j := newJournal(t)
+		api := &fakeMutator{t: t, destroy: func(int64) error { return errors.New("reset") }}
+		outs := (&scaler.Executor{API: api, Journal: j}).Execute(context.Background(), []scaler.Action{
+			{Kind: scaler.KindDestroy, Fleet: "f", Reason: scaler.ReasonOutbid, InstanceID: 121, Price: 0.13}, rebid})
+		if outs[0].Result != scaler.ResultError || outs[1].Result != scaler.ResultSkipped {
+			t.Fatalf("outcomes %+v", outs)
+		}
+		if c := j.Creates()[0]; c.Bid != 0.3 {
+			t.Fatalf("the skipped rebid was journalled: %+v", c)
 		}
 	})
 	t.Run("dry-run sends no rebid", func(t *testing.T) {

@@ -13,6 +13,7 @@ type offerRow struct {
 	end                         float64 // epoch seconds; 0 = unknown
 	machine, id, host           int64
 	country                     string
+	mi                          int32 // the machine's index among the market's machines
 }
 
 // rows returns the packed offers of a market, built once per plan.
@@ -22,16 +23,24 @@ func (p *planner) rows(market string) []offerRow {
 	}
 	offers := p.obs.Offers[market]
 	r := make([]offerRow, len(offers))
+	index := make(map[int64]int32, len(offers))
 	for i := range offers {
 		o := &offers[i]
+		mi, ok := index[o.MachineID]
+		if !ok {
+			mi = int32(len(index))
+			index[o.MachineID] = mi
+		}
 		r[i] = offerRow{base: o.DphBase, storage: o.StorageCost, minBid: o.MinBid, disk: o.DiskSpace,
 			end: o.EndDate.Or(0), machine: o.MachineID, id: o.ID, host: o.HostID,
-			country: Country(o.Geolocation.Or(""))}
+			country: Country(o.Geolocation.Or("")), mi: mi}
 	}
 	if p.rowCache == nil {
 		p.rowCache = map[string][]offerRow{}
+		p.machineIdx = map[string]map[int64]int32{}
 	}
 	p.rowCache[market] = r
+	p.machineIdx[market] = index
 	return r
 }
 
@@ -40,6 +49,10 @@ type pick struct {
 	ceiling     float64       // > 0: the price must not exceed it (rebalance savings)
 	minDuration time.Duration // > 0: the listing must last at least this long (beyond min_duration)
 	notMachine  int64         // != 0: not on this machine (the one being left)
+	// lapse: when only offers on machines avoided for the fleet fit, take the one whose
+	// avoidance is first in LapseOrder and end that avoidance early (a fleet below target is
+	// never kept there by avoidance alone).
+	lapse bool
 }
 
 // offerStage is how far an offer got through pickOffer's checks, in their order.
@@ -71,7 +84,8 @@ var stageReasons = [...]string{
 // pickOffer walks the market's offers in the order the search returned them (the market's
 // `order`) and takes the first that passes every check, with its price and bid. When none
 // does, the reason is the last check that the furthest-getting offer failed: an offer under
-// the price cap that only an avoided machine keeps out says avoided_machine, not price_cap.
+// the price cap that only an avoided machine keeps out says avoided_machine, not price_cap,
+// unless opt.lapse lets that avoidance lapse (docs/design.md §8).
 func (fp *fleetPlan) pickOffer(opt pick) (*vastapi.Offer, float64, float64, string) {
 	f := fp.f
 	rows := fp.rows(f.Market.Name)
@@ -83,6 +97,8 @@ func (fp *fleetPlan) pickOffer(opt pick) (*vastapi.Offer, float64, float64, stri
 	if d := max(f.MinDuration, opt.minDuration); d > 0 {
 		minEnd = float64(fp.now.Add(d).Unix())
 	}
+	lapseAt := -1 // with opt.lapse: the row on an avoided machine first in LapseOrder
+	var lapseBy AvoidedMachine
 	for i := range rows {
 		r := &rows[i]
 		if disk > 0 && r.disk > 0 && r.disk+eps < disk {
@@ -122,11 +138,20 @@ func (fp *fleetPlan) pickOffer(opt pick) (*vastapi.Offer, float64, float64, stri
 		if fp.takenOff[r.id] || fp.takenMac[r.machine] {
 			continue // chosen by an earlier create of this plan
 		}
-		if until, ok := fp.st.Avoided[r.machine]; ok && fp.now.Before(until) {
+		if am, ok := fp.avoid.kept[r.machine]; ok {
 			stage = stageAvoided
+			if opt.lapse && (lapseAt < 0 || LapseOrder(am, lapseBy) < 0) {
+				lapseAt, lapseBy = i, am
+			}
 			continue
 		}
 		return &fp.obs.Offers[f.Market.Name][i], price, bid, ""
+	}
+	if lapseAt >= 0 {
+		r := &rows[lapseAt]
+		price, bid, _ := rowPrice(f, r.base, r.storage, r.minBid)
+		fp.avoid.lapse(r.machine)
+		return &fp.obs.Offers[f.Market.Name][lapseAt], price, bid, ""
 	}
 	return nil, 0, 0, stageReasons[stage]
 }

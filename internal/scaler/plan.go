@@ -73,7 +73,11 @@ type planner struct {
 	// price is unknown (Managed.Unpriced).
 	unpriced map[string]bool
 	rowCache map[string][]offerRow
-	seq      int
+	// machineIdx numbers each market's machines (offerRow.mi); eligCache holds the eligible
+	// machines per market and fleet shape (avoid.go).
+	machineIdx map[string]map[int64]int32
+	eligCache  map[eligibleKey]*eligibleSet
+	seq        int
 	// hoursLeft is the time left in now's calendar month (UTC); monthFleets and monthAccount
 	// the spend so far this month.
 	hoursLeft    float64
@@ -104,9 +108,10 @@ func (p *planner) decide(f string, decision, reason, detail string) {
 	p.res.Decisions = append(p.res.Decisions, Decision{Fleet: f, Decision: decision, Reason: reason, Detail: detail})
 }
 
-// order puts what frees money and capacity first: destroys, stops, starts, then creates. The
-// executor skips the creates when an earlier destroy or stop failed.
+// order puts what frees money and capacity first: destroys, stops and drains, then what spends
+// again (rebids and starts), then creates. The executor skips what spends when an earlier
+// destroy or stop failed.
 func (p *planner) order() {
-	rank := map[Kind]int{KindDestroy: 0, KindStop: 1, KindDrain: 1, KindStart: 2, KindCreate: 3}
+	rank := map[Kind]int{KindDestroy: 0, KindStop: 1, KindDrain: 1, KindRebid: 2, KindStart: 2, KindCreate: 3}
 	slices.SortStableFunc(p.res.Actions, func(a, b Action) int { return cmp.Compare(rank[a.Kind], rank[b.Kind]) })
 }

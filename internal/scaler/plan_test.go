@@ -468,18 +468,6 @@ func TestPlanRules(t *testing.T) {
 			want: []string{"create:f:2"},
 		},
 		{
-			name: "blocked reason names the furthest check: an affordable offer on an avoided machine says avoided_machine",
-			cfg:  testConfig(testFleet("f", od, func(f *policy.Fleet) { f.Target = 1; f.MaxPrice = 0.35 })),
-			obs:  obsOf(100, offers), // offer 1 fits, 2 and 3 are over the cap
-			st:   scaler.State{Avoided: map[int64]time.Time{1001: t0.Add(time.Hour)}},
-			want: nil,
-			check: func(t *testing.T, r scaler.Result) {
-				if b := r.Fleet("f").Blocked; !slices.Equal(b, []string{scaler.ReasonAvoidedMachine}) {
-					t.Errorf("blocked %v", b)
-				}
-			},
-		},
-		{
 			name: "outbid: a bid instance in the stopped pattern we did not ask for is replaced",
 			cfg:  testConfig(testFleet("f", bidM, func(f *policy.Fleet) { f.Target = 1 })),
 			obs: obsOf(100, map[string][]vastapi.Offer{"b": {testOffer(5, 0.40)}}, func() vastapi.Instance {

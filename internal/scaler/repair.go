@@ -79,13 +79,17 @@ type failedInstance struct{}
 func (failedInstance) applies(_ *fleetPlan, m *Managed) bool { return m.Phase == PhaseFailed }
 
 func (failedInstance) plan(fp *fleetPlan, m *Managed) {
-	reason := ReasonFailed
-	if m.Why == WhyStartFailed {
+	reason, detail := ReasonFailed, fmt.Sprintf("instance %d: %s", m.Instance.ID, m.Why)
+	switch n := fp.avoid.burst; {
+	case m.Why == WhyStartFailed:
 		reason = ReasonStartFailed // its GPUs are taken: the machine is not to blame
+	case n > 0:
+		reason = ReasonFailureBurst
+		detail += fmt.Sprintf("; failures on %d machines within %s: likely a platform or image problem, machines not avoided", n, burstWindowText)
 	}
 	if !fp.remove(m, KindDestroy, reason, m.Why) {
 		fp.limited = true
 		return
 	}
-	fp.decide(DecisionReplace, reason, fmt.Sprintf("instance %d: %s", m.Instance.ID, m.Why))
+	fp.decide(DecisionReplace, reason, detail)
 }
