@@ -232,7 +232,7 @@ func checkNoScaleDownBelowTarget(w *world, c int, rep scaler.CycleReport, listed
 				removed++
 			}
 		}
-		if target := f.TargetAt(rep.At); removed > 0 && n-removed < target {
+		if target := planTarget(rep, f); removed > 0 && n-removed < target {
 			st.violate(c, "fleet %s: %d removed above target from %d active as listed, below its target %d", f.Name, removed, n, target)
 		}
 	}

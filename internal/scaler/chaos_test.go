@@ -61,12 +61,15 @@ type chaosStats struct {
 	decisions                                                                                    map[string]int // by reason
 	created                                                                                      map[string]int // successful creates by fleet
 	lastBlocked                                                                                  map[string][]string
+	lastTarget                                                                                   map[string]int
 	unsettled                                                                                    map[string]string // fleet: why it was not settled at the last check
 	// Avoidance: fleet-cycles checked against the bound, early lapses summed over them (and the
 	// creates on an avoided machine for a fleet below target with only avoided machines
 	// fitting), the most avoided for one fleet at once (of how many eligible), fleet-cycles in
 	// a failure burst.
 	avoidChecks, lapses, floorLapses, mostAvoided, mostAvoidedOf, burstCycles int
+	// staleCycles counts the cycles an autoscaled fleet planned with stale demand.
+	staleCycles int
 }
 
 func (s *chaosStats) violate(cycle int, format string, args ...any) {
@@ -173,13 +176,17 @@ func runChaos(t *testing.T, seed uint64, cycles int) {
 	spot.Bid = &policy.BidPolicy{Multiplier: 1.2, MaxPerHour: 0.12}
 	spot.BootTimeout = 4 * time.Minute
 	spot.Rebalance = &policy.Rebalance{MinSavings: 0.3, MinAge: 30 * time.Minute}
-	cfg := simConfig(web, batch, tight, spot)
-	cfg.Account.MaxSpendPerHour = 0.9
+	// auto follows a demand that flaps, errors, turns NaN and goes away (chaos_demand_test.go).
+	auto := autoChaosFleet(m)
+	demand := newChaosDemand(seed)
+	cfg := simConfig(web, batch, tight, spot, auto)
+	cfg.Account.MaxSpendPerHour = 1.2
 	hostile := newChaosHostile(t, cfg, bm, seed) // chaos_hostile_test.go
 	full := cfg
 	// Failures double a machine's avoidance; capped at 2h so the small market is not used up.
 	w := newWorld(t, int64(seed), cfg, func(so *vastsim.Options, o *scaler.Options) {
 		o.AvoidMax = 2 * time.Hour
+		o.Demand = demand
 		so.PublicIPAddr = "127.0.0.1"
 	})
 
@@ -213,13 +220,16 @@ func runChaos(t *testing.T, seed uint64, cycles int) {
 		w.sim.InjectFault(f)
 	}
 
-	st := &chaosStats{tight: tight, decisions: map[string]int{}, created: map[string]int{}, lastBlocked: map[string][]string{},
+	st := &chaosStats{tight: tight, decisions: map[string]int{}, created: map[string]int{}, lastBlocked: map[string][]string{}, lastTarget: map[string]int{},
 		drained: map[int64]bool{}}
 	chaosEnd := cycles - quiet
 	for c := range cycles {
 		if c < chaosEnd {
 			chaosEvents(t, w, rng, st)
 			chaosListingEnds(w, capi, rng, st)
+			demand.next()
+		} else {
+			demand.settle()
 		}
 		// Every instance of web maps its probed port to the probe server (as its image would).
 		// Probes fail in 10% of cycles, and now and then for 6 cycles in a row (longer than
@@ -254,7 +264,7 @@ func runChaos(t *testing.T, seed uint64, cycles int) {
 		}
 		if err == nil {
 			for _, f := range rep.Plan.Fleets {
-				st.lastBlocked[f.Name] = f.Blocked
+				st.lastBlocked[f.Name], st.lastTarget[f.Name] = f.Blocked, f.Target
 			}
 		}
 		for _, o := range rep.Outcomes {
@@ -311,6 +321,7 @@ func runChaos(t *testing.T, seed uint64, cycles int) {
 		if err == nil {
 			checkMonthly(w, c, rep, st)
 			checkAvoidance(w, c, rep, before, st)
+			checkDemandNeverScalesDownOnMissingData(c, rep, st)
 		}
 		if c >= chaosEnd+5 {
 			checkSettled(t, w, c, rep, err, st)
@@ -334,11 +345,12 @@ func runChaos(t *testing.T, seed uint64, cycles int) {
 	t.Logf("drains: %d drain actions, %d removals after a drain, %d webhook calls, %d probes failed on purpose, %d instances replaced for never passing their probe",
 		st.drains, st.drainedRemovals, st.hookCalls, st.probeFailures, st.readinessFailures)
 	t.Logf("decisions by reason: %v; creates by fleet: %v; %d fleet-cycles checked for spread, %d cycles with a create or rebid under a monthly budget checked", st.decisions, st.created, st.spreadChecks, st.monthlyChecks)
+	t.Logf("autoscaling: %d cycles planned with stale demand (never a scale-down), %d demand reads without a value", st.staleCycles, demand.missing)
 	t.Logf("avoidance: %d fleet-cycles checked against the bound, %d early lapses summed over them (%d creates on an avoided machine because only avoided machines fit below target), at most %d of %d eligible machines avoided for a fleet at once, %d fleet-cycles in a failure burst",
 		st.avoidChecks, st.lapses, st.floorLapses, st.mostAvoided, st.mostAvoidedOf, st.burstCycles)
 	for _, f := range w.cfg.Fleets {
 		n := len(w.ours(f.Name))
-		t.Logf("end: fleet %s target %d, %d instances, blocked %v", f.Name, f.TargetAt(w.clk.Now()), n, st.lastBlocked[f.Name])
+		t.Logf("end: fleet %s target %d, %d instances, blocked %v", f.Name, st.lastTarget[f.Name], n, st.lastBlocked[f.Name])
 		if n == 0 && slices.Equal(st.lastBlocked[f.Name], []string{scaler.ReasonAvoidedMachine}) {
 			t.Errorf("fleet %s ends at 0 instances blocked only by avoided machines", f.Name)
 		}
@@ -375,6 +387,9 @@ func checkCoverage(t *testing.T, st *chaosStats, seed uint64, cycles int) {
 	}
 	if !testing.Short() && (st.drainedRemovals == 0 || st.hookCalls == 0 || st.probeFailures == 0 || st.decisions[scaler.ReasonDraining] == 0) {
 		gaps = append(gaps, "the chaos never drained before a removal, called the webhook, failed a probe or waited on a drain")
+	}
+	if !testing.Short() && (st.staleCycles == 0 || st.decisions[scaler.ReasonDemandUnavailable] == 0) {
+		gaps = append(gaps, "the autoscaled fleet never planned with stale demand")
 	}
 	if !testing.Short() && (st.lapses == 0 || st.avoidChecks == 0) {
 		gaps = append(gaps, "no avoidance ever lapsed early")
@@ -538,7 +553,7 @@ func chaosEvents(t *testing.T, w *world, rng *rand.Rand, st *chaosStats) {
 	if rng.Float64() < 0.01 {
 		// A reload that drops a fleet (its instances become orphans, kept) or brings it back.
 		next := *w.cfg
-		if len(next.Fleets) == 4 {
+		if fleetNamed(&next, "tight") != nil {
 			next.Fleets = slices.DeleteFunc(slices.Clone(next.Fleets), func(f *policy.Fleet) bool { return f.Name == "tight" })
 		} else {
 			next.Fleets = append(slices.Clone(next.Fleets), st.tight)
@@ -650,7 +665,8 @@ func checkInvariants(t *testing.T, w *world, c int, foreign map[int64]bool, reqs
 		if len(ins) > f.Max+surge {
 			st.violate(c, "fleet %s has %d instances, max %d (surge %d)", f.Name, len(ins), f.Max, surge)
 		}
-		spend := 0.0
+		spend := -coldDiscount(f, ins)
+		account -= coldDiscount(f, ins)
 		for _, in := range ins {
 			spend += simCommitted(in)
 			if f.Market.Type == vastapi.Bid && !in.IsBid {
@@ -870,7 +886,7 @@ func settledWhy(w *world, f *policy.Fleet, rep scaler.CycleReport, now time.Time
 			active--
 		}
 	}
-	target := f.TargetAt(now)
+	target := planTarget(rep, f)
 	if active == target {
 		return ""
 	}

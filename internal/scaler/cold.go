@@ -39,7 +39,8 @@ func (p *planner) markCold() {
 		}
 		var stopped []*Managed
 		for _, m := range p.byFleet[f.Name] {
-			if m.Phase == PhaseStopped {
+			// A frozen instance keeps its GPU and bills it: never a cold one.
+			if m.Phase == PhaseStopped && m.Instance.Status() == "stopped" {
 				stopped = append(stopped, m)
 			}
 		}
