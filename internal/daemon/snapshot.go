@@ -20,13 +20,14 @@ func snapshotOf(cfg *policy.Config, v *scaler.View, obs *scaler.Observation) *me
 			Fleet: iv.Fleet, State: iv.State, Probed: iv.Probed, Ready: iv.Ready})
 	}
 	s.Account = &metrics.AccountSnapshot{Credit: v.Account.Credit, Burn: v.Account.Burn,
-		MonthSpend: v.Account.MonthSpend, MonthForecast: v.Account.MonthForecast}
+		MonthSpend: v.Account.MonthSpend, MonthForecast: v.Account.MonthForecast,
+		CreditFloor: cfg.Account.CreditFloor, MonthBudget: cfg.Account.MonthlyBudget}
 	avoided := v.AvoidedByFleet()
 	for _, f := range v.Fleets {
 		s.Fleets = append(s.Fleets, metrics.FleetRow{
 			Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore, Budget: f.Budget,
 			Blocked: f.Blocked, AvoidedMachines: avoided[f.Name],
-			MonthSpend: f.MonthSpend, MonthForecast: f.MonthForecast,
+			MonthSpend: f.MonthSpend, MonthForecast: f.MonthForecast, MonthBudget: f.MonthBudget,
 			Desired: desiredBySource(f.Desired), HasDemand: f.Desired.HasDemand && !f.Desired.DemandAt.IsZero(),
 			DemandValue: f.Desired.DemandValue, ColdPool: coldPool(cfg, f.Name),
 		})
