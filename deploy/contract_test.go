@@ -64,6 +64,16 @@ var contract = func() map[string]contractMetric {
 		"vastwatch_fleet_cost_dollars_total":                        {[]string{"fleet"}, kindMoney},
 		"vastwatch_leader":                                          {nil, kindCount},
 		"vastwatch_build_info":                                      {[]string{"version", "revision", "goversion"}, kindCount},
+		// Money by the month, readiness (issue 18's panels and alerts).
+		"vast_account_month_charges_dollars":         {[]string{"item"}, kindMoney},
+		"vastwatch_account_month_spend_dollars":      {nil, kindMoney},
+		"vastwatch_account_month_forecast_dollars":   {nil, kindMoney},
+		"vastwatch_account_budget_dollars_per_month": {nil, kindMoney},
+		"vastwatch_account_credit_floor_dollars":     {nil, kindMoney},
+		"vastwatch_fleet_month_spend_dollars":        {[]string{"fleet"}, kindMoney},
+		"vastwatch_fleet_month_forecast_dollars":     {[]string{"fleet"}, kindMoney},
+		"vastwatch_fleet_budget_dollars_per_month":   {[]string{"fleet"}, kindMoney},
+		"vastwatch_instance_ready":                   {[]string{"id", "fleet"}, kindCount},
 	}
 	return m
 }()
@@ -73,8 +83,9 @@ type contractMetric struct {
 	kind   kind
 }
 
-// targetLabels are attached by Prometheus to every scraped series.
-var targetLabels = []string{"job", "instance"}
+// targetLabels are attached by Prometheus to every scraped series; the Prometheus Operator adds
+// pod (and namespace, service, endpoint, container), which tells replicas apart in HA.
+var targetLabels = []string{"job", "instance", "pod"}
 
 // synthetic are series Prometheus makes itself; alert rules may use them, dashboards need not.
 var synthetic = map[string]contractMetric{"up": {nil, kindCount}}
