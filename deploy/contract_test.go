@@ -269,3 +269,21 @@ func TestContractIsInMetricsDoc(t *testing.T) {
 		}
 	}
 }
+
+func TestAddMatcher(t *testing.T) {
+	for _, tc := range []struct{ expr, want string }{
+		{`x`, `x{job="a"}`},
+		{`sum by (fleet) (rate(x{fleet=~"$fleet"}[5m])) * 3600`, `sum by (fleet) (rate(x{job="a", fleet=~"$fleet"}[5m])) * 3600`},
+		{`max without (instance, pod) (x {}) > y offset 5m or vector(0)`, `max without (instance, pod) (x {job="a"}) > y{job="a"} offset 5m or vector(0)`},
+		{`{__name__="x"} + time()`, `{job="a", __name__="x"} + time()`},
+		{`label_replace(m{a="}{"}, "dst", "$1", "src", "(.*)")`, `label_replace(m{job="a", a="}{"}, "dst", "$1", "src", "(.*)")`},
+	} {
+		got, err := deploy.AddMatcher(tc.expr, `job="a"`)
+		if err != nil || got != tc.want {
+			t.Errorf("AddMatcher(%q) = %q, %v; want %q", tc.expr, got, err, tc.want)
+		}
+	}
+	if _, err := deploy.AddMatcher(`rated(x)`, `job="a"`); err == nil {
+		t.Error("AddMatcher of an expression ParseRefs rejects: no error")
+	}
+}
