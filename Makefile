@@ -6,7 +6,7 @@ REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 FUZZTIME  ?= 30s
 
-.PHONY: build test unit e2e bench lint fuzz run-sim deps-e2e check-config clean
+.PHONY: build test unit e2e bench lint fuzz run-sim deps-e2e tools check-config clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vastwatch ./cmd/vastwatch
@@ -15,8 +15,13 @@ build:
 # and the end-to-end suite (which installs Debian's prometheus package when missing).
 test: lint unit check-config e2e
 
-unit: deps-e2e
+unit: deps-e2e tools
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# The tools of go.mod's tool directives (helm, which deploy's chart tests run), built and cached
+# before the tests, so that a cold build counts against no test's timeout.
+tools:
+	$(GO) tool -n helm >/dev/null
 
 check-config:
 	CGO_ENABLED=0 $(GO) run -trimpath ./cmd/vastwatch check --config.file config.example.yaml

@@ -84,6 +84,13 @@ func helm(args ...string) (stdout, stderr []byte, err error) {
 	return out.Bytes(), errOut.Bytes(), err
 }
 
+// rendered keeps each rendering of one test run by its arguments: several tests read the
+// default values' objects.
+var rendered = struct {
+	sync.Mutex
+	out map[string][]byte
+}{out: map[string][]byte{}}
+
 // chart is every object `helm template` rendered, decoded strictly into its type.
 type chart struct {
 	deployment     *appsv1.Deployment
@@ -107,9 +114,20 @@ type chart struct {
 func renderChart(t *testing.T, args ...string) chart {
 	t.Helper()
 	helmBinary(t)
-	out, stderr, err := helm(append([]string{"template", releaseName, chartDir, "--namespace", "vastwatch"}, args...)...)
-	if err != nil {
-		t.Fatalf("helm template %q: %v\n%s", args, err, stderr)
+	key := strings.Join(args, "\x00")
+	rendered.Lock()
+	out, ok := rendered.out[key]
+	rendered.Unlock()
+	if !ok {
+		var stderr []byte
+		var err error
+		out, stderr, err = helm(append([]string{"template", releaseName, chartDir, "--namespace", "vastwatch"}, args...)...)
+		if err != nil {
+			t.Fatalf("helm template %q: %v\n%s", args, err, stderr)
+		}
+		rendered.Lock()
+		rendered.out[key] = out
+		rendered.Unlock()
 	}
 	var c chart
 	for _, doc := range splitDocuments(out) {
