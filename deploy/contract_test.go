@@ -64,6 +64,16 @@ var contract = func() map[string]contractMetric {
 		"vastwatch_fleet_cost_dollars_total":                        {[]string{"fleet"}, kindMoney},
 		"vastwatch_leader":                                          {nil, kindCount},
 		"vastwatch_build_info":                                      {[]string{"version", "revision", "branch", "goversion", "goos", "goarch", "tags"}, kindCount},
+		// Money by the month, readiness (issue 18's panels and alerts).
+		"vast_account_month_charges_dollars":         {[]string{"item"}, kindMoney},
+		"vastwatch_account_month_spend_dollars":      {nil, kindMoney},
+		"vastwatch_account_month_forecast_dollars":   {nil, kindMoney},
+		"vastwatch_account_budget_dollars_per_month": {nil, kindMoney},
+		"vastwatch_account_credit_floor_dollars":     {nil, kindMoney},
+		"vastwatch_fleet_month_spend_dollars":        {[]string{"fleet"}, kindMoney},
+		"vastwatch_fleet_month_forecast_dollars":     {[]string{"fleet"}, kindMoney},
+		"vastwatch_fleet_budget_dollars_per_month":   {[]string{"fleet"}, kindMoney},
+		"vastwatch_instance_ready":                   {[]string{"id", "fleet"}, kindCount},
 	}
 	return m
 }()
@@ -73,8 +83,9 @@ type contractMetric struct {
 	kind   kind
 }
 
-// targetLabels are attached by Prometheus to every scraped series.
-var targetLabels = []string{"job", "instance"}
+// targetLabels are attached by Prometheus to every scraped series; the Prometheus Operator adds
+// pod (and namespace, service, endpoint, container), which tells replicas apart in HA.
+var targetLabels = []string{"job", "instance", "pod"}
 
 // synthetic are series Prometheus makes itself; alert rules may use them, dashboards need not.
 var synthetic = map[string]contractMetric{"up": {nil, kindCount}}
@@ -256,5 +267,23 @@ func TestContractIsInMetricsDoc(t *testing.T) {
 		if !slices.Equal(labels, want) {
 			t.Errorf("contract metric %s has labels %v; docs/metrics.md documents %v", name, labels, want)
 		}
+	}
+}
+
+func TestAddMatcher(t *testing.T) {
+	for _, tc := range []struct{ expr, want string }{
+		{`x`, `x{job="a"}`},
+		{`sum by (fleet) (rate(x{fleet=~"$fleet"}[5m])) * 3600`, `sum by (fleet) (rate(x{job="a", fleet=~"$fleet"}[5m])) * 3600`},
+		{`max without (instance, pod) (x {}) > y offset 5m or vector(0)`, `max without (instance, pod) (x {job="a"}) > y{job="a"} offset 5m or vector(0)`},
+		{`{__name__="x"} + time()`, `{job="a", __name__="x"} + time()`},
+		{`label_replace(m{a="}{"}, "dst", "$1", "src", "(.*)")`, `label_replace(m{job="a", a="}{"}, "dst", "$1", "src", "(.*)")`},
+	} {
+		got, err := deploy.AddMatcher(tc.expr, `job="a"`)
+		if err != nil || got != tc.want {
+			t.Errorf("AddMatcher(%q) = %q, %v; want %q", tc.expr, got, err, tc.want)
+		}
+	}
+	if _, err := deploy.AddMatcher(`rated(x)`, `job="a"`); err == nil {
+		t.Error("AddMatcher of an expression ParseRefs rejects: no error")
 	}
 }

@@ -75,41 +75,31 @@ func TestContractMatchesTheExporter(t *testing.T) {
 	}
 }
 
-// goldenSeries turns the golden expositions into promtool input series over an hour: gauges
-// hold their value, counters (and histogram series) grow by one a minute so rate() sees them.
-func goldenSeries(t *testing.T) []map[string]string {
+// goldenSample is one series of the golden expositions: its name, its labels as matchers
+// (`a="b",c="d"`), its value, and whether it is a counter (or a histogram's series).
+type goldenSample struct {
+	name, labels string
+	value        float64
+	counter      bool
+}
+
+// goldenSamples reads every series of the golden expositions.
+func goldenSamples(t *testing.T) []goldenSample {
 	t.Helper()
 	files, err := filepath.Glob(goldenExpositions)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden expositions match %s (%v)", goldenExpositions, err)
 	}
-	var out []map[string]string
+	var out []goldenSample
 	add := func(name string, labels []*dto.LabelPair, extra [2]string, v float64, counter bool) {
-		var sel strings.Builder
-		sel.WriteString(name + "{")
-		first := true
+		var sel []string
 		for _, lp := range labels {
-			if !first {
-				sel.WriteString(",")
-			}
-			first = false
-			sel.WriteString(lp.GetName() + "=" + strconv.Quote(lp.GetValue()))
+			sel = append(sel, lp.GetName()+"="+strconv.Quote(lp.GetValue()))
 		}
 		if extra[0] != "" {
-			if !first {
-				sel.WriteString(",")
-			}
-			sel.WriteString(extra[0] + "=" + strconv.Quote(extra[1]))
+			sel = append(sel, extra[0]+"="+strconv.Quote(extra[1]))
 		}
-		sel.WriteString("}")
-		step := "0"
-		if counter {
-			step = "1"
-		}
-		out = append(out, map[string]string{
-			"series": sel.String(),
-			"values": fmt.Sprintf("%s+%sx60", strconv.FormatFloat(v, 'g', -1, 64), step),
-		})
+		out = append(out, goldenSample{name: name, labels: strings.Join(sel, ","), value: v, counter: counter})
 	}
 	for _, f := range files {
 		r, err := os.Open(f)
@@ -142,6 +132,37 @@ func goldenSeries(t *testing.T) []map[string]string {
 				}
 			}
 		}
+	}
+	return out
+}
+
+// inputSeries is a sample as a promtool input series over an hour, with the target labels
+// target (`job="x",instance="y"`, or ""): a gauge holds its value, a counter grows by step a
+// minute so that rate() sees it.
+func (s goldenSample) inputSeries(target string, value, step float64) map[string]string {
+	labels := s.labels
+	if target != "" && labels != "" {
+		labels = target + "," + labels
+	} else if target != "" {
+		labels = target
+	}
+	return map[string]string{
+		"series": s.name + "{" + labels + "}",
+		"values": fmt.Sprintf("%s+%sx60", strconv.FormatFloat(value, 'g', -1, 64), strconv.FormatFloat(step, 'g', -1, 64)),
+	}
+}
+
+// goldenSeries turns the golden expositions into promtool input series over an hour: gauges
+// hold their value, counters (and histogram series) grow by one a minute so rate() sees them.
+func goldenSeries(t *testing.T) []map[string]string {
+	t.Helper()
+	var out []map[string]string
+	for _, s := range goldenSamples(t) {
+		step := 0.0
+		if s.counter {
+			step = 1
+		}
+		out = append(out, s.inputSeries("", s.value, step))
 	}
 	return out
 }

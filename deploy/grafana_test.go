@@ -20,6 +20,8 @@ const dsUID = "${datasource}"
 var wantDashboards = map[string]struct {
 	vars    []string
 	metrics []string
+	// selects are selectors some query must hold, for what a metric name alone does not say.
+	selects []string
 }{
 	"vastwatch-market.json": {
 		vars: []string{"datasource", "market"},
@@ -29,13 +31,19 @@ var wantDashboards = map[string]struct {
 	"vastwatch-fleet.json": {
 		vars: []string{"datasource", "fleet"},
 		metrics: []string{"vast_instances", "vastwatch_fleet_target_instances",
-			"vastwatch_scaler_actions_total", "vastwatch_scaler_decisions_total", "vastwatch_fleet_blocked"},
+			"vastwatch_scaler_actions_total", "vastwatch_scaler_decisions_total", "vastwatch_fleet_blocked",
+			"vastwatch_instance_ready", "vastwatch_leader"},
+		selects: []string{`vast_instances{fleet=~"$fleet", state="draining"}`},
 	},
 	"vastwatch-budget.json": {
 		vars: []string{"datasource", "fleet"},
 		metrics: []string{"vastwatch_fleet_spend_dollars_per_hour", "vastwatch_fleet_budget_dollars_per_hour",
 			"vastwatch_fleet_cost_dollars_total", "vast_account_credit_dollars", "vast_account_runway_seconds",
-			"vast_account_spend_dollars_per_hour"},
+			"vast_account_spend_dollars_per_hour", "vastwatch_account_credit_floor_dollars",
+			"vastwatch_account_month_spend_dollars", "vastwatch_account_month_forecast_dollars",
+			"vastwatch_account_budget_dollars_per_month", "vastwatch_fleet_month_spend_dollars",
+			"vastwatch_fleet_month_forecast_dollars", "vastwatch_fleet_budget_dollars_per_month",
+			"vast_account_month_charges_dollars"},
 	},
 }
 
@@ -95,6 +103,13 @@ func TestDashboards(t *testing.T) {
 				for _, m := range want.metrics {
 					if !used[m] {
 						t.Errorf("no panel charts %s", m)
+					}
+				}
+				for _, sel := range want.selects {
+					if !slices.ContainsFunc(d.AllPanels(), func(p deploy.Panel) bool {
+						return slices.ContainsFunc(p.Targets, func(tg deploy.Target) bool { return strings.Contains(tg.Expr, sel) })
+					}) {
+						t.Errorf("no panel selects %s", sel)
 					}
 				}
 			}

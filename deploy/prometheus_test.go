@@ -3,12 +3,15 @@ package deploy_test
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 const (
@@ -58,12 +61,9 @@ type promtoolTest struct {
 		Values string `json:"values"`
 	} `json:"input_series"`
 	AlertRuleTests []struct {
-		EvalTime  string `json:"eval_time"`
-		Alertname string `json:"alertname"`
-		ExpAlerts []struct {
-			ExpLabels      map[string]string `json:"exp_labels"`
-			ExpAnnotations map[string]string `json:"exp_annotations"`
-		} `json:"exp_alerts"`
+		EvalTime  string     `json:"eval_time"`
+		Alertname string     `json:"alertname"`
+		ExpAlerts []expAlert `json:"exp_alerts"`
 	} `json:"alert_rule_test"`
 	PromQLExprTests []struct {
 		Expr       string `json:"expr"`
@@ -73,6 +73,11 @@ type promtoolTest struct {
 			Value  float64 `json:"value"`
 		} `json:"exp_samples"`
 	} `json:"promql_expr_test,omitempty"`
+}
+
+type expAlert struct {
+	ExpLabels      map[string]string `json:"exp_labels"`
+	ExpAnnotations map[string]string `json:"exp_annotations"`
 }
 
 // requiredAlerts maps each alert issue 9 asks for to its rule.
@@ -89,6 +94,21 @@ var requiredAlerts = map[string]string{
 	"scrape target down":               "VastwatchDown",
 	"API key rejected":                 "VastwatchAPIUnauthorized",
 	"reload rejected, old config kept": "VastwatchConfigReloadFailed",
+	// Issue 18: month spend against the budgets, Vast's charges, readiness, draining, leadership.
+	"account month forecast over budget": "VastwatchMonthForecastOverBudget",
+	"fleet month forecast over budget":   "VastwatchFleetMonthForecastOverBudget",
+	"Vast's charges over the budget":     "VastChargesOverMonthlyBudget",
+	"running instance not ready":         "VastwatchInstanceNotReady",
+	"instance draining too long":         "VastwatchInstanceDrainStuck",
+	"not exactly one leader":             "VastwatchNotExactlyOneLeader",
+}
+
+// perReplicaAlerts are about one process, so they fire per replica with its instance label
+// (docs/runbook.md, "High availability"); every other alert collapses the replicas and must
+// fire once for two of them.
+var perReplicaAlerts = map[string]bool{
+	"VastwatchDown": true, "VastwatchPollStale": true, "VastwatchAPIErrorsHigh": true,
+	"VastwatchAPIUnauthorized": true, "VastwatchConfigReloadFailed": true,
 }
 
 func loadRules(t *testing.T) ruleFileSpec {
@@ -159,7 +179,138 @@ func TestEveryAlertIsDocumentedAndTested(t *testing.T) {
 		}
 	}
 
-	firing, quiet := map[string]int{}, map[string]int{}
+	tests := loadRuleTests(t)
+	names := slices.Sorted(maps.Keys(alerts))
+	runbook := readRunbook(t)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { checkAlert(t, name, alerts[name], tests.byAlert[name], runbook) })
+	}
+	for anchor := range runbook {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.ToLower(n) == anchor }) && !runbookSections[anchor] {
+			t.Errorf("docs/runbook.md has a section #%s for no alert", anchor)
+		}
+	}
+}
+
+// checkAlert checks one alert: its annotations and runbook section, its severity and hold,
+// the metrics it uses, and how the promtool tests exercise it (c).
+func checkAlert(t *testing.T, name string, r rule, c ruleTestCounts, runbook map[string]string) {
+	t.Helper()
+	for _, a := range []string{"summary", "description", "runbook_url"} {
+		if strings.TrimSpace(r.Annotations[a]) == "" {
+			t.Errorf("no %s annotation", a)
+		}
+	}
+	for a := range r.Annotations {
+		if !slices.Contains([]string{"summary", "description", "runbook_url"}, a) {
+			t.Errorf("annotation %q: the text of a runbook goes in docs/runbook.md", a)
+		}
+	}
+	if want := runbookURL + strings.ToLower(name); r.Annotations["runbook_url"] != want {
+		t.Errorf("runbook_url %q, want %q", r.Annotations["runbook_url"], want)
+	}
+	if sec, ok := runbook[strings.ToLower(name)]; !ok {
+		t.Errorf("docs/runbook.md has no section %q", "## "+name)
+	} else {
+		for _, part := range []string{"**Means.**", "**Check.**", "**Do.**"} {
+			if !strings.Contains(sec, part) {
+				t.Errorf("docs/runbook.md, section %s: no %s paragraph", name, part)
+			}
+		}
+	}
+	if s := r.Labels["severity"]; s != "warning" && s != "critical" {
+		t.Errorf("severity %q, want warning or critical", s)
+	}
+	if r.For == "" {
+		t.Errorf("no for: a single bad scrape would page")
+	}
+	checkRefs(t, name, r.Expr, true)
+	if c.firing == 0 {
+		t.Errorf("no promtool test expects it to fire")
+	}
+	if c.quiet == 0 {
+		t.Errorf("no promtool test expects it to stay quiet")
+	}
+	switch {
+	case perReplicaAlerts[name] && c.firingWithoutInstance > 0:
+		t.Errorf("fires without the replica's instance label in a promtool test; it is about one replica")
+	case !perReplicaAlerts[name] && c.firingOnceForReplicas == 0:
+		t.Errorf("no promtool test fires it once, without an instance label, from two replicas (docs/runbook.md, High availability)")
+	}
+}
+
+// runbookURL is where every alert's runbook_url points, followed by the alert's section anchor.
+const runbookURL = "https://github.com/vastwatch/vastwatch/blob/main/docs/runbook.md#"
+
+// runbookSections are the sections of docs/runbook.md that are not an alert's.
+var runbookSections = map[string]bool{"high-availability": true}
+
+// readRunbook returns the sections of docs/runbook.md by their GitHub anchor ("## Foo Bar" is
+// #foo-bar), each with its text.
+func readRunbook(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "docs", "runbook.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	var anchor string
+	for line := range strings.Lines(string(b)) {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			anchor = githubAnchor(h)
+			if _, dup := out[anchor]; dup {
+				t.Errorf("docs/runbook.md: two sections #%s", anchor)
+			}
+			out[anchor] = ""
+			continue
+		}
+		if anchor != "" {
+			out[anchor] += line
+		}
+	}
+	return out
+}
+
+// githubAnchor is the anchor GitHub gives a heading: lower case, punctuation dropped, spaces
+// as hyphens.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// ruleTestCounts says how the promtool tests exercise one alert.
+type ruleTestCounts struct {
+	firing, quiet int
+	// firingOnceForReplicas counts checks where series of two or more instances fire the alert
+	// and no expected alert has an instance label; firingWithoutInstance, any firing check
+	// whose expected alert lacks one.
+	firingOnceForReplicas, firingWithoutInstance int
+}
+
+type ruleTests struct{ byAlert map[string]ruleTestCounts }
+
+var instanceLabelRE = regexp.MustCompile(`[{,]\s*instance\s*=\s*"([^"]*)"`)
+
+// loadRuleTests decodes every promtool test file strictly and counts, per alert, the checks
+// that expect it to fire and to stay quiet. A file must load the rule file, and a check must
+// name a known alert (a misspelled one expects nothing and passes vacuously).
+func loadRuleTests(t *testing.T) ruleTests {
+	t.Helper()
+	known := map[string]bool{}
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			known[r.Alert] = true
+		}
+	}
+	out := ruleTests{byAlert: map[string]ruleTestCounts{}}
 	files, _ := filepath.Glob(ruleTestGlob)
 	for _, f := range files {
 		var tf promtoolTestFile
@@ -174,48 +325,37 @@ func TestEveryAlertIsDocumentedAndTested(t *testing.T) {
 			t.Errorf("%s: rule_files %q does not load %s", f, tf.RuleFiles, ruleFile)
 		}
 		for _, tc := range tf.Tests {
+			instances := map[string]bool{}
+			for _, s := range tc.InputSeries {
+				if m := instanceLabelRE.FindStringSubmatch(s.Series); m != nil {
+					instances[m[1]] = true
+				}
+			}
 			for _, at := range tc.AlertRuleTests {
-				// A test of a misspelled alert name expects nothing and passes vacuously.
-				if _, ok := alerts[at.Alertname]; !ok {
+				if !known[at.Alertname] {
 					t.Errorf("%s: test %q checks unknown alert %q", f, tc.Name, at.Alertname)
 				}
-				if len(at.ExpAlerts) > 0 {
-					firing[at.Alertname]++
+				c := out.byAlert[at.Alertname]
+				if len(at.ExpAlerts) == 0 {
+					c.quiet++
 				} else {
-					quiet[at.Alertname]++
+					c.firing++
+					withInstance := slices.ContainsFunc(at.ExpAlerts, func(a expAlert) bool {
+						_, ok := a.ExpLabels["instance"]
+						return ok
+					})
+					if !withInstance {
+						c.firingWithoutInstance++
+						if len(instances) >= 2 {
+							c.firingOnceForReplicas++
+						}
+					}
 				}
+				out.byAlert[at.Alertname] = c
 			}
 		}
 	}
-
-	names := make([]string, 0, len(alerts))
-	for n := range alerts {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		r := alerts[name]
-		t.Run(name, func(t *testing.T) {
-			for _, a := range []string{"summary", "description", "runbook"} {
-				if strings.TrimSpace(r.Annotations[a]) == "" {
-					t.Errorf("no %s annotation", a)
-				}
-			}
-			if s := r.Labels["severity"]; s != "warning" && s != "critical" {
-				t.Errorf("severity %q, want warning or critical", s)
-			}
-			if r.For == "" {
-				t.Errorf("no for: a single bad scrape would page")
-			}
-			checkRefs(t, name, r.Expr, true)
-			if firing[name] == 0 {
-				t.Errorf("no promtool test expects it to fire")
-			}
-			if quiet[name] == 0 {
-				t.Errorf("no promtool test expects it to stay quiet")
-			}
-		})
-	}
+	return out
 }
 
 // renderPrometheusRule is the PrometheusRule manifest for the rule file: the file's text,

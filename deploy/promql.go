@@ -18,6 +18,10 @@ type Refs struct {
 type Selector struct {
 	Metric string
 	Labels []string
+	// at is where AddMatcher puts a matcher: after the selector's "{" (braces), or right after
+	// its metric name, where it adds the braces.
+	at     int
+	braces bool
 }
 
 // Metrics returns the distinct metric names of the selectors, in order of first use.
@@ -84,15 +88,17 @@ func ParseRefs(expr string) (Refs, error) {
 				return Refs{}, err
 			}
 		case c == '{':
+			at := l.pos + 1
 			labels, name, err := l.matchers()
 			if err != nil {
 				return Refs{}, err
 			}
-			refs.Selectors = append(refs.Selectors, Selector{Metric: name, Labels: labels})
+			refs.Selectors = append(refs.Selectors, Selector{Metric: name, Labels: labels, at: at, braces: true})
 		case isDigit(c) || (c == '.' && l.pos+1 < len(l.s) && isDigit(l.s[l.pos+1])):
 			l.skipNumber()
 		case isIdentStart(c):
 			id := l.ident()
+			end := l.pos
 			l.skipSpace()
 			next := byte(0)
 			if !l.eof() {
@@ -112,8 +118,9 @@ func ParseRefs(expr string) (Refs, error) {
 			case next == '(':
 				return Refs{}, fmt.Errorf("unknown function %q in %q", id, expr)
 			default:
-				sel := Selector{Metric: id}
+				sel := Selector{Metric: id, at: end}
 				if next == '{' {
+					sel.at, sel.braces = l.pos+1, true
 					labels, name, err := l.matchers()
 					if err != nil {
 						return Refs{}, err
@@ -129,6 +136,28 @@ func ParseRefs(expr string) (Refs, error) {
 			l.pos++
 		}
 	}
+}
+
+// AddMatcher adds matcher (such as `job="a"`) to every vector selector of expr. Tests use it to
+// run one query over one set of series among several, e.g. one replica against two.
+func AddMatcher(expr, matcher string) (string, error) {
+	refs, err := ParseRefs(expr)
+	if err != nil {
+		return "", err
+	}
+	out := expr
+	for i := len(refs.Selectors) - 1; i >= 0; i-- {
+		s := refs.Selectors[i]
+		ins := "{" + matcher + "}"
+		if s.braces {
+			ins = matcher
+			if rest := strings.TrimLeft(out[s.at:], " \t\n"); !strings.HasPrefix(rest, "}") {
+				ins += ", "
+			}
+		}
+		out = out[:s.at] + ins + out[s.at:]
+	}
+	return out, nil
 }
 
 type lexer struct {

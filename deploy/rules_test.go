@@ -6,11 +6,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"strconv"
+	"slices"
+	"strings"
 	"testing"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/vastwatch/vastwatch/deploy"
 )
@@ -80,26 +79,29 @@ func TestRuleFileWithFor(t *testing.T) {
 	})
 }
 
-// TestCreditFloorThresholdMatchesTheShippedConfig keeps the literal of VastCreditBelowFloor
-// equal to the credit floor of the config the Kubernetes ConfigMap ships.
-func TestCreditFloorThresholdMatchesTheShippedConfig(t *testing.T) {
-	m := regexp.MustCompile(`vast_account_credit_dollars < ([0-9.]+)`).FindStringSubmatch(ruleExpr(t, "VastCreditBelowFloor"))
-	if m == nil {
-		t.Fatal("VastCreditBelowFloor has no `vast_account_credit_dollars < N` threshold")
-	}
-	threshold, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Account struct {
-			CreditFloor float64 `yaml:"credit_floor_dollars"`
-		} `yaml:"account"`
-	}
-	if err := yaml.Unmarshal([]byte(loadManifests(t).configMap.Data["config.yaml"]), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Account.CreditFloor != threshold {
-		t.Errorf("VastCreditBelowFloor fires below $%g, the ConfigMap's credit_floor_dollars is $%g", threshold, cfg.Account.CreditFloor)
+// TestThresholdsComeFromTheDaemon holds the alerts on money the daemon enforces to the metrics
+// it exports from its config (docs/metrics.md): a literal threshold drifts from the config
+// (the credit floor was once 20 in the rules and 10 in config.example.yaml).
+func TestThresholdsComeFromTheDaemon(t *testing.T) {
+	number := regexp.MustCompile(`(^|[^\w.])[0-9]+(\.[0-9]+)?([^\w.]|$)`)
+	for alert, threshold := range map[string]string{
+		"VastCreditBelowFloor":                  "vastwatch_account_credit_floor_dollars",
+		"VastwatchMonthForecastOverBudget":      "vastwatch_account_budget_dollars_per_month",
+		"VastChargesOverMonthlyBudget":          "vastwatch_account_budget_dollars_per_month",
+		"VastwatchFleetMonthForecastOverBudget": "vastwatch_fleet_budget_dollars_per_month",
+		"VastwatchFleetSpendOverBudget":         "vastwatch_fleet_budget_dollars_per_hour",
+	} {
+		expr := ruleExpr(t, alert)
+		refs, err := deploy.ParseRefs(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", alert, err)
+		}
+		if !slices.Contains(refs.Metrics(), threshold) {
+			t.Errorf("%s does not compare against %s: %q", alert, threshold, expr)
+		}
+		// A zero (budget > 0) is a test for "set", not a threshold.
+		if m := number.FindString(strings.ReplaceAll(expr, "> 0", "")); m != "" {
+			t.Errorf("%s has the literal %q; its threshold is %s", alert, strings.TrimSpace(m), threshold)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,9 @@ owner: e2e
 account:
   credit_floor_dollars: 20
   max_spend_dollars_per_hour: 5
+  # Far above any forecast (744 hours at the caps), so that the budget panels have data and
+  # nothing is blocked by them.
+  max_spend_dollars_per_month: 10000
 markets:
   - name: rtx4090
     query: "gpu_name=RTX_4090 num_gpus=1 reliability>0.9"
@@ -57,6 +61,7 @@ fleets:
     size: {min: 1, target: 2, max: 3}
     max_price_dollars_per_hour: 1.50
     budget_dollars_per_hour: 4.00
+    budget_dollars_per_month: 5000
     instance:
       image: "pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime"
       disk_gb: 20
@@ -156,6 +161,11 @@ var contractMetrics = []string{
 	"vastwatch_last_poll_success_timestamp_seconds", "vastwatch_config_last_reload_successful",
 	"vastwatch_config_last_reload_successful_timestamp_seconds", "vastwatch_avoided_machines",
 	"vastwatch_orphaned_instances", "vastwatch_fleet_cost_dollars_total", "vastwatch_leader", "vastwatch_build_info",
+	"vastwatch_account_credit_floor_dollars", "vastwatch_account_budget_dollars_per_month",
+	"vastwatch_fleet_budget_dollars_per_month", "vastwatch_account_month_spend_dollars",
+	"vastwatch_account_month_forecast_dollars", "vastwatch_fleet_month_spend_dollars",
+	"vastwatch_fleet_month_forecast_dollars",
+	// Not vast_account_month_charges_dollars: see noDataHere.
 }
 
 // TestStack runs the whole product against a real Prometheus: readiness flips after the first
@@ -481,13 +491,41 @@ func rgb(img image.Image, x, y int) [3]uint32 {
 	return [3]uint32{r >> 8, g >> 8, b >> 8}
 }
 
+// noDataHere are the metrics this stack cannot give data for, and why; the dashboard queries
+// that use them are not run.
+var noDataHere = map[string]string{
+	"vastwatch_instance_ready": "no fleet has a readiness probe: the simulator's instance addresses are not on loopback",
+	// Charges are read at the first good cycle, before anything is rented, and then every 10
+	// minutes: the suite ends before the second read finds a charge.
+	"vast_account_month_charges_dollars": "no charge read yet",
+}
+
 // checkDashboards runs every query of every dashboard against Prometheus and fails unless each
-// returns data. It runs while the fleet is blocked, so "blocked now" panels have data too.
+// returns data (but the queries of noDataHere's metrics). It runs while the fleet is blocked, so
+// "blocked now" panels have data too.
 func checkDashboards(ctx context.Context, t *testing.T, s *stack, prom string) {
 	t.Helper()
-	qs, err := deploy.DashboardQueries()
+	all, err := deploy.DashboardQueries()
 	if err != nil {
 		t.Fatal(err)
+	}
+	var qs []deploy.Query
+	skipped := map[string]bool{}
+	for _, q := range all {
+		refs, err := deploy.ParseRefs(q.Expr)
+		if err != nil {
+			t.Fatalf("%s / %s: %v", q.Dashboard, q.Panel, err)
+		}
+		if i := slices.IndexFunc(refs.Metrics(), func(m string) bool { _, ok := noDataHere[m]; return ok }); i >= 0 {
+			skipped[refs.Metrics()[i]] = true
+			continue
+		}
+		qs = append(qs, q)
+	}
+	for m := range noDataHere {
+		if !skipped[m] {
+			t.Errorf("noDataHere names %s, which no dashboard query uses", m)
+		}
 	}
 	if len(qs) < 10 {
 		t.Fatalf("only %d dashboard queries", len(qs))

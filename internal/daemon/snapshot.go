@@ -26,14 +26,15 @@ func snapshotOf(cfg *policy.Config, v *scaler.View, obs *scaler.Observation) *me
 	}
 	s.Account = &metrics.AccountSnapshot{Credit: v.Account.Credit, Burn: v.Account.Burn,
 		MonthSpend: v.Account.MonthSpend, MonthForecast: v.Account.MonthForecast,
-		OverSpendCap: v.Over.SpendCap, BelowCreditFloor: v.Over.CreditFloor}
+		OverSpendCap: v.Over.SpendCap, BelowCreditFloor: v.Over.CreditFloor,
+		CreditFloor: cfg.Account.CreditFloor, MonthBudget: cfg.Account.MonthlyBudget}
 	avoided := v.AvoidedByFleet()
 	for _, f := range v.Fleets {
 		s.Fleets = append(s.Fleets, metrics.FleetRow{
 			Name: f.Name, Target: f.Target, Min: f.Min, Max: f.Max, Spend: f.SpendBefore, Budget: f.Budget,
 			Blocked: f.Blocked, AvoidedMachines: avoided[f.Name],
 			EligibleMachines: f.Eligible, EligibleAvoided: f.Avoided, BurstMachines: f.Burst,
-			MonthSpend: f.MonthSpend, MonthForecast: f.MonthForecast,
+			MonthSpend: f.MonthSpend, MonthForecast: f.MonthForecast, MonthBudget: f.MonthBudget,
 			Desired: desiredBySource(f.Desired), HasDemand: f.Desired.HasDemand && !f.Desired.DemandAt.IsZero(),
 			DemandValue: f.Desired.DemandValue, ColdPool: coldPool(cfg, f.Name), OverBudget: f.OverBudget != "",
 		})

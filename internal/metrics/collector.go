@@ -94,6 +94,12 @@ var (
 	descAccountMonthForecast = prometheus.NewDesc("vastwatch_account_month_forecast_dollars",
 		"Month-to-date committed spend of all managed instances plus their committed spend per hour times the hours left in the month (UTC).",
 		nil, nil)
+	descCreditFloor = prometheus.NewDesc("vastwatch_account_credit_floor_dollars",
+		"The config's account.credit_floor_dollars: below this credit nothing is rented or started.", nil, nil)
+	descAccountMonthBudget = prometheus.NewDesc("vastwatch_account_budget_dollars_per_month",
+		"The config's account.max_spend_dollars_per_month; absent when there is none.", nil, nil)
+	descFleetMonthBudget = prometheus.NewDesc("vastwatch_fleet_budget_dollars_per_month",
+		"The fleet's budget_dollars_per_month; absent when there is none.", []string{"fleet"}, nil)
 	descOrphaned = prometheus.NewDesc("vastwatch_orphaned_instances",
 		"Managed instances whose fleet is no longer in the config, by that fleet.", []string{"fleet"}, nil)
 )
@@ -190,6 +196,10 @@ func (c snapshotCollector) collectAccount(emit emitter) {
 	emit.gauge(descAccountMonthForecast, a.MonthForecast)
 	emit.gauge(descAccountOverLimit, boolValue(a.OverSpendCap), "spend_cap")
 	emit.gauge(descAccountOverLimit, boolValue(a.BelowCreditFloor), "credit_floor")
+	emit.gauge(descCreditFloor, a.CreditFloor)
+	if a.MonthBudget > 0 {
+		emit.gauge(descAccountMonthBudget, a.MonthBudget)
+	}
 	if r, ok := a.runwaySeconds(); ok {
 		emit.gauge(descRunway, r)
 	}
@@ -225,6 +235,9 @@ func (c snapshotCollector) collectFleets(emit emitter, counts *stateCounts) {
 		emit.gauge(descFleetMonthSpend, f.MonthSpend, f.Name)
 		emit.gauge(descFleetMonthForecast, f.MonthForecast, f.Name)
 		emit.gauge(descFleetOverBudget, boolValue(f.OverBudget), f.Name)
+		if f.MonthBudget > 0 {
+			emit.gauge(descFleetMonthBudget, f.MonthBudget, f.Name)
+		}
 		for _, src := range DesiredSources {
 			if n, ok := f.Desired[src]; ok {
 				emit.gauge(descFleetDesired, float64(n), f.Name, src)

@@ -49,7 +49,8 @@ func fixedSnapshot() *metrics.Snapshot {
 			metrics.NewMarketSnapshot(geo, offers, 2),
 		},
 		Account: &metrics.AccountSnapshot{Credit: 120, Burn: 1.5, MonthSpend: 310.5, MonthForecast: 322.5,
-			MonthCharges: map[string]float64{"gpu": 280.25, "disk": 21.5, "bwd": 3.75}},
+			MonthCharges: map[string]float64{"gpu": 280.25, "disk": 21.5, "bwd": 3.75},
+			CreditFloor:  20, MonthBudget: 400},
 		Instances: []metrics.InstanceRow{
 			{ID: 9001, Fleet: "inference", MachineID: 10, GPUName: "RTX 4090", NumGPUs: 1, State: "running",
 				Price: 0.35, StartTime: fixedTime.Add(-2 * time.Hour), Probed: true, Ready: true, SSHHost: "203.0.113.10", SSHPort: 41022},
@@ -63,7 +64,7 @@ func fixedSnapshot() *metrics.Snapshot {
 		Fleets: []metrics.FleetRow{
 			{Name: "inference", Target: 3, Min: 1, Max: 6, Spend: 0.8, Budget: 2, AvoidedMachines: 1, OverBudget: true,
 				EligibleMachines: 12, EligibleAvoided: 2, BurstMachines: 4,
-				MonthSpend: 250.25, MonthForecast: 259.85},
+				MonthSpend: 250.25, MonthForecast: 259.85, MonthBudget: 300},
 			{Name: "training", Target: 2, Min: 0, Max: 4, Spend: 0, Budget: 1,
 				Blocked:   []string{"price_cap", "no_offers"},
 				Desired:   map[string]int{"demand": 2, "price": 4, "schedule": 0, "final": 2},

@@ -87,6 +87,11 @@ type AccountSnapshot struct {
 	// OverSpendCap and BelowCreditFloor say the account is past a limit: no new rentals,
 	// existing instances kept (vastwatch_account_over_limit).
 	OverSpendCap, BelowCreditFloor bool
+	// CreditFloor is account.credit_floor_dollars, $ (vastwatch_account_credit_floor_dollars);
+	// MonthBudget is account.max_spend_dollars_per_month, $, 0 when there is none
+	// (vastwatch_account_budget_dollars_per_month, absent then). They are the config's, exported
+	// so that alerts compare against the thresholds the daemon enforces.
+	CreditFloor, MonthBudget float64
 }
 
 // Runway is how long the credit lasts at the current burn. ok is false while burn is 0; a
@@ -158,6 +163,9 @@ type FleetRow struct {
 	// MonthForecast adds its committed $/h × hours left in the month
 	// (vastwatch_fleet_month_spend_dollars, vastwatch_fleet_month_forecast_dollars).
 	MonthSpend, MonthForecast float64
+	// MonthBudget is the fleet's budget_dollars_per_month, $, 0 when there is none
+	// (vastwatch_fleet_budget_dollars_per_month, absent then).
+	MonthBudget float64
 	// Desired is the fleet's desired size by source (DesiredSources: demand and price only
 	// when configured, schedule and final always) (vastwatch_fleet_desired_instances).
 	Desired map[string]int
