@@ -931,13 +931,23 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 		}
 	}
 	ms, _ := monthToDate(w.dir, planAt)
-	cheapest := -1.0 // over all offers
+	// cheapest is over all offers; placed over those the fleet's spread lets it use: the planner
+	// checks where an offer would go before what it costs, so a money reason means that even the
+	// offers it could place cost too much (docs/design.md §8).
+	cheapest, placed := -1.0, -1.0
 	for _, o := range w.sim.Offers() {
 		if !o.Rentable || !f.Market.Query.Match(&o, w.clk.Now()) || taken[o.MachineID] {
 			continue
 		}
-		if p, _, ok := scaler.OfferPrice(f, &o); ok && (cheapest < 0 || p < cheapest) {
+		p, _, ok := scaler.OfferPrice(f, &o)
+		if !ok {
+			continue
+		}
+		if cheapest < 0 || p < cheapest {
 			cheapest = p
+		}
+		if (placed < 0 || p < placed) && (!f.Spread.Any() || spreadOK(f, ins, &o)) {
+			placed = p
 		}
 	}
 	for _, r := range reasons {
@@ -947,11 +957,11 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 				return ""
 			}
 		case scaler.ReasonBudget:
-			if cheapest < 0 || spend+cheapest > f.Budget {
+			if placed < 0 || spend+placed > f.Budget {
 				return ""
 			}
 		case scaler.ReasonAccountCap:
-			if cheapest < 0 || account+cheapest > w.cfg.Account.MaxSpendPerHour {
+			if placed < 0 || account+placed > w.cfg.Account.MaxSpendPerHour {
 				return ""
 			}
 		case scaler.ReasonPriceCap, scaler.ReasonNoOffers:
@@ -963,7 +973,7 @@ func blockedHolds(w *world, f *policy.Fleet, reasons []string, active, target in
 				return ""
 			}
 		case scaler.ReasonMonthlyBudget:
-			if cheapest < 0 || ms[f.Name]+(spend+cheapest)*scaler.HoursLeftInMonth(planAt) > f.Monthly {
+			if placed < 0 || ms[f.Name]+(spend+placed)*scaler.HoursLeftInMonth(planAt) > f.Monthly {
 				return ""
 			}
 		case scaler.ReasonSpread:

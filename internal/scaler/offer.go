@@ -55,17 +55,22 @@ type pick struct {
 	lapse bool
 }
 
-// offerStage is how far an offer got through pickOffer's checks, in their order.
+// offerStage is how far an offer got through pickOffer's checks, in their order. The order is
+// the order in which a blocked fleet's reasons win (docs/design.md §8): what the offer is worth
+// (price cap, rebalance savings), then where it would go (spread), then what the fleet and the
+// account may spend (budget, account cap, monthly budget), then avoidance. So a fleet is said to
+// be blocked by money when there are offers it could place but cannot pay for, and by its spread
+// only when every offer it could pay for is on a machine, host or country it may not use.
 type offerStage int
 
 const (
 	stageNone offerStage = iota
 	stagePrice
 	stageSavings
+	stageSpread
 	stageBudget
 	stageAccount
 	stageMonthly
-	stageSpread
 	stageAvoided
 )
 
@@ -83,9 +88,11 @@ var stageReasons = [...]string{
 
 // pickOffer walks the market's offers in the order the search returned them (the market's
 // `order`) and takes the first that passes every check, with its price and bid. When none
-// does, the reason is the last check that the furthest-getting offer failed: an offer under
-// the price cap that only an avoided machine keeps out says avoided_machine, not price_cap,
-// unless opt.lapse lets that avoidance lapse (docs/design.md §8).
+// does, the reason is the last check that the furthest-getting offer failed, in the order of
+// offerStage: an offer under the price cap that only its spread keeps out says spread, one the
+// spread allows but the budget does not says budget_exhausted, and one that only an avoided
+// machine keeps out says avoided_machine, unless opt.lapse lets that avoidance lapse
+// (docs/design.md §8).
 func (fp *fleetPlan) pickOffer(opt pick) (*vastapi.Offer, float64, float64, string) {
 	f := fp.f
 	rows := fp.rows(f.Market.Name)
@@ -119,6 +126,10 @@ func (fp *fleetPlan) pickOffer(opt pick) (*vastapi.Offer, float64, float64, stri
 			stage = max(stage, stageSavings)
 			continue
 		}
+		if spread && !fp.spreadAllows(r.machine, r.host, r.country) {
+			stage = max(stage, stageSpread)
+			continue
+		}
 		if f.Budget > 0 && fp.committed+price > f.Budget+eps {
 			stage = max(stage, stageBudget)
 			continue
@@ -129,10 +140,6 @@ func (fp *fleetPlan) pickOffer(opt pick) (*vastapi.Offer, float64, float64, stri
 		}
 		if !fp.monthFits(price) {
 			stage = max(stage, stageMonthly)
-			continue
-		}
-		if spread && !fp.spreadAllows(r.machine, r.host, r.country) {
-			stage = max(stage, stageSpread)
 			continue
 		}
 		if fp.takenOff[r.id] || fp.takenMac[r.machine] {
