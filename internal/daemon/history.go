@@ -99,8 +99,9 @@ func (h *history) svg(name string, width, height int) template.HTML {
 	if span <= 0 {
 		span = 1
 	}
-	const pad = 4
-	x := func(t time.Time) float64 { return pad + (t.Sub(t0).Seconds()/span)*float64(width-2*pad) }
+	// The axis labels stand in a gutter on the left, so they never sit on the lines.
+	const pad, gutter = 4, 46
+	x := func(t time.Time) float64 { return gutter + (t.Sub(t0).Seconds()/span)*float64(width-gutter-pad) }
 	y := func(v float64) float64 { return pad + (1-(v-lo)/(hi-lo))*float64(height-2*pad) }
 	line := func(get func(point) float64) string {
 		var b strings.Builder
@@ -120,8 +121,10 @@ func (h *history) svg(name string, width, height int) template.HTML {
 		width, height, height, h.look.what, template.HTMLEscapeString(name))
 	fmt.Fprintf(&b, `<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="%s"/>`, line(func(p point) float64 { return p.A }))
 	fmt.Fprintf(&b, `<polyline fill="none" stroke="#8b949e" stroke-width="1.5" stroke-dasharray="4 3" points="%s"/>`, line(func(p point) float64 { return p.B }))
-	fmt.Fprintf(&b, `<text x="%d" y="12" font-size="10" fill="#57606a">%s</text>`, pad, h.look.format(hi))
-	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="10" fill="#57606a">%s</text>`, pad, height-2, h.look.format(lo))
+	// Each label level with its value, but wholly inside the chart.
+	labelY := func(v float64) float64 { return min(max(y(v), 7), float64(height)-7) }
+	fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" fill="#57606a" dominant-baseline="middle">%s</text>`, 1, labelY(hi), h.look.format(hi))
+	fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="10" fill="#57606a" dominant-baseline="middle">%s</text>`, 1, labelY(lo), h.look.format(lo))
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) //nolint:gosec // built from numbers and an escaped name
 }

@@ -2,9 +2,11 @@ package daemon
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/vastwatch/vastwatch/internal/scaler"
 )
@@ -56,6 +58,14 @@ func (d *Daemon) serveSD(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := d.cfg.current()
+	if !hasDiscovery(cfg) && wantsPage(r) {
+		// A person opening /sd in a browser learns why it is empty; Prometheus, which asks
+		// for JSON, still gets the empty list it expects.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "/sd lists nothing: no fleet has discovery.ports configured.\n"+
+			"Give a fleet discovery: {ports: [9100]} to list its ready instances' ports here (docs/design.md §10).\n")
+		return
+	}
 	ports := make(map[string][]int, len(cfg.Fleets))
 	for _, f := range cfg.Fleets {
 		ports[f.Name] = f.DiscoveryPorts
@@ -63,4 +73,11 @@ func (d *Daemon) serveSD(w http.ResponseWriter, r *http.Request) {
 	groups := discoveryTargets(d.last.load().view, ports, r.URL.Query().Get("fleet"), cfg.AllowPrivateAddresses)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(groups)
+}
+
+// wantsPage reports whether the request comes from a browser (it accepts HTML and does not ask
+// for JSON), rather than from Prometheus' HTTP service discovery, which asks for JSON.
+func wantsPage(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "text/html") && !strings.Contains(accept, "application/json")
 }

@@ -21,10 +21,11 @@ func (d *Daemon) statusView() *statusView {
 	v := &statusView{
 		Version: d.o.Build.Version, Now: now, DryRun: d.last.dryRun || cfg.DryRun, Leader: d.lead.acting() != nil,
 		LeaderElection: d.lead.enabled(), LeaderName: d.lead.leaderName(), Simulated: d.last.simulated,
-		Ready: d.last.ready.Load(), ConfigSource: cfgSource(cfg), ReloadErr: d.cfg.lastError(),
+		Ready: d.last.ready.Load(), ConfigSource: cfgSource(cfg), ReloadErrs: lines(d.cfg.lastError()),
+		Warnings: cfg.Warnings, NoDiscovery: !hasDiscovery(cfg),
 		LastPoll: last.poll, LastSuccess: last.success, LastPollErr: last.err,
 	}
-	v.ReloadOK = v.ReloadErr == ""
+	v.ReloadOK = len(v.ReloadErrs) == 0
 	for _, dec := range last.decisions {
 		v.Decisions = append(v.Decisions, statusDecision{Fleet: dec.Fleet, Decision: dec.Decision, Reason: dec.Reason, Detail: dec.Detail})
 	}
@@ -92,7 +93,7 @@ func (d *Daemon) describe(v *statusView, cfg *policy.Config, last *published) {
 func statusInstanceOf(iv scaler.InstanceView, v *statusView, allowPrivate bool) statusInstance {
 	in := iv.Instance
 	si := statusInstance{ID: in.ID, MachineID: in.MachineID, GPU: in.GPUName, NumGPUs: in.NumGPUs,
-		Price: iv.Price, SSH: sshEndpoint(in, allowPrivate), Fleet: iv.Fleet, State: iv.State}
+		Price: iv.Price, SSH: sshEndpoint(in, allowPrivate), Fleet: iv.Fleet, State: iv.State, Label: in.Label.Or("")}
 	if !iv.Start.IsZero() {
 		si.Age = v.Now.Sub(iv.Start)
 	}
@@ -176,4 +177,22 @@ func emptyPolls(n int) int {
 		return 0
 	}
 	return n
+}
+
+// lines splits a multi-line message (a reload's problems) into its lines; none for "".
+func lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(s, "\n"), "\n")
+}
+
+// hasDiscovery reports whether some fleet lists discovery ports for /sd.
+func hasDiscovery(cfg *policy.Config) bool {
+	for _, f := range cfg.Fleets {
+		if len(f.DiscoveryPorts) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -26,7 +26,12 @@ type statusView struct {
 	ConfigSource   string
 	ReloadOK       bool
 	ReloadAt       time.Time
-	ReloadErr      string
+	// ReloadErrs are the last failed reload's problems, one a line.
+	ReloadErrs []string
+	// Warnings are the running config's warnings (pacing, unknown query fields...).
+	Warnings []string
+	// NoDiscovery: no fleet lists discovery ports, so /sd lists nothing.
+	NoDiscovery bool
 
 	Account *statusAccount
 	// Overs says which account-wide limits are passed, in words.
@@ -81,6 +86,9 @@ type statusFleet struct {
 type statusInstance struct {
 	ID, MachineID int64
 	Fleet, State  string
+	// Label is the instance's label as the API lists it (anyone's: a foreign instance shows
+	// its own).
+	Label string
 	GPU           string
 	NumGPUs       int
 	Price         float64
@@ -110,6 +118,7 @@ var statusFuncs = template.FuncMap{
 	"ts":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 	"zero": func(t time.Time) bool { return t.IsZero() },
 	"join": strings.Join,
+	"breakable": breakable,
 	"over": func(a, b float64) bool { return b > 0 && a > b },
 }
 
@@ -148,7 +157,10 @@ th{color:#57606a;font-weight:600}
 .pill{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;background:#eaeef2}
 .pill.bad{background:#ffebe9}.pill.ok{background:#dafbe1}.pill.warn{background:#fff8c5}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:8px}
-.card{border:1px solid #eaeef2;border-radius:6px;padding:6px 8px;overflow-wrap:anywhere}
+.card{border:1px solid #eaeef2;border-radius:6px;padding:6px 8px}
+.card .path{overflow-wrap:normal;word-break:normal}
+.card small{display:block;color:#57606a;font-size:12px}
+ul.problems{margin:4px 0;padding-left:20px}
 .card b{display:block;font-size:18px}
 .chart{display:block;max-width:320px}
 </style></head><body>
@@ -156,23 +168,25 @@ th{color:#57606a;font-weight:600}
 <span>{{.Version}}</span>
 {{if .Simulated}}<span class="pill warn">simulated market</span>{{end}}
 {{if .DryRun}}<span class="pill warn">dry-run</span>{{end}}
-{{if .Leader}}<span class="pill ok">leader</span>{{else}}<span class="pill warn">follower{{if .LeaderName}}: {{.LeaderName}} leads{{end}}</span>{{end}}
+{{if .LeaderElection}}{{if .Leader}}<span class="pill ok">leader</span>{{else}}<span class="pill warn">follower{{if .LeaderName}}: {{.LeaderName}} leads{{end}}</span>{{end}}{{end}}
 {{if .Ready}}<span class="pill ok">ready</span>{{else}}<span class="pill bad">not ready</span>{{end}}
 </header><main>
 <section><h2>Poll</h2>
 <div class="cards">
 <div class="card">last poll<b>{{if zero .LastPoll}}never{{else}}{{ago .Now .LastPoll}}{{end}}</b></div>
 <div class="card">last success<b>{{if zero .LastSuccess}}never{{else}}{{ago .Now .LastSuccess}}{{end}}</b></div>
-<div class="card">config<b class="{{if .ReloadOK}}ok{{else}}bad{{end}}">{{if .ReloadOK}}loaded{{else}}reload failed{{end}}</b><span class="muted">{{.ConfigSource}}</span></div>
+<div class="card">config<b class="{{if .ReloadOK}}ok{{else}}bad{{end}}">{{if .ReloadOK}}loaded{{else}}reload failed{{end}}</b><span class="muted path">{{breakable .ConfigSource}}</span></div>
 </div>
 {{if .LastPollErr}}<p class="bad">last poll failed: {{.LastPollErr}}</p>{{end}}
-{{if .ReloadErr}}<p class="bad">last reload failed (running config kept): {{.ReloadErr}}</p>{{end}}
+{{if .ReloadErrs}}<div class="bad">last reload failed (running config kept):<ul class="problems">{{range .ReloadErrs}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
+{{if .Warnings}}<div class="warn">config warnings:<ul class="problems">{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
+{{if .NoDiscovery}}<p class="muted">/sd lists nothing: no fleet has <code>discovery.ports</code>.</p>{{end}}
 </section>
 {{with .Account}}<section><h2>Account</h2><div class="cards">
 <div class="card">credit<b>{{usd .Credit}}</b><span class="muted">floor {{usd .Floor}}</span></div>
-<div class="card">burn<b>{{usd .Burn}}/h</b></div>
+<div class="card">burn<b>{{usd .Burn}}/h</b><small>what the account pays now: running instances in full, the others their storage</small></div>
 <div class="card">runway<b>{{if .HasRunway}}{{dur .Runway}}{{else}}∞{{end}}</b></div>
-<div class="card">committed<b class="{{if over .Committed .Cap}}bad{{end}}">{{usd .Committed}}/h</b><span class="muted">{{if gt .Cap 0.0}}cap {{usd .Cap}}/h{{else}}no cap{{end}}</span></div>
+<div class="card">committed<b class="{{if over .Committed .Cap}}bad{{end}}">{{usd .Committed}}/h</b><span class="muted">{{if gt .Cap 0.0}}cap {{usd .Cap}}/h{{else}}no cap{{end}}</span><small>what every instance of ours would cost running, and pending rentals: the budgets count this</small></div>
 </div>{{range $.Overs}}<p class="warn">{{.}}</p>{{end}}</section>{{end}}
 <section><h2>Markets</h2><div class="scroll"><table>
 <tr><th>market</th><th>type</th><th class="num">offers</th><th class="num">best $/h</th><th class="num">median $/h</th><th>best and median, recent hours</th></tr>
@@ -194,20 +208,20 @@ th{color:#57606a;font-weight:600}
 {{else}}<tr><td colspan="9" class="muted">no fleets configured: vastwatch only watches</td></tr>{{end}}
 </table></div></section>
 <section><h2>Instances</h2><div class="scroll"><table>
-<tr><th>id</th><th>fleet</th><th>state</th><th>gpu</th><th class="num">$/h</th><th class="num">age</th><th class="num">machine</th><th>ssh</th>{{if .HasService}}<th>readiness / drain</th>{{end}}</tr>
+<tr><th>id</th><th>fleet</th><th>state</th><th>gpu</th><th class="num">$/h</th><th class="num">age</th><th class="num">machine</th><th>ssh</th>{{if .HasService}}<th>readiness / drain</th>{{end}}<th>label</th></tr>
 {{range .Instances}}<tr><td>{{.ID}}</td><td>{{if .Fleet}}{{.Fleet}}{{else}}<span class="muted">not managed</span>{{end}}</td>
 <td><span class="pill {{if eq .State "running"}}ok{{else if eq .State "failed"}}bad{{else}}warn{{end}}">{{.State}}</span></td>
 <td>{{.NumGPUs}}× {{.GPU}}</td><td class="num">{{usd .Price}}</td><td class="num">{{dur .Age}}</td><td class="num">{{.MachineID}}</td><td>{{.SSH}}</td>
-{{if $.HasService}}<td>{{if .Service}}<span class="{{if .ServiceOK}}ok{{else}}muted{{end}}">{{.Service}}</span>{{end}}</td>{{end}}</tr>
-{{else}}<tr><td colspan="9" class="muted">no instances</td></tr>{{end}}
+{{if $.HasService}}<td>{{if .Service}}<span class="{{if .ServiceOK}}ok{{else}}muted{{end}}">{{.Service}}</span>{{end}}</td>{{end}}<td class="muted">{{.Label}}</td></tr>
+{{else}}<tr><td colspan="10" class="muted">no instances</td></tr>{{end}}
 </table></div>{{if .Orphans}}<p class="warn">{{.Orphans}} orphaned instance(s): ours, but their fleet left the config.</p>{{end}}</section>
 <section><h2>Last plan</h2><div class="scroll"><table>
 <tr><th>fleet</th><th>decision</th><th>reason</th><th>detail</th></tr>
 {{range .Decisions}}<tr><td>{{.Fleet}}</td><td>{{.Decision}}</td><td><span class="pill">{{.Reason}}</span></td><td>{{.Detail}}</td></tr>
 {{else}}<tr><td colspan="4" class="muted">no plan yet</td></tr>{{end}}
 </table></div>
-{{if .Actions}}<h2>Actions</h2><div class="scroll"><table><tr><th>action</th><th>result</th><th>error</th></tr>
-{{range .Actions}}<tr><td>{{.Text}}</td><td><span class="pill {{if eq .Result "ok"}}ok{{else if eq .Result "error"}}bad{{else}}warn{{end}}">{{.Result}}</span></td><td>{{.Error}}</td></tr>{{end}}
+{{if .Actions}}<h2>Actions</h2><div class="scroll"><table><tr><th>action</th><th>result</th><th>detail</th></tr>
+{{range .Actions}}<tr><td>{{.Text}}</td><td><span class="pill {{if eq .Result "ok"}}ok{{else if eq .Result "error"}}bad{{else}}warn{{end}}">{{.Result}}</span></td><td{{if eq .Result "error"}} class="bad"{{end}}>{{.Error}}</td></tr>{{end}}
 </table></div>{{end}}</section>
 <section><h2>Avoided machines</h2><div class="scroll"><table>
 <tr><th>machine</th><th>fleet</th><th>until</th><th>reason</th></tr>
@@ -247,4 +261,17 @@ func serveStatus(get func() *statusView) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(body)
 	}
+}
+
+// breakable escapes s and lets the browser break it after each path separator, dot, dash or
+// underscore (a config path wraps at its separators, not in the middle of a name).
+func breakable(s string) template.HTML {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if strings.ContainsRune("/._-", r) {
+			b.WriteString("<wbr>")
+		}
+	}
+	return template.HTML(b.String()) //nolint:gosec // escaped rune by rune
 }
