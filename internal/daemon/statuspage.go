@@ -88,12 +88,12 @@ type statusInstance struct {
 	Fleet, State  string
 	// Label is the instance's label as the API lists it (anyone's: a foreign instance shows
 	// its own).
-	Label string
-	GPU           string
-	NumGPUs       int
-	Price         float64
-	Age           time.Duration
-	SSH           string
+	Label   string
+	GPU     string
+	NumGPUs int
+	Price   float64
+	Age     time.Duration
+	SSH     string
 	// Service is the instance's readiness probe or drain, in words ("" when its fleet has
 	// neither); ServiceOK marks a ready one.
 	Service   string
@@ -112,14 +112,14 @@ type statusAvoided struct {
 }
 
 var statusFuncs = template.FuncMap{
-	"usd":  func(v float64) string { return fmt.Sprintf("$%.3f", v) },
-	"ago":  func(now, t time.Time) string { return humanDuration(now.Sub(t)) + " ago" },
-	"dur":  humanDuration,
-	"ts":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
-	"zero": func(t time.Time) bool { return t.IsZero() },
-	"join": strings.Join,
+	"usd":       func(v float64) string { return fmt.Sprintf("$%.3f", v) },
+	"ago":       func(now, t time.Time) string { return humanDuration(now.Sub(t)) + " ago" },
+	"dur":       humanDuration,
+	"ts":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	"zero":      func(t time.Time) bool { return t.IsZero() },
+	"join":      strings.Join,
 	"breakable": breakable,
-	"over": func(a, b float64) bool { return b > 0 && a > b },
+	"over":      func(a, b float64) bool { return b > 0 && a > b },
 }
 
 func humanDuration(d time.Duration) string {
