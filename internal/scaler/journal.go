@@ -414,7 +414,8 @@ func (j *Journal) Avoided() map[int64]time.Time {
 // marked seen (taking the instance id from an owner-labelled instance when the reply was lost);
 // creates seen before and listed no more are dropped (the instance is gone); creates never seen
 // within grace of their intent are dropped; stops of vanished instances and expired avoidances
-// are dropped. It saves only when something changed.
+// are dropped; creates settled long ago are pruned (settle). It saves only when something
+// changed.
 func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time.Time, grace time.Duration) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -471,6 +472,7 @@ func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time
 			changed = true
 		}
 	}
+	changed = j.settle(now) || changed
 	if !changed {
 		return nil
 	}
