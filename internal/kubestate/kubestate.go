@@ -9,9 +9,12 @@
 package kubestate
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strconv"
 	"sync"
@@ -42,6 +45,17 @@ const (
 // whose data exceed 1 MiB; a write beyond this bound is refused here first, with its size, so
 // that a state grown too large is said plainly (the scaler prunes what is settled long before).
 const MaxBytes = 900 << 10
+
+// PlainMax is the largest document kept as plain JSON under data, readable with kubectl; a
+// larger one is kept gzipped under binaryData, its key the document's name plus ".gz", which
+// holds several times as much (a journal compresses about tenfold).
+const PlainMax = 256 << 10
+
+// gzSuffix marks a gzipped document's key; maxDocument bounds what one may decompress to.
+const (
+	gzSuffix    = ".gz"
+	maxDocument = 64 << 20
+)
 
 // DefaultTimeout bounds each request to the API server.
 const DefaultTimeout = 10 * time.Second
@@ -129,11 +143,60 @@ func (s *Store) Read(name string) ([]byte, error) {
 	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", s.Where(name), err)
 	}
-	v, ok := cm.Data[name]
+	if v, ok := cm.Data[name]; ok {
+		return []byte(v), nil
+	}
+	gz, ok := cm.BinaryData[name+gzSuffix]
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", s.Where(name), fs.ErrNotExist)
 	}
-	return []byte(v), nil
+	b, err := gunzip(gz)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", s.Where(name+gzSuffix), err)
+	}
+	return b, nil
+}
+
+// put sets the document name of cm: plain up to PlainMax, else gzipped.
+func put(cm *corev1.ConfigMap, name string, data []byte) error {
+	if len(data) <= PlainMax {
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		cm.Data[name] = string(data)
+		delete(cm.BinaryData, name+gzSuffix)
+		return nil
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(data); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if cm.BinaryData == nil {
+		cm.BinaryData = map[string][]byte{}
+	}
+	cm.BinaryData[name+gzSuffix] = buf.Bytes()
+	delete(cm.Data, name)
+	return nil
+}
+
+// gunzip decompresses a document, refusing one beyond maxDocument.
+func gunzip(gz []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(zr, maxDocument+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxDocument {
+		return nil, fmt.Errorf("decompresses to more than %d bytes", maxDocument)
+	}
+	return b, nil
 }
 
 // Drop forgets the claim: nothing is written until the next Claim. Call it when leadership

@@ -3,7 +3,9 @@ package kubestate_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -194,7 +196,12 @@ func TestOnlyTheClaimingHolderOfTheLeaseWrites(t *testing.T) {
 		if err := a.Claim(ctx); err != nil {
 			t.Fatal(err)
 		}
-		err := a.Write("journal.json", make([]byte, kubestate.MaxBytes))
+		noise := make([]byte, kubestate.MaxBytes) // incompressible
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := range noise {
+			noise[i] = byte(r.Uint32())
+		}
+		err := a.Write("journal.json", noise)
 		if err == nil || !strings.Contains(err.Error(), "bytes") || c.data("journal.json") != "" {
 			t.Fatalf("write of %d bytes: %v", kubestate.MaxBytes, err)
 		}
@@ -339,4 +346,37 @@ func (u *lostUpdate) Update(ctx context.Context, cm *corev1.ConfigMap, o metav1.
 		return nil, context.DeadlineExceeded
 	}
 	return got, err
+}
+
+// A document too large to read comfortably as plain JSON is kept gzipped, and read back the
+// same; once small again it is plain again.
+func TestALargeDocumentIsKeptGzipped(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t)
+	c.hold("a")
+	a, b := c.replica("a", nil, nil), c.replica("b", nil, nil)
+	if err := a.Claim(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var doc strings.Builder
+	for i := 0; doc.Len() <= kubestate.MaxBytes+kubestate.MaxBytes/4; i++ { // too large for a configmap as it is
+		fmt.Fprintf(&doc, `{"nonce":"%012x","fleet":"inference","price":0.41,"outcome":"created","instance_id":%d},`, i, 24_000_000+i)
+	}
+	if err := a.Write("journal.json", []byte(doc.String())); err != nil {
+		t.Fatal(err)
+	}
+	cm := c.store.ConfigMap(ns, cmName)
+	if _, plain := cm.Data["journal.json"]; plain || len(cm.BinaryData["journal.json.gz"]) == 0 {
+		t.Fatalf("a document of %d bytes is not kept gzipped: keys %v %v", doc.Len(), cm.Data, len(cm.BinaryData))
+	}
+	if got, err := b.Read("journal.json"); err != nil || string(got) != doc.String() {
+		t.Fatalf("read back %d bytes, %v", len(got), err)
+	}
+	if err := a.Write("journal.json", []byte(`{"small":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	cm = c.store.ConfigMap(ns, cmName)
+	if cm.Data["journal.json"] != `{"small":true}` || len(cm.BinaryData) != 0 {
+		t.Fatalf("a small document is not plain again: %v %d", cm.Data, len(cm.BinaryData))
+	}
 }

@@ -124,10 +124,9 @@ func (s *Store) write(ctx context.Context, name string, data []byte) error {
 			return &FencedError{Reason: fmt.Sprintf("the lease is now in term %s, the state was claimed in %s", term, s.term)}
 		}
 		next := s.cm.DeepCopy()
-		if next.Data == nil {
-			next.Data = map[string]string{}
+		if err := put(next, name, data); err != nil {
+			return fmt.Errorf("write %s: %w", s.Where(name), err)
 		}
-		next.Data[name] = string(data)
 		if n := size(next); n > MaxBytes {
 			return fmt.Errorf("write %s: the state would take %d bytes, over the %d a configmap may safely hold", s.Where(name), n, MaxBytes)
 		}
