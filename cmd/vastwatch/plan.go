@@ -8,6 +8,7 @@ import (
 
 	"github.com/vastwatch/vastwatch"
 	"github.com/vastwatch/vastwatch/internal/clock"
+	"github.com/vastwatch/vastwatch/internal/daemon"
 	"github.com/vastwatch/vastwatch/internal/demand"
 	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/report"
@@ -41,6 +42,12 @@ func definePlan(cmd *kingpin.CmdClause, c *cli) action {
 			return usageErr("--config.file is required (or --simulate to plan against the simulated market with the example config)")
 		}
 		if err != nil {
+			return err
+		}
+		if api.sim.Enabled && !c.given["state.dir"] && c.env.StateDir == "" {
+			*stateDir = "" // as run --simulate: no state of the real API's
+		}
+		if err := scaler.CheckStateDir(*stateDir, daemon.StateAPI(api.url, api.sim)); err != nil {
 			return err
 		}
 		client, err := api.client(c, true)

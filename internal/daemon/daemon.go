@@ -41,6 +41,8 @@ type Daemon struct {
 	// of leadership, until the state is claimed for the new term (stateReady).
 	store   stateStore
 	reclaim atomic.Bool
+	// tempState is a simulated run's temporary state dir, removed when Run returns.
+	tempState string
 	// prices and sizes are the status page's charts: each market's best and median price, each
 	// autoscaled fleet's desired and running size.
 	prices, sizes *history
@@ -83,6 +85,7 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	if d.store, err = d.openState(); err != nil {
+		d.removeTempState()
 		return nil, fmt.Errorf("state: %w", err)
 	}
 	d.scaler = scaler.New(scaler.Options{

@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
@@ -37,24 +40,56 @@ type kubeState struct{ *kubestate.Store }
 func (k kubeState) claim(ctx context.Context) error { return k.Claim(ctx) }
 func (k kubeState) drop()                           { k.Drop() }
 
+// StateAPI names the API a state belongs to: the simulated market with its seed, or the API's
+// URL. A state is never used against another (docs/design.md §7).
+func StateAPI(apiURL string, sim SimOptions) string {
+	if sim.Enabled {
+		return fmt.Sprintf("simulated seed=%d", sim.Seed)
+	}
+	return strings.TrimRight(apiURL, "/")
+}
+
 // StateConfigMap is the name of the ConfigMap that holds the state beside the Lease lease.
 func StateConfigMap(lease string) string { return lease + "-state" }
 
-// openState picks the state: with --leader-elect the ConfigMap beside the Lease (the state dir
-// is then unused); otherwise the state dir. nil: no state at all (creates blocked).
+// openState picks and opens the state: with --leader-elect the ConfigMap beside the Lease (the
+// state dir is then unused); otherwise the state dir, bound to its API, and under --simulate
+// without one a temporary directory that Run removes at exit. nil: no state at all (creates
+// blocked).
 func (d *Daemon) openState() (stateStore, error) {
 	o := &d.o
+	api := StateAPI(o.APIURL, o.Sim)
 	if d.lead.enabled() {
 		s, err := kubestate.New(kubestate.Config{Namespace: o.Leader.Namespace, Name: StateConfigMap(o.Leader.LeaseName),
-			LeaseName: o.Leader.LeaseName, Identity: d.lead.elector.Identity(), Clock: d.clk}, o.Leader.ConfigMaps, o.Leader.Client)
+			LeaseName: o.Leader.LeaseName, Identity: d.lead.elector.Identity(), API: api, Clock: d.clk}, o.Leader.ConfigMaps, o.Leader.Client)
 		if err != nil {
 			return nil, err
 		}
-		d.logger.Info("state kept in a configmap beside the lease; --state.dir is not used", "where", s.Where(""))
+		d.logger.Info("state kept in a configmap beside the lease; --state.dir is not used", "where", s.Where(""), "api", api)
 		return kubeState{s}, nil
+	}
+	if o.StateDir == "" && o.Sim.Enabled {
+		dir, err := os.MkdirTemp("", "vastwatch-sim-state-")
+		if err != nil {
+			return nil, fmt.Errorf("simulated state dir: %w", err)
+		}
+		o.StateDir, d.tempState = dir, dir
+		d.logger.Info("simulated state kept in a temporary directory, removed at exit (--state.dir keeps it)", "dir", dir)
 	}
 	if o.StateDir == "" {
 		return nil, nil
+	}
+	adopted, err := scaler.BindStateDir(o.StateDir, api)
+	var other *scaler.StateAPIError
+	switch {
+	case errors.As(err, &other):
+		return nil, err
+	case err != nil:
+		// Unwritable: the scaler reports the same directory's journal as unusable and blocks
+		// creates, as it always has.
+		d.logger.Error("state dir not marked with its API", "dir", o.StateDir, "err", err)
+	case adopted:
+		d.logger.Warn("state dir had no mark of its API; it is now marked for this one", "dir", o.StateDir, "api", api)
 	}
 	return dirState{scaler.DirStore(o.StateDir)}, nil
 }
@@ -111,4 +146,15 @@ func (d *Daemon) stateReady(ctx context.Context) bool {
 	d.scaler.Rearm()
 	d.logger.Info("leading: state claimed; reconciling before any create")
 	return true
+}
+
+// removeTempState removes the temporary state dir of a simulated run: its simulated market
+// ends with the process, so its journal and spend book mean nothing after it.
+func (d *Daemon) removeTempState() {
+	if d.tempState == "" {
+		return
+	}
+	if err := os.RemoveAll(d.tempState); err != nil {
+		d.logger.Warn("simulated state dir not removed", "dir", d.tempState, "err", err)
+	}
 }
