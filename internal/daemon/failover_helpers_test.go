@@ -38,6 +38,7 @@ type haWorld struct {
 	sim     *vastsim.Sim
 	store   *leasetest.Store
 	listing *listingDelay
+	intents *intentFirst
 	hook    *drainHook
 }
 
@@ -48,8 +49,10 @@ func newHAWorld(t *testing.T) *haWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &haWorld{t: t, sim: sim, store: leasetest.NewStore(), listing: &listingDelay{next: sim.Transport(), hidden: map[int64]bool{}},
+	w := &haWorld{t: t, sim: sim, store: leasetest.NewStore(), listing: &listingDelay{next: sim.Transport(), hidden: map[int64]bool{}},
 		hook: &drainHook{}}
+	w.intents = &intentFirst{next: w.listing, store: w.store}
+	return w
 }
 
 // haReplica is one daemon of the pair.
@@ -69,7 +72,7 @@ func (w *haWorld) start(id, cfg string, mut func(*Options)) *haReplica {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	muts := &mutations{next: w.listing}
+	muts := &mutations{next: w.intents}
 	faults := &leasetest.Faults{}
 	o := Options{ConfigFile: path, StateDir: filepath.Join(dir, "state"), APIURL: "http://vastsim.test",
 		Listen: []string{"127.0.0.1:0"}, StartGrace: testStartGrace, PendingGrace: 10 * time.Minute,
@@ -252,6 +255,36 @@ func (l *listingDelay) filter(res *http.Response) (*http.Response, error) {
 	res.ContentLength = int64(len(body))
 	res.Header.Del("Content-Length")
 	return res, nil
+}
+
+// intentFirst checks, as each create request reaches the API, that its intent is already in
+// the state's ConfigMap: the write-ahead rule on the Kubernetes backend.
+type intentFirst struct {
+	next    http.RoundTripper
+	store   *leasetest.Store
+	checked atomic.Int32
+	missing atomic.Int32
+}
+
+func (c *intentFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/v0/asks/") {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req struct {
+			Label string `json:"label"`
+		}
+		_ = json.Unmarshal(body, &req)
+		_, _, nonce, _ := scaler.ParseLabel(req.Label)
+		cm := c.store.ConfigMap("ns", StateConfigMap("vastwatch"))
+		c.checked.Add(1)
+		if nonce == "" || cm == nil || !strings.Contains(cm.Data[scaler.JournalFile], `"nonce":"`+nonce+`"`) {
+			c.missing.Add(1)
+		}
+	}
+	return c.next.RoundTrip(r)
 }
 
 // drainHook is the drain webhook: it records every call, by replica, and answers 2xx only

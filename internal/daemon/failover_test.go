@@ -99,6 +99,9 @@ func TestFailoverDoesNotDoubleACreateOfUnknownOutcome(t *testing.T) {
 		if first.creates() != 2 || len(w.sim.Instances()) != 2 {
 			t.Fatalf("positive control: the leader should have sent 2 creates, one of them lost; sent %d, %d exist", first.creates(), len(w.sim.Instances()))
 		}
+		if w.intents.checked.Load() != 2 || w.intents.missing.Load() != 0 {
+			t.Fatalf("%d of %d creates were sent before their intent was in the state's configmap", w.intents.missing.Load(), w.intents.checked.Load())
+		}
 		second.d.Cycle(context.Background())
 		if n := second.fleet(t).PendingCreates; n != 1 {
 			t.Fatalf("the follower shows %d pending creates, want the leader's 1 of unknown outcome", n)

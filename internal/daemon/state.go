@@ -65,7 +65,8 @@ func (d *Daemon) openState() (stateStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.logger.Info("state kept in a configmap beside the lease; --state.dir is not used", "where", s.Where(""), "api", api)
+		d.logger.Info("state kept in a configmap beside the lease; --state.dir is not used",
+			"configmap", o.Leader.Namespace+"/"+StateConfigMap(o.Leader.LeaseName), "api", api)
 		return kubeState{s}, nil
 	}
 	if o.StateDir == "" && o.Sim.Enabled {

@@ -74,8 +74,12 @@ func (s *Store) current(ctx context.Context) (*corev1.ConfigMap, error) {
 		Annotations: map[string]string{APIAnnotation: s.cfg.API},
 	}}, metav1.CreateOptions{})
 	switch {
-	case apierrors.IsAlreadyExists(err):
-		return s.cms.Get(ctx, s.cfg.Name, metav1.GetOptions{})
+	case apierrors.IsAlreadyExists(err): // another replica made it meanwhile
+		cur, err = s.cms.Get(ctx, s.cfg.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", s.where(), err)
+		}
+		return cur, nil
 	case apierrors.IsForbidden(err):
 		return nil, fmt.Errorf("%s does not exist and may not be created (%w): apply it with the manifests (deploy/kubernetes-ha ships it empty)", s.where(), err)
 	case err != nil:
