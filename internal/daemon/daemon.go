@@ -89,7 +89,7 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 		return nil, fmt.Errorf("state: %w", err)
 	}
 	d.scaler = scaler.New(scaler.Options{
-		Clock: d.clk, API: api, StateDir: d.o.StateDir, Store: backend(d.store), Logger: logger.With("component", "scaler"), Demand: d.demand,
+		Clock: d.clk, API: api, StateDir: d.o.StateDir, Store: backend(d.store), ReadOnRearm: d.lead.enabled(), Logger: logger.With("component", "scaler"), Demand: d.demand,
 		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace, Bill: d.charges.bill, Notifier: o.Notifier,
 		// The scaler logs each decision and action itself; the hooks only count them.
 		OnAction:   d.countAction,

@@ -2,6 +2,7 @@ package scaler
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"sync"
@@ -35,8 +36,11 @@ type Options struct {
 	StateDir string
 	// Store keeps the journal and the spend book; nil means the files of StateDir (StateDir ""
 	// and no Store: no journal, creates blocked).
-	Store  Store
-	Logger *slog.Logger
+	Store Store
+	// ReadOnRearm leaves the state unread until the first Rearm: a replica that may never lead
+	// does not read it at start (with leader election, a leader claims it, then Rearms).
+	ReadOnRearm bool
+	Logger      *slog.Logger
 	// DryRun forces dry-run whatever the config says (the config's dry_run also applies).
 	DryRun bool
 	// PendingGrace is how long an unlisted create counts toward its fleet (default 10m).
@@ -146,6 +150,11 @@ func New(o Options) *Scaler {
 		lastUp:       map[string]time.Time{},
 		lastDown:     map[string]time.Time{},
 	}
+	if o.ReadOnRearm {
+		s.journalErr = errNotRead
+		s.book, _ = LoadSpendBook(nil)
+		return s
+	}
 	s.openJournal()
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
@@ -154,6 +163,9 @@ func New(o Options) *Scaler {
 	s.openBook()
 	return s
 }
+
+// errNotRead holds creates back until Rearm has read the state (Options.ReadOnRearm).
+var errNotRead = errors.New("state not read yet: it is read on gaining leadership")
 
 // openJournal (re)reads the journal from the Store, or from the files of StateDir. Callers
 // hold mu (or own s).

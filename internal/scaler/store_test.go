@@ -21,6 +21,7 @@ import (
 type memStore struct {
 	mu     sync.Mutex
 	docs   map[string][]byte
+	reads  int
 	writes int
 	fail   error
 }
@@ -28,6 +29,7 @@ type memStore struct {
 func (m *memStore) Read(name string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.reads++
 	b, ok := m.docs[name]
 	if !ok {
 		return nil, fmt.Errorf("mem %s: %w", name, fs.ErrNotExist)
@@ -114,4 +116,18 @@ func TestTheJournalWritesAheadThroughAnyStore(t *testing.T) {
 			t.Fatal("a corrupt spend book was read as empty")
 		}
 	})
+}
+
+// With ReadOnRearm a replica that may never lead reads nothing at start; Rearm (on gaining
+// leadership, after the claim) reads the journal and the spend book.
+func TestReadOnRearmReadsTheStateOnlyOnRearm(t *testing.T) {
+	st := &memStore{}
+	s := scaler.New(scaler.Options{Clock: clock.NewFake(t0), Store: st, ReadOnRearm: true})
+	if st.reads != 0 {
+		t.Fatalf("%d reads at start", st.reads)
+	}
+	s.Rearm()
+	if st.reads != 2 {
+		t.Fatalf("Rearm read %d documents, want the journal and the spend book", st.reads)
+	}
 }
