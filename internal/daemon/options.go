@@ -75,7 +75,8 @@ type LeaderOptions struct {
 	FollowerPoll  time.Duration
 	// Identity is the name the lease is held under ("" = pod name or hostname).
 	Identity string
-	// Client and ConfigMaps talk to the API server (tests); nil = in-cluster or Kubeconfig.
+	// Client and ConfigMaps (of Namespace) talk to the API server (tests); nil = in-cluster or
+	// Kubeconfig.
 	Client     LeaseClient
 	ConfigMaps ConfigMapClient
 }

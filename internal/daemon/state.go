@@ -7,15 +7,14 @@ import (
 	"os"
 	"strings"
 
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-
 	"github.com/vastwatch/vastwatch/internal/kubestate"
 	"github.com/vastwatch/vastwatch/internal/leader"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 )
 
-// ConfigMapClient is the Kubernetes API the state needs with --leader-elect: ConfigMaps only.
-type ConfigMapClient = corev1client.ConfigMapsGetter
+// ConfigMapClient is the Kubernetes API the state needs with --leader-elect: the ConfigMaps of
+// the Lease's namespace.
+type ConfigMapClient = kubestate.ConfigMaps
 
 // stateStore is where the scaler keeps its journal and spend book (docs/design.md §7): the files
 // of --state.dir, or with --leader-elect the ConfigMap beside the Lease.
@@ -121,7 +120,7 @@ func kubeClients(o *LeaderOptions) error {
 		}
 	}
 	if o.ConfigMaps == nil {
-		if o.ConfigMaps, err = kubestate.NewClient(cfg); err != nil {
+		if o.ConfigMaps, err = kubestate.NewClient(cfg, o.Namespace); err != nil {
 			return fmt.Errorf("state configmap: %w", err)
 		}
 	}

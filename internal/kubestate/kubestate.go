@@ -25,8 +25,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
 )
@@ -79,7 +77,7 @@ type Config struct {
 // claimed for.
 type Store struct {
 	cfg    Config
-	cms    corev1client.ConfigMapInterface
+	cms    ConfigMaps
 	leases coordinationv1client.LeaseInterface
 
 	mu sync.Mutex
@@ -93,8 +91,9 @@ type Store struct {
 	unsure bool
 }
 
-// New returns a Store that has not yet contacted the API server.
-func New(cfg Config, cms corev1client.ConfigMapsGetter, leases coordinationv1client.LeasesGetter) (*Store, error) {
+// New returns a Store that has not yet contacted the API server; cms are the ConfigMaps of
+// cfg.Namespace.
+func New(cfg Config, cms ConfigMaps, leases coordinationv1client.LeasesGetter) (*Store, error) {
 	if cfg.Namespace == "" || cfg.Name == "" || cfg.LeaseName == "" || cfg.Identity == "" {
 		return nil, fmt.Errorf("state configmap: namespace %q, name %q, lease %q and identity %q must all be set",
 			cfg.Namespace, cfg.Name, cfg.LeaseName, cfg.Identity)
@@ -108,16 +107,7 @@ func New(cfg Config, cms corev1client.ConfigMapsGetter, leases coordinationv1cli
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	return &Store{cfg: cfg, cms: cms.ConfigMaps(cfg.Namespace), leases: leases.Leases(cfg.Namespace)}, nil
-}
-
-// NewClient returns a client of ConfigMaps for cfg (the leader election's REST config).
-func NewClient(cfg *rest.Config) (corev1client.ConfigMapsGetter, error) {
-	c, err := corev1client.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return c, nil
+	return &Store{cfg: cfg, cms: cms, leases: leases.Leases(cfg.Namespace)}, nil
 }
 
 // FencedError is a write or claim refused because this replica does not hold the Lease, or
