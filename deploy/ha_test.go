@@ -15,6 +15,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/vastwatch/vastwatch/internal/daemon"
 )
 
 // haDir is the overlay that runs two replicas with leader election. kustomize refuses an
@@ -67,6 +69,7 @@ type deletePatch struct {
 type haOverlay struct {
 	kustomization   haKustomization
 	serviceAccount  *corev1.ServiceAccount
+	stateConfigMap  *corev1.ConfigMap
 	role            *rbacv1.Role
 	roleBinding     *rbacv1.RoleBinding
 	pdb             *policyv1.PodDisruptionBudget
@@ -98,6 +101,8 @@ func loadHA(t *testing.T) haOverlay {
 		switch tm.APIVersion + " " + tm.Kind {
 		case "v1 ServiceAccount":
 			target = setOnce(t, f, &o.serviceAccount)
+		case "v1 ConfigMap":
+			target = setOnce(t, f, &o.stateConfigMap)
 		case "rbac.authorization.k8s.io/v1 Role":
 			target = setOnce(t, f, &o.role)
 		case "rbac.authorization.k8s.io/v1 RoleBinding":
@@ -156,8 +161,8 @@ func loadHA(t *testing.T) haOverlay {
 			t.Errorf("%s is not named by the overlay's kustomization", f)
 		}
 	}
-	if o.serviceAccount == nil || o.role == nil || o.roleBinding == nil || o.deploymentPatch == nil || len(o.argOps) == 0 {
-		t.Fatal("the overlay lacks a ServiceAccount, Role, RoleBinding, Deployment patch or argument patch")
+	if o.serviceAccount == nil || o.stateConfigMap == nil || o.role == nil || o.roleBinding == nil || o.deploymentPatch == nil || len(o.argOps) == 0 {
+		t.Fatal("the overlay lacks a ServiceAccount, state ConfigMap, Role, RoleBinding, Deployment patch or argument patch")
 	}
 	return o
 }
@@ -299,33 +304,49 @@ func TestHAOverlayDecodesStrictly(t *testing.T) {
 		}
 	})
 
-	t.Run("the Role grants the lease and nothing else", func(t *testing.T) {
-		granted := map[string][]string{} // verb -> resource names ("*" for any)
+	t.Run("the Role grants the lease and the state's ConfigMap, and nothing else", func(t *testing.T) {
+		granted := map[string][]string{} // "group/resource verb" -> resource names ("*" for any)
 		for _, r := range o.role.Rules {
-			if !slices.Equal(r.APIGroups, []string{"coordination.k8s.io"}) || !slices.Equal(r.Resources, []string{"leases"}) {
-				t.Errorf("rule %+v reaches beyond coordination.k8s.io leases", r)
-			}
 			names := r.ResourceNames
 			if len(names) == 0 {
 				names = []string{"*"}
 			}
-			for _, v := range r.Verbs {
-				granted[v] = append(granted[v], names...)
+			for _, g := range r.APIGroups {
+				for _, res := range r.Resources {
+					for _, v := range r.Verbs {
+						k := g + "/" + res + " " + v
+						granted[k] = append(granted[k], names...)
+					}
+				}
 			}
 		}
 		lease := wantLeaderArgs["leader-elect.lease-name"]
-		want := map[string][]string{"create": {"*"}, "get": {lease}, "update": {lease}}
-		for verb, names := range want {
-			if !slices.Equal(granted[verb], names) {
-				t.Errorf("%s granted on %q, want %q", verb, granted[verb], names)
+		state := daemon.StateConfigMap(lease)
+		// create cannot be limited by name: granted for the Lease only, whose first replica
+		// makes it; the state's ConfigMap is shipped, so ConfigMaps need no create.
+		want := map[string][]string{
+			"coordination.k8s.io/leases create": {"*"},
+			"coordination.k8s.io/leases get":    {lease},
+			"coordination.k8s.io/leases update": {lease},
+			"/configmaps get":                   {state},
+			"/configmaps update":                {state},
+		}
+		for k, names := range want {
+			if !slices.Equal(granted[k], names) {
+				t.Errorf("%s granted on %q, want %q", k, granted[k], names)
 			}
 		}
-		if len(granted) != len(want) {
-			t.Errorf("verbs %v, want exactly get, create, update", granted)
+		for k := range granted {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%s granted on %q: more than leader election and its state need", k, granted[k])
+			}
+		}
+		if cm := o.stateConfigMap; cm.Name != state || len(cm.Data) != 0 || len(cm.BinaryData) != 0 {
+			t.Errorf("state ConfigMap %q with data %v; want %q, shipped empty (the daemon fills it)", cm.Name, cm.Data, state)
 		}
 	})
 
-	t.Run("the state claim no two pods can mount is replaced by an emptyDir", func(t *testing.T) {
+	t.Run("the state claim no two pods can mount is replaced by an emptyDir, unused", func(t *testing.T) {
 		var vol *corev1.Volume
 		for i, v := range o.deploymentPatch.Spec.Template.Spec.Volumes {
 			if v.Name == "state" {
@@ -372,7 +393,7 @@ func TestHAOverlayBuilds(t *testing.T) {
 		}
 	}
 	slices.Sort(kinds)
-	want := []string{"ConfigMap", "Deployment", "Namespace", "PodDisruptionBudget", "PrometheusRule", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount", "ServiceMonitor"}
+	want := []string{"ConfigMap", "ConfigMap", "Deployment", "Namespace", "PodDisruptionBudget", "PrometheusRule", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount", "ServiceMonitor"}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("kustomize built %q, want %q", kinds, want)
 	}

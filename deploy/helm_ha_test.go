@@ -79,6 +79,12 @@ func TestHelmChartHAMatchesKustomizeOverlay(t *testing.T) {
 		}
 	})
 
+	t.Run("the leaders' state: the overlay's ConfigMap, shipped empty, named after the Lease", func(t *testing.T) {
+		if c.state == nil || c.state.Name != o.stateConfigMap.Name || len(c.state.Data) != 0 || len(c.state.BinaryData) != 0 {
+			t.Errorf("state ConfigMap %+v, overlay's %q", c.state, o.stateConfigMap.Name)
+		}
+	})
+
 	t.Run("PodDisruptionBudget", func(t *testing.T) {
 		if !reflect.DeepEqual(c.pdb.Spec.MaxUnavailable, o.pdb.Spec.MaxUnavailable) {
 			t.Errorf("maxUnavailable %v, overlay %v", c.pdb.Spec.MaxUnavailable, o.pdb.Spec.MaxUnavailable)

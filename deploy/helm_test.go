@@ -96,6 +96,7 @@ type chart struct {
 	deployment     *appsv1.Deployment
 	service        *corev1.Service
 	config         *corev1.ConfigMap
+	state          *corev1.ConfigMap // with leader election: the leaders' state, shipped empty
 	dashboards     []*corev1.ConfigMap
 	serviceAccount *corev1.ServiceAccount
 	role           *rbacv1.Role
@@ -149,6 +150,13 @@ func renderChart(t *testing.T, args ...string) chart {
 			}
 			if strings.Contains(cm.Name, "-dashboard-") {
 				c.dashboards = append(c.dashboards, &cm)
+				continue
+			}
+			if cm.Labels["app.kubernetes.io/component"] == "state" {
+				if c.state != nil {
+					t.Fatal("ConfigMap: a second state ConfigMap")
+				}
+				c.state = &cm
 				continue
 			}
 			target = setOnce(t, "ConfigMap", &c.config)

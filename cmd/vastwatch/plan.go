@@ -7,6 +7,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
+	"github.com/vastwatch/vastwatch/internal/daemon"
 	"github.com/vastwatch/vastwatch/internal/demand"
 	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/report"
@@ -25,6 +26,12 @@ func definePlan(cmd *kingpin.CmdClause, c *cli) action {
 	stateDir := api.withConfig(cmd).Flag("state.dir", "Directory of the scaler's write-ahead journal (only read here).").Default("./data").String()
 	return func(ctx context.Context) error {
 		return api.run(c, func(cfg *policy.Config, client *vastapi.Client) error {
+			if api.sim.Enabled && !c.given["state.dir"] && c.env.StateDir == "" {
+				*stateDir = "" // as run --simulate: no state of the real API's
+			}
+			if err := scaler.CheckStateDir(*stateDir, daemon.StateAPI(api.url, api.sim)); err != nil {
+				return err
+			}
 			return planOnce(ctx, c.IO, planDeps{clock: clock.Real{}, reader: client}, cfg, *stateDir)
 		})
 	}

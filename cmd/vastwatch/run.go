@@ -30,7 +30,7 @@ func defineRun(cmd *kingpin.CmdClause, c *cli) action {
 	cmd.Flag("web.telemetry-path", "Path of the metrics endpoint.").Default("/metrics").StringVar(&o.TelemetryPath)
 	cmd.Flag("web.enable-lifecycle", "Serve POST /-/reload and /-/quit.").BoolVar(&o.Lifecycle)
 	cmd.Flag("web.shutdown-timeout", "How long shutdown waits for HTTP requests and the cycle in flight.").Default("10s").DurationVar(&o.ShutdownGrace)
-	cmd.Flag("state.dir", "Directory of the write-ahead journal and the spend book.").Default("./data").StringVar(&o.StateDir)
+	cmd.Flag("state.dir", "Directory of the write-ahead journal and the spend book (--simulate without it: a temporary one).").Default("./data").StringVar(&o.StateDir)
 	cmd.Flag("dry-run", "Plan and count actions, but send no mutating request.").BoolVar(&o.DryRun)
 	f.api.define(cmd, true)
 	cmd.Flag("api.pacing-factor", "Multiplier of the published request spacing (with --simulate the default is 1/speed).").Default("1").Float64Var(&o.PacingFactor)
@@ -65,6 +65,9 @@ func (f *runFlags) options(c *cli) {
 		}
 	}
 	o.PacingSet = c.given["api.pacing-factor"]
+	if o.Sim.Enabled && !c.given["state.dir"] && c.env.StateDir == "" {
+		o.StateDir = "" // a simulated month never shares ./data with real money: a temporary dir
+	}
 	if o.Sim.Enabled && !c.given["scaler.start-grace"] {
 		// The simulator lists an instance the moment it is created, so the start grace that
 		// covers the real API's listing delay can be short; the rule itself still holds.

@@ -25,12 +25,13 @@ var allowed = map[string][]string{
 	"internal/scaler":                             {"internal/clock", "internal/vastapi", "internal/policy"},
 	"internal/metrics":                            {"internal/vastapi", "internal/policy", "internal/scaler"},
 	"internal/leader":                             {"internal/clock"},
+	"internal/kubestate":                          {"internal/clock"},
 	"internal/demand":                             {"internal/clock", "internal/policy", "internal/scaler"},
 	"internal/demand/promtest":                    {},
 	"internal/report":                             {"internal/vastapi", "internal/policy", "internal/scaler"},
 	"internal/connect":                            {"internal/vastapi", "internal/policy", "internal/scaler"},
 	"internal/daemon": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",
-		"internal/scaler", "internal/metrics", "internal/leader", "internal/demand", "internal/report"},
+		"internal/scaler", "internal/metrics", "internal/leader", "internal/kubestate", "internal/demand", "internal/report"},
 	"internal/leader/leasetest": {"internal/clock"},
 }
 

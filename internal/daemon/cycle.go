@@ -22,7 +22,7 @@ func (d *Daemon) Cycle(ctx context.Context) {
 	)
 	// With no fleets vastwatch only watches: it never calls a mutating endpoint, whatever the
 	// key allows (docs/design.md §10), so not even orphans are destroyed.
-	if act := d.lead.acting(); act != nil && len(cfg.Fleets) > 0 {
+	if act := d.lead.acting(); act != nil && len(cfg.Fleets) > 0 && d.stateReady(act) {
 		// Losing the lease cancels the cycle at once: no new action starts, and a create in
 		// flight is journalled as unknown.
 		cctx, cancel := context.WithCancel(ctx)
@@ -42,13 +42,14 @@ func (d *Daemon) Cycle(ctx context.Context) {
 }
 
 // follow is a follower's cycle: the same look as the leader's, so its metrics and /sd match,
-// with the state read from the state dir; nothing is executed or counted as a decision.
+// with the state the leader wrote (docs/design.md §7); nothing is executed or counted as a
+// decision.
 func (d *Daemon) follow(ctx context.Context, cfg *policy.Config, now time.Time) (scaler.CycleReport, error) {
 	look := scaler.Look{Reader: d.api, Prober: scaler.NetProber{}, Demand: d.demand, State: func(scaler.Observation) scaler.State {
-		st, err := scaler.ReadState(d.o.StateDir, d.o.PendingGrace)
+		st, err := scaler.ReadStateFrom(d.store, d.o.PendingGrace)
 		if err != nil {
-			// Not shared with the leader, or not written yet: the plan shown is then made from
-			// the instance list alone. A follower never acts on it.
+			// Not written yet, or unreadable: the plan shown is then made from the instance
+			// list alone. A follower never acts on it.
 			d.logger.Debug("follower: no journal to plan with", "err", err)
 		}
 		st.Bill = scaler.NewerBill(st.Bill, d.charges.bill())

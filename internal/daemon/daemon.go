@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,12 @@ type Daemon struct {
 	exporter *metrics.Exporter
 	lead     *leadership
 	charges  *chargesPoller
+	// store keeps the scaler's state (nil: none, creates blocked); reclaim is set on each gain
+	// of leadership, until the state is claimed for the new term (stateReady).
+	store   stateStore
+	reclaim atomic.Bool
+	// tempState is a simulated run's temporary state dir, removed when Run returns.
+	tempState string
 	// prices and sizes are the status page's charts: each market's best and median price, each
 	// autoscaled fleet's desired and running size.
 	prices, sizes *history
@@ -71,16 +78,23 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	d.api.Redact(d.cfg.current().SecretValues())
 	d.charges = &chargesPoller{api: api, logger: logger.With("component", "charges")}
 	d.demand = demand.New(d.clk, 0)
+	if err := kubeClients(&d.o.Leader); err != nil {
+		return nil, err
+	}
+	if d.lead, err = newLeadership(d.o.Leader, d.clk, logger.With("component", "leader")); err != nil {
+		return nil, err
+	}
+	if d.store, err = d.openState(); err != nil {
+		d.removeTempState()
+		return nil, fmt.Errorf("state: %w", err)
+	}
 	d.scaler = scaler.New(scaler.Options{
-		Clock: d.clk, API: api, StateDir: o.StateDir, Logger: logger.With("component", "scaler"), Demand: d.demand,
-		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace, Bill: d.charges.bill,
+		Clock: d.clk, API: api, StateDir: d.o.StateDir, Store: backend(d.store), ReadOnRearm: d.lead.enabled(), Logger: logger.With("component", "scaler"), Demand: d.demand,
+		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace, Bill: d.charges.bill, Notifier: o.Notifier,
 		// The scaler logs each decision and action itself; the hooks only count them.
 		OnAction:   d.countAction,
 		OnDecision: func(dec scaler.Decision) { d.exporter.CountDecision(dec.Fleet, dec.Decision, dec.Reason) },
 	})
-	if d.lead, err = newLeadership(o.Leader, d.clk, logger.With("component", "leader")); err != nil {
-		return nil, err
-	}
 	d.wireLeadership()
 	d.last.init(d.cfg.current(), o.Sim.Enabled, o.DryRun)
 	return d, nil
@@ -181,12 +195,16 @@ func (d *Daemon) wireLeadership() {
 	}
 	d.exporter.SetLeader(false)
 	d.lead.onGain = func() {
-		// A new term starts as a fresh process would: reconcile, one grace, then creates.
-		d.scaler.Rearm()
+		// The term's first cycle claims the state and rearms the scaler before it acts
+		// (stateReady).
+		d.reclaim.Store(true)
 		d.exporter.SetLeader(true)
-		d.logger.Info("leading: reconciling before any create")
+		d.logger.Info("leading: claiming the state before any action")
 	}
 	d.lead.onLoss = func() {
+		if d.store != nil {
+			d.store.drop()
+		}
 		d.exporter.SetLeader(false)
 		d.logger.Warn("leadership lost: no new actions; observing and exporting only")
 	}

@@ -22,7 +22,9 @@ type Options struct {
 	TelemetryPath string
 	WebConfig     string
 	// Lifecycle enables POST /-/reload and /-/quit (--web.enable-lifecycle), as in Prometheus.
-	Lifecycle      bool
+	Lifecycle bool
+	// StateDir holds the journal and the spend book; "" under Sim: a temporary directory Run
+	// removes. Unused with Leader.Enabled: the state is then a ConfigMap beside the Lease.
 	StateDir       string
 	DryRun         bool
 	APIURL         string
@@ -47,6 +49,8 @@ type Options struct {
 	Clock clock.Clock
 	// Transport, when set (tests), carries the API requests instead of the default transport.
 	Transport http.RoundTripper
+	// Notifier, when set (tests), calls the drain webhooks instead of HTTP.
+	Notifier scaler.Notifier
 }
 
 // SimOptions run the daemon against the in-process simulated market.
@@ -71,8 +75,10 @@ type LeaderOptions struct {
 	FollowerPoll  time.Duration
 	// Identity is the name the lease is held under ("" = pod name or hostname).
 	Identity string
-	// Client talks to the API server (tests); nil = in-cluster or Kubeconfig.
-	Client LeaseClient
+	// Client and ConfigMaps (of Namespace) talk to the API server (tests); nil = in-cluster or
+	// Kubeconfig.
+	Client     LeaseClient
+	ConfigMaps ConfigMapClient
 }
 
 // withDefaults fills what a zero Options leaves unset.

@@ -13,6 +13,7 @@ import (
 // starts and the cycle in flight finishes or leaves its create journalled as unknown, then the
 // server drains (docs/design.md §10).
 func (d *Daemon) Run(ctx context.Context) error {
+	defer d.removeTempState()
 	// POST /-/quit and a failed server end the loop as a cancelled ctx does.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -20,25 +20,37 @@ const userAgent = "vastwatch-leader-election"
 // kubeconfig file otherwise. It is not the whole clientset: that would link every API group's
 // client into the binary, about 10 MB of code and 6 MB of the daemon's resident memory.
 func NewClient(kubeconfig string) (coordinationv1client.CoordinationV1Interface, error) {
-	var cfg *rest.Config
-	var err error
-	if kubeconfig == "" {
-		cfg, err = rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("in-cluster kubernetes config: %w", err)
-		}
-	} else {
-		cfg, err = restConfigFromFile(kubeconfig)
-		if err != nil {
-			return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
-		}
+	cfg, err := RESTConfig(kubeconfig)
+	if err != nil {
+		return nil, err
 	}
-	cfg = rest.AddUserAgent(cfg, userAgent)
+	return NewClientFor(cfg)
+}
+
+// NewClientFor is NewClient for a REST config already made (RESTConfig).
+func NewClientFor(cfg *rest.Config) (coordinationv1client.CoordinationV1Interface, error) {
 	cs, err := coordinationv1client.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	return cs, nil
+}
+
+// RESTConfig is the API server's address and credentials NewClient uses: the pod's service
+// account when kubeconfig is "", else the kubeconfig file's current context.
+func RESTConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster kubernetes config: %w", err)
+		}
+		return rest.AddUserAgent(cfg, userAgent), nil
+	}
+	cfg, err := restConfigFromFile(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+	}
+	return rest.AddUserAgent(cfg, userAgent), nil
 }
 
 // restConfigFromFile reads the current context of a kubeconfig file. client-go's clientcmd

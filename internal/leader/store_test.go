@@ -6,6 +6,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -66,5 +67,47 @@ func TestLeaseStoreEnforcesResourceVersions(t *testing.T) {
 	var status apierrors.APIStatus
 	if _, err := a.Get(ctx, "missing", metav1.GetOptions{}); !errors.As(err, &status) || !apierrors.IsNotFound(err) {
 		t.Errorf("get of a missing lease: %v", err)
+	}
+}
+
+// The state beside the Lease is held to the same rules: a deposed leader's stale write fails.
+func TestConfigMapStoreEnforcesResourceVersions(t *testing.T) {
+	ctx := t.Context()
+	s := leasetest.NewStore()
+	a, b := s.ConfigMaps(nil).ConfigMaps("ns"), s.ConfigMaps(nil).ConfigMaps("ns")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "state"}, Data: map[string]string{"k": "1"}}
+	created, err := a.Create(ctx, cm, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Create(ctx, cm, metav1.CreateOptions{}); !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("a second create: %v", err)
+	}
+	got, err := b.Get(ctx, "state", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Data["k"] = "2"
+	if _, err := b.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	created.Data["k"] = "stale"
+	if _, err := a.Update(ctx, created, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+		t.Fatalf("a stale update: %v", err)
+	}
+	created.ResourceVersion = ""
+	if _, err := a.Update(ctx, created, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+		t.Fatalf("an update that names no resourceVersion: %v", err)
+	}
+	if v := s.ConfigMap("ns", "state").Data["k"]; v != "2" {
+		t.Fatalf("stored %q, want the fresh writer's", v)
+	}
+	if s.ConfigMap("ns", "absent") != nil || s.Holder("ns", "state") != "" {
+		t.Fatal("an absent object, or a ConfigMap taken for a Lease")
+	}
+	f := &leasetest.Faults{}
+	f.Forbidden.Store(true)
+	if _, err := s.ConfigMaps(f).ConfigMaps("ns").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("a create RBAC does not grant: %v", err)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -14,19 +12,20 @@ import (
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
-// JournalFile is the journal's name inside --state.dir.
+// JournalFile is the journal's name inside --state.dir (and its key in the state's ConfigMap).
 const JournalFile = "journal.json"
 
 const journalVersion = 1
 
 // Journal is the write-ahead record of creates (docs/design.md §7) and of what else must survive a
 // restart: the instances we stopped or started again ourselves and the machines we avoid. Every change is
-// written to a temp file, synced, renamed over the journal and the directory synced, before the
-// call returns; an intent is therefore on disk before its create is sent.
+// written durably to its Store (a temp file, synced, renamed over the journal and the directory
+// synced; or an update the API server acknowledged) before the call returns; an intent is
+// therefore stored before its create is sent.
 type Journal struct {
-	path string
-	mu   sync.Mutex
-	data journalData
+	store Store
+	mu    sync.Mutex
+	data  journalData
 }
 
 type journalData struct {
@@ -112,24 +111,32 @@ func (e *JournalError) Unwrap() error { return e.Err }
 // one; an unreadable or corrupt one is a *JournalError, never a silent fresh start.
 func OpenJournal(dir string) (*Journal, error) {
 	if dir == "" {
+		return LoadJournal(nil)
+	}
+	st, err := openDir(dir)
+	if err != nil {
+		return nil, &JournalError{Path: st.Where(JournalFile), Err: err}
+	}
+	return LoadJournal(st)
+}
+
+// LoadJournal reads the journal of st (nil: none configured, an error). A journal never written
+// is an empty one; an unreadable or corrupt one is a *JournalError, never a silent fresh start.
+func LoadJournal(st Store) (*Journal, error) {
+	if st == nil {
 		return nil, &JournalError{Path: JournalFile, Err: errors.New("no state directory configured")}
 	}
-	path := filepath.Join(dir, JournalFile)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, &JournalError{Path: path, Err: err}
-	}
-	d, err := readJournal(dir)
+	d, err := readJournal(st)
 	if err != nil {
 		return nil, err
 	}
-	return &Journal{path: path, data: d}, nil
+	return &Journal{store: st, data: d}, nil
 }
 
-// readJournal reads and checks the journal in dir without writing anything.
-func readJournal(dir string) (journalData, error) {
-	path := filepath.Join(dir, JournalFile)
+// readJournal reads and checks the journal of st without writing anything.
+func readJournal(st Store) (journalData, error) {
 	d := journalData{Version: journalVersion}
-	err := readStateFile(path, &d, journalVersion, func(d *journalData) error {
+	err := readStateDoc(st, JournalFile, &d, journalVersion, func(d *journalData) error {
 		for i, c := range d.Creates {
 			if c.Nonce == "" || c.Fleet == "" {
 				return fmt.Errorf("corrupt: create %d has no nonce or fleet", i)
@@ -138,21 +145,21 @@ func readJournal(dir string) (journalData, error) {
 		return nil
 	})
 	if err != nil {
-		return d, &JournalError{Path: path, Err: err}
+		return d, &JournalError{Path: st.Where(JournalFile), Err: err}
 	}
 	return d, nil
 }
 
-// Path is the journal file.
-func (j *Journal) Path() string { return j.path }
+// Path is where the journal is stored.
+func (j *Journal) Path() string { return j.store.Where(JournalFile) }
 
 // save writes the journal atomically and durably. Callers hold mu.
 func (j *Journal) save() error {
-	b, err := json.MarshalIndent(j.data, "", "  ")
+	b, err := json.Marshal(j.data)
 	if err != nil {
 		return fmt.Errorf("encode journal: %w", err)
 	}
-	return writeDurably(j.path, ".journal-*.tmp", b)
+	return j.store.Write(JournalFile, b)
 }
 
 // Intent records a create about to be sent. When it returns an error the create must not be sent.
@@ -385,7 +392,8 @@ func (j *Journal) Avoided() map[int64]time.Time {
 // marked seen (taking the instance id from an owner-labelled instance when the reply was lost);
 // creates seen before and listed no more are dropped (the instance is gone); creates never seen
 // within grace of their intent are dropped; stops of vanished instances and expired avoidances
-// are dropped. It saves only when something changed.
+// are dropped; creates settled long ago are pruned (settle). It saves only when something
+// changed.
 func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time.Time, grace time.Duration) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -442,6 +450,7 @@ func (j *Journal) Reconcile(instances []vastapi.Instance, owner string, now time
 			changed = true
 		}
 	}
+	changed = j.settle(now) || changed
 	if !changed {
 		return nil
 	}

@@ -35,7 +35,13 @@ type Options struct {
 	Clock    clock.Clock
 	API      API
 	StateDir string
-	Logger   *slog.Logger
+	// Store keeps the journal and the spend book; nil means the files of StateDir (StateDir ""
+	// and no Store: no journal, creates blocked).
+	Store Store
+	// ReadOnRearm leaves the state unread until the first Rearm: a replica that may never lead
+	// does not read it at start (with leader election, a leader claims it, then Rearms).
+	ReadOnRearm bool
+	Logger      *slog.Logger
 	// DryRun forces dry-run whatever the config says (the config's dry_run also applies).
 	DryRun bool
 	// PendingGrace is how long an unlisted create counts toward its fleet (default 10m).
@@ -147,13 +153,31 @@ func New(o Options) *Scaler {
 		lastUp:       map[string]time.Time{},
 		lastDown:     map[string]time.Time{},
 	}
-	s.journal, s.journalErr = OpenJournal(o.StateDir)
+	if o.ReadOnRearm {
+		s.journalErr = errNotRead
+		s.book, _ = LoadSpendBook(nil)
+		return s
+	}
+	s.openJournal()
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
 	}
 	s.loadOutbid()
 	s.openBook()
 	return s
+}
+
+// errNotRead holds creates back until Rearm has read the state (Options.ReadOnRearm).
+var errNotRead = errors.New("state not read yet: it is read on gaining leadership")
+
+// openJournal (re)reads the journal from the Store, or from the files of StateDir. Callers
+// hold mu (or own s).
+func (s *Scaler) openJournal() {
+	if s.o.Store != nil {
+		s.journal, s.journalErr = LoadJournal(s.o.Store)
+		return
+	}
+	s.journal, s.journalErr = OpenJournal(s.o.StateDir)
 }
 
 // loadOutbid takes the outbid times from the journal, so the outbid grace survives a restart.
@@ -169,7 +193,13 @@ func (s *Scaler) loadOutbid() {
 // openBook (re)reads the spend book. An unusable one leaves an in-memory book counting from
 // now and creates under a monthly budget blocked. Callers hold mu (or own s).
 func (s *Scaler) openBook() {
-	b, err := OpenSpendBook(s.o.StateDir)
+	var b *SpendBook
+	var err error
+	if s.o.Store != nil {
+		b, err = LoadSpendBook(s.o.Store)
+	} else {
+		b, err = OpenSpendBook(s.o.StateDir)
+	}
 	if err != nil {
 		s.log.Error("spend book unusable; creates under a monthly budget blocked", "err", err)
 		if s.book == nil || s.bookErr == nil {
@@ -247,7 +277,7 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 func (s *Scaler) reconcile(obs Observation, cfg *policy.Config, now time.Time) map[string]float64 {
 	if s.journal == nil {
 		// Retry: the directory may have become readable; a corrupt file stays an error.
-		s.journal, s.journalErr = OpenJournal(s.o.StateDir)
+		s.openJournal()
 	}
 	if s.journal != nil {
 		if err := s.journal.Reconcile(obs.Instances, cfg.Owner, now, s.o.PendingGrace); err != nil {
@@ -452,45 +482,12 @@ func (s *Scaler) Rearm() {
 	clear(s.lastUp)
 	clear(s.lastDown)
 	s.carry = Carry{}
-	s.journal, s.journalErr = OpenJournal(s.o.StateDir)
+	s.openJournal()
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
 	}
 	s.loadOutbid()
 	s.openBook()
-}
-
-var errNoJournal = errors.New("no journal")
-
-// ReadState loads the journal in dir read-only, as `vastwatch plan` needs it: the pending
-// creates, our stops and avoided machines, and the month-to-date spend of the spend book,
-// without writing anything.
-func ReadState(dir string, grace time.Duration) (State, error) {
-	st := State{PendingGrace: grace, OutbidGrace: DefaultOutbidGrace, ListingMargin: DefaultListingMargin}
-	if dir == "" {
-		return st, errNoJournal
-	}
-	// The month-to-date spend as of the leader's last cycle (Plan counts an earlier month's as
-	// nothing spent); an unreadable spend book blocks creates under a monthly budget.
-	if sd, err := readSpend(dir); err != nil {
-		st.MonthUnknown = err.Error()
-	} else {
-		st.MonthToDate, st.Bill = sd.MonthSpend, sd.Bill
-	}
-	j, err := readJournal(dir)
-	if err != nil {
-		st.CreatesBlocked = err.Error()
-		return st, err
-	}
-	st.Creates = j.Creates
-	st.StoppedByUs = j.StoppedByUs
-	st.Avoided = j.Avoided
-	st.Failures = j.Failures
-	st.Draining = j.Draining
-	if j.OutbidSince != nil {
-		st.OutbidSince = j.OutbidSince
-	}
-	return st, nil
 }
 
 var _ API = (*vastapi.Client)(nil)

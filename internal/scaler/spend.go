@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"time"
 )
 
-// SpendFile is the month-to-date spend book's name inside --state.dir.
+// SpendFile is the month-to-date spend book's name inside --state.dir (and its key in the
+// state's ConfigMap).
 const SpendFile = "spend.json"
 
 const spendVersion = 1
@@ -60,11 +59,11 @@ type spendData struct {
 func (d *spendData) version() int { return d.Version }
 
 // SpendBook integrates committed spend ($/h × hours) into month-to-date totals and keeps them
-// in the state directory with the journal's discipline (temp file, fsync, rename, fsync of the
-// directory). A book with no directory lives in memory only.
+// in the state's Store with the journal's discipline (written durably before the call returns).
+// A book with no Store lives in memory only.
 type SpendBook struct {
-	path string
-	data spendData
+	store Store
+	data  spendData
 }
 
 // SpendError is a spend file that cannot be read or parsed. Creates under a monthly budget stay
@@ -84,30 +83,39 @@ func (e *SpendError) Unwrap() error { return e.Err }
 // empty book; an unreadable or corrupt one is a *SpendError.
 func OpenSpendBook(dir string) (*SpendBook, error) {
 	if dir == "" {
+		return LoadSpendBook(nil)
+	}
+	st, err := openDir(dir)
+	if err != nil {
+		return nil, &SpendError{Path: st.Where(SpendFile), Err: err}
+	}
+	return LoadSpendBook(st)
+}
+
+// LoadSpendBook reads the spend book of st (nil: an in-memory book). A book never written is an
+// empty one; an unreadable or corrupt one is a *SpendError.
+func LoadSpendBook(st Store) (*SpendBook, error) {
+	if st == nil {
 		return &SpendBook{data: spendData{Version: spendVersion}}, nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, &SpendError{Path: filepath.Join(dir, SpendFile), Err: err}
-	}
-	d, err := readSpend(dir)
+	d, err := readSpend(st)
 	if err != nil {
 		return nil, err
 	}
-	return &SpendBook{path: filepath.Join(dir, SpendFile), data: d}, nil
+	return &SpendBook{store: st, data: d}, nil
 }
 
-// readSpend reads and checks the spend book in dir without writing anything.
-func readSpend(dir string) (spendData, error) {
-	path := filepath.Join(dir, SpendFile)
+// readSpend reads and checks the spend book of st without writing anything.
+func readSpend(st Store) (spendData, error) {
 	d := spendData{Version: spendVersion}
-	err := readStateFile(path, &d, spendVersion, func(d *spendData) error {
+	err := readStateDoc(st, SpendFile, &d, spendVersion, func(d *spendData) error {
 		if _, err := time.Parse("2006-01", d.Month); d.Month != "" && err != nil {
 			return fmt.Errorf("corrupt: month %q", d.Month)
 		}
 		return nil
 	})
 	if err != nil {
-		return d, &SpendError{Path: path, Err: err}
+		return d, &SpendError{Path: st.Where(SpendFile), Err: err}
 	}
 	return d, nil
 }
@@ -180,12 +188,12 @@ func (b *SpendBook) Month() MonthSpend {
 
 // save writes the book atomically and durably; an in-memory book is not written.
 func (b *SpendBook) save() error {
-	if b.path == "" {
+	if b.store == nil {
 		return nil
 	}
-	buf, err := json.MarshalIndent(b.data, "", "  ")
+	buf, err := json.Marshal(b.data)
 	if err != nil {
 		return fmt.Errorf("encode spend book: %w", err)
 	}
-	return writeDurably(b.path, ".spend-*.tmp", buf)
+	return b.store.Write(SpendFile, buf)
 }

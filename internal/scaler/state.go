@@ -20,10 +20,12 @@ const (
 // CreateRecord is one create as the journal keeps it: from its intent until the instance it
 // made is gone, so ownership by id and the bid price survive restarts.
 type CreateRecord struct {
-	Nonce     string `json:"nonce"`
-	Fleet     string `json:"fleet"`
-	OfferID   int64  `json:"offer_id"`
-	MachineID int64  `json:"machine_id"`
+	Nonce string `json:"nonce"`
+	Fleet string `json:"fleet"`
+	// OfferID, MachineID, HostID and IntentAt are kept until the create has settled
+	// (SettledAfter); a pending create needs them, a listed instance has its own.
+	OfferID   int64 `json:"offer_id,omitempty"`
+	MachineID int64 `json:"machine_id,omitempty"`
 	// HostID and Country (the ", CC" suffix of the offer's geolocation; "" when unknown) place
 	// a pending create for the fleet's spread limits.
 	HostID  int64  `json:"host_id,omitempty"`
@@ -34,7 +36,7 @@ type CreateRecord struct {
 	Bid        float64   `json:"bid,omitempty"`
 	Outcome    Outcome   `json:"outcome"`
 	InstanceID int64     `json:"instance_id,omitempty"`
-	IntentAt   time.Time `json:"intent_at"`
+	IntentAt   time.Time `json:"intent_at,omitzero"`
 	// SeenAt is when the instance list first showed the instance; zero until then.
 	SeenAt time.Time `json:"seen_at,omitzero"`
 	// Replaces is the instance this create replaces make-before-break (rebalance, listing

@@ -2,37 +2,27 @@ package scaler
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 )
 
-// The state dir holds the journal and the spend book, each a versioned JSON file that is read
-// without writing anything (so `vastwatch plan` and a follower can read what the leader wrote)
-// and replaced whole and durably.
+// The state holds the journal and the spend book, each a versioned JSON document of a Store
+// that is read without writing anything (so `vastwatch plan` and a follower can read what the
+// leader wrote) and replaced whole and durably.
 
-// stateFile is the data of one of the state dir's files.
+// stateFile is the data of one of the state's documents.
 type stateFile interface {
 	// version is the file's format version, as read.
 	version() int
 }
 
-// readStateFile reads the JSON file at path into *d, checking its version against want and
-// then with check. A missing file leaves *d as it is (the empty state) and is no error; on any
-// error *d is left as it is too. The error is bare: each caller types it with the file's path.
-func readStateFile[T any, PT interface {
+// decodeState decodes b into *d, checking its version against want and then with check; on
+// any error *d is left as it is.
+func decodeState[T any, PT interface {
 	*T
 	stateFile
-}](path string, d PT, want int, check func(PT) error) error {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+}](b []byte, d PT, want int, check func(PT) error) error {
 	var got T
 	if err := json.Unmarshal(b, &got); err != nil {
 		return fmt.Errorf("corrupt: %w", err)

@@ -1,7 +1,9 @@
-// Package leasetest is an in-memory Lease store for tests of leader election: a create of an
-// existing Lease fails with AlreadyExists and an update with a stale resourceVersion fails with
-// Conflict, as the API server does. client-go's fake clientset alone enforces neither, so two
-// candidates could both win. It is a test helper: production code must not import it.
+// Package leasetest is an in-memory API server store for tests of leader election and of the
+// state kept beside the Lease: Leases and ConfigMaps, where a create of an existing object fails
+// with AlreadyExists and an update with a stale resourceVersion fails with Conflict, as the API
+// server does. client-go's fake clientset alone enforces neither, so two candidates could both
+// win, and a deposed leader's write could overwrite its successor's. It is a test helper:
+// production code must not import it.
 package leasetest
 
 import (
@@ -13,25 +15,31 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
 )
 
-// Store is the API server's Lease storage as far as leader election relies on it: a
-// create of an existing Lease fails with AlreadyExists and an update whose resourceVersion is
-// not the stored one fails with Conflict. client-go's fake clientset alone does neither, so
-// two candidates could both win.
+// Store is the API server's storage of Leases and ConfigMaps as far as leader election and the
+// state beside it rely on it: a create of an existing object fails with AlreadyExists and an
+// update whose resourceVersion is not the stored one fails with Conflict (an update without one
+// too: every writer here must say which version it replaces). client-go's fake clientset alone
+// does neither, so two candidates could both win.
 type Store struct {
 	mu      sync.Mutex
 	rv      int
-	leases  map[string]*coordinationv1.Lease
-	refused int // writes refused for a stale resourceVersion or an existing Lease
-	// ReadDelay holds each Get's answer back, widening every candidate's read-then-write
+	objects map[string]runtime.Object // by resource/namespace/name
+	refused int                       // writes refused for a stale resourceVersion or an existing object
+	// ReadDelay holds each Lease Get's answer back, widening every candidate's read-then-write
 	// window so that concurrent candidates really race for the Lease.
 	ReadDelay time.Duration
 	// Lax drops both checks, like the fake clientset alone; only to show the tests notice.
@@ -45,76 +53,108 @@ type Store struct {
 type Faults struct {
 	RejectWrites atomic.Bool
 	FirstReject  atomic.Int64 // unix nanoseconds (Store.Clock) of the first write refused since RejectWrites was set
+	// Forbidden refuses creates as RBAC refuses a verb the Role does not grant.
+	Forbidden atomic.Bool
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{leases: map[string]*coordinationv1.Lease{}, Clock: clock.Real{}}
+	return &Store{objects: map[string]runtime.Object{}, Clock: clock.Real{}}
 }
 
-// Client is one candidate's view of the store; f may be nil.
+// Client is one candidate's view of the Leases; f may be nil.
 func (s *Store) Client(f *Faults) coordinationv1client.CoordinationV1Interface {
-	cs := fake.NewClientset()
-	cs.PrependReactor("*", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		obj, err := s.react(a, f)
-		if a.GetVerb() == "get" && s.ReadDelay > 0 {
-			_ = s.Clock.Sleep(context.Background(), s.ReadDelay) // Background never ends
-		}
-		return true, obj, err
-	})
-	return cs.CoordinationV1()
+	return s.clientset(f).CoordinationV1()
 }
 
-var leasesResource = coordinationv1.Resource("leases")
+// ConfigMaps is one candidate's view of the ConfigMaps; f may be nil.
+func (s *Store) ConfigMaps(f *Faults) corev1client.ConfigMapsGetter {
+	return s.clientset(f).CoreV1()
+}
+
+func (s *Store) clientset(f *Faults) *fake.Clientset {
+	cs := fake.NewClientset()
+	for _, res := range []string{"leases", "configmaps"} {
+		cs.PrependReactor("*", res, func(a k8stesting.Action) (bool, runtime.Object, error) {
+			obj, err := s.react(a, f)
+			if res == "leases" && a.GetVerb() == "get" && s.ReadDelay > 0 {
+				_ = s.Clock.Sleep(context.Background(), s.ReadDelay) // Background never ends
+			}
+			return true, obj, err
+		})
+	}
+	return cs
+}
+
+var resources = map[string]schema.GroupResource{
+	"leases":     coordinationv1.Resource("leases"),
+	"configmaps": corev1.Resource("configmaps"),
+}
 
 func (s *Store) react(a k8stesting.Action, f *Faults) (runtime.Object, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	gr := resources[a.GetResource().Resource]
+	prefix := gr.Resource + "/" + a.GetNamespace() + "/"
 	// By verb: an UpdateAction also satisfies CreateAction.
 	switch a.GetVerb() {
 	case "get":
 		name := a.(k8stesting.GetAction).GetName()
-		l, ok := s.leases[a.GetNamespace()+"/"+name]
+		o, ok := s.objects[prefix+name]
 		if !ok {
-			return nil, apierrors.NewNotFound(leasesResource, name)
+			return nil, apierrors.NewNotFound(gr, name)
 		}
-		return l.DeepCopy(), nil
+		return o.DeepCopyObject(), nil
 	case "create":
 		if err := f.reject(s.Clock); err != nil {
 			return nil, err
 		}
-		l := a.(k8stesting.CreateAction).GetObject().(*coordinationv1.Lease).DeepCopy()
-		key := a.GetNamespace() + "/" + l.Name
-		if _, ok := s.leases[key]; ok && !s.Lax {
-			s.refused++
-			return nil, apierrors.NewAlreadyExists(leasesResource, l.Name)
+		o := a.(k8stesting.CreateAction).GetObject().DeepCopyObject()
+		m, err := meta.Accessor(o)
+		if err != nil {
+			return nil, err
 		}
-		return s.store(key, l), nil
+		if f != nil && f.Forbidden.Load() {
+			return nil, apierrors.NewForbidden(gr, m.GetName(), fmt.Errorf("create is not granted"))
+		}
+		if _, ok := s.objects[prefix+m.GetName()]; ok && !s.Lax {
+			s.refused++
+			return nil, apierrors.NewAlreadyExists(gr, m.GetName())
+		}
+		return s.store(prefix+m.GetName(), o, m), nil
 	case "update":
 		if err := f.reject(s.Clock); err != nil {
 			return nil, err
 		}
-		l := a.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease).DeepCopy()
-		key := a.GetNamespace() + "/" + l.Name
-		old, ok := s.leases[key]
+		o := a.(k8stesting.UpdateAction).GetObject().DeepCopyObject()
+		m, err := meta.Accessor(o)
+		if err != nil {
+			return nil, err
+		}
+		old, ok := s.objects[prefix+m.GetName()]
 		if !ok {
-			return nil, apierrors.NewNotFound(leasesResource, l.Name)
+			return nil, apierrors.NewNotFound(gr, m.GetName())
 		}
-		if l.ResourceVersion != old.ResourceVersion && !s.Lax {
+		stored := ""
+		if om, err := meta.Accessor(old); err == nil {
+			stored = om.GetResourceVersion()
+		}
+		if m.GetResourceVersion() != stored && !s.Lax {
 			s.refused++
-			return nil, apierrors.NewConflict(leasesResource, l.Name,
-				fmt.Errorf("resourceVersion %q, stored %q", l.ResourceVersion, old.ResourceVersion))
+			return nil, apierrors.NewConflict(gr, m.GetName(),
+				fmt.Errorf("resourceVersion %q, stored %q", m.GetResourceVersion(), stored))
 		}
-		return s.store(key, l), nil
+		return s.store(prefix+m.GetName(), o, m), nil
 	}
-	return nil, fmt.Errorf("lease store: %s not supported", a.GetVerb())
+	return nil, fmt.Errorf("store: %s of %s not supported", a.GetVerb(), gr.Resource)
 }
 
-func (s *Store) store(key string, l *coordinationv1.Lease) *coordinationv1.Lease {
+// store keeps o (whose meta is m) under key at the next resourceVersion.
+func (s *Store) store(key string, o runtime.Object, m metav1.Object) runtime.Object {
 	s.rv++
-	l.ResourceVersion = strconv.Itoa(s.rv)
-	s.leases[key] = l
-	return l.DeepCopy()
+	m.SetResourceVersion(strconv.Itoa(s.rv))
+	s.objects[key] = o
+	return o.DeepCopyObject()
 }
 
 func (f *Faults) reject(c clock.Clock) error {
@@ -125,12 +165,17 @@ func (f *Faults) reject(c clock.Clock) error {
 	return apierrors.NewServiceUnavailable("injected failure")
 }
 
+func (s *Store) lease(ns, name string) *coordinationv1.Lease {
+	l, _ := s.objects["leases/"+ns+"/"+name].(*coordinationv1.Lease)
+	return l
+}
+
 // Holder is the stored Lease's holder ("" when released or absent).
 func (s *Store) Holder(ns, name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, ok := s.leases[ns+"/"+name]
-	if !ok || l.Spec.HolderIdentity == nil {
+	l := s.lease(ns, name)
+	if l == nil || l.Spec.HolderIdentity == nil {
 		return ""
 	}
 	return *l.Spec.HolderIdentity
@@ -140,14 +185,22 @@ func (s *Store) Holder(ns, name string) string {
 func (s *Store) RenewTime(ns, name string) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, ok := s.leases[ns+"/"+name]
-	if !ok || l.Spec.RenewTime == nil {
+	l := s.lease(ns, name)
+	if l == nil || l.Spec.RenewTime == nil {
 		return time.Time{}
 	}
 	return l.Spec.RenewTime.Time
 }
 
-// Conflicts is how many writes were refused for a stale resourceVersion or an existing Lease.
+// ConfigMap is a copy of the stored ConfigMap, nil when absent.
+func (s *Store) ConfigMap(ns, name string) *corev1.ConfigMap {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cm, _ := s.objects["configmaps/"+ns+"/"+name].(*corev1.ConfigMap)
+	return cm.DeepCopy()
+}
+
+// Conflicts is how many writes were refused for a stale resourceVersion or an existing object.
 func (s *Store) Conflicts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
