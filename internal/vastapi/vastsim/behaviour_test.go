@@ -514,6 +514,20 @@ func TestFailInstance(t *testing.T) {
 			t.Fatalf("stuck instance reads %v", in["actual_status"])
 		}
 	})
+	t.Run("a stopped instance is never stuck loading: only a start gets stuck", func(t *testing.T) {
+		h := newHarness(t, quiet)
+		id := h.mustCreate(h.rentable(nil).ID, 10, 0)
+		h.clk.Advance(2 * time.Minute)
+		if r := h.do("PUT", "/api/v0/instances/"+itoa(id)+"/", `{"state":"stopped"}`); r.status != 200 {
+			t.Fatalf("stop: %d", r.status)
+		}
+		if err := h.sim.FailInstance(id, FailStuck); err == nil {
+			t.Fatal("a stopped instance was made stuck loading")
+		}
+		if in := h.show(id); in["actual_status"] != "stopped" {
+			t.Fatalf("the stopped instance reads %v", in["actual_status"])
+		}
+	})
 	t.Run("unknown mode and id", func(t *testing.T) {
 		h := newHarness(t, quiet)
 		if err := h.sim.FailInstance(1, FailExited); !errors.Is(err, ErrNotFound) {

@@ -285,6 +285,11 @@ func (s *Sim) FailInstance(id int64, status string) error {
 		in.fail = status
 		in.nextAt = time.Time{}
 	case FailStuck:
+		if in.ph == phStopped {
+			// Only a start gets stuck loading: a stopped instance stays stopped (and bills its
+			// storage) until someone asks for it again.
+			return fmt.Errorf("fail instance %d: a stopped instance cannot be stuck loading", id)
+		}
 		in.fail = status
 		in.setPhase(phLoading, now, time.Time{})
 	case FailScheduling:
