@@ -28,6 +28,7 @@ var allowed = map[string][]string{
 	"internal/demand":                             {"internal/clock", "internal/policy", "internal/scaler"},
 	"internal/demand/promtest":                    {},
 	"internal/report":                             {"internal/vastapi", "internal/policy", "internal/scaler"},
+	"internal/record":                             {"internal/vastapi"},
 	"internal/daemon": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",
 		"internal/scaler", "internal/metrics", "internal/leader", "internal/demand", "internal/report"},
 	"internal/leader/leasetest": {"internal/clock"},
