@@ -140,8 +140,11 @@ func readJournal(dir string) (journalData, error) {
 // Path is the journal file.
 func (j *Journal) Path() string { return j.path }
 
-// save writes the journal atomically and durably. Callers hold mu.
+// save writes the journal atomically and durably (a MemoryJournal: nowhere). Callers hold mu.
 func (j *Journal) save() error {
+	if j.path == "" {
+		return nil // a MemoryJournal
+	}
 	b, err := json.MarshalIndent(j.data, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode journal: %w", err)

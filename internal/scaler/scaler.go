@@ -60,6 +60,9 @@ type Options struct {
 	// HTTPNotifier).
 	Prober   Prober
 	Notifier Notifier
+	// Memory keeps the journal and the spend book in memory, never on disk, whatever StateDir
+	// says: for backtests, which replay months of cycles in seconds (docs/backtest.md).
+	Memory bool
 	// OnAction and OnDecision, when set, see every outcome and decision (metrics, logs).
 	OnAction   func(ActionOutcome)
 	OnDecision func(Decision)
@@ -139,7 +142,10 @@ func New(o Options) *Scaler {
 		lastUp:       map[string]time.Time{},
 		lastDown:     map[string]time.Time{},
 	}
-	s.journal, s.journalErr = OpenJournal(o.StateDir)
+	if o.Memory {
+		s.o.StateDir = ""
+	}
+	s.journal, s.journalErr = s.openJournal()
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
 	}
@@ -236,7 +242,7 @@ func (s *Scaler) Cycle(ctx context.Context, cfg *policy.Config) (CycleReport, er
 func (s *Scaler) reconcile(obs Observation, cfg *policy.Config, now time.Time) map[string]float64 {
 	if s.journal == nil {
 		// Retry: the directory may have become readable; a corrupt file stays an error.
-		s.journal, s.journalErr = OpenJournal(s.o.StateDir)
+		s.journal, s.journalErr = s.openJournal()
 	}
 	if s.journal != nil {
 		if err := s.journal.Reconcile(obs.Instances, cfg.Owner, now, s.o.PendingGrace); err != nil {
@@ -414,7 +420,7 @@ func (s *Scaler) Rearm() {
 	clear(s.lastUp)
 	clear(s.lastDown)
 	s.carry = Carry{}
-	s.journal, s.journalErr = OpenJournal(s.o.StateDir)
+	s.journal, s.journalErr = s.openJournal()
 	if s.journalErr != nil {
 		s.log.Error("journal unusable; creates blocked", "err", s.journalErr)
 	}
