@@ -175,6 +175,15 @@ func New(opts Options) (*Sim, error) {
 		s.compact()
 	}
 	s.haz = newHazards(opts)
+	s.listGPUNames()
+	for _, m := range s.machines {
+		s.refreshMachine(m)
+	}
+	return s, nil
+}
+
+// listGPUNames lists the GPU names of the catalogue, for the gpu names endpoint.
+func (s *Sim) listGPUNames() {
 	names := map[string]bool{}
 	for _, o := range s.offers {
 		names[o.tmpl.GPUName] = true
@@ -183,10 +192,6 @@ func New(opts Options) (*Sim, error) {
 		s.gpuNames = append(s.gpuNames, n)
 	}
 	sort.Strings(s.gpuNames)
-	for _, m := range s.machines {
-		s.refreshMachine(m)
-	}
-	return s, nil
 }
 
 // seedRand derives an independent deterministic stream from the seed.
