@@ -64,6 +64,9 @@ func (s *Sim) feedAt() time.Time {
 func (s *Sim) applyFeed(now time.Time) {
 	ch := s.feed.next
 	s.feed.pull()
+	if len(ch.Gone) == 0 && len(ch.New) == 0 && len(ch.Changed) == 0 {
+		return // a poll that saw no change: the cached searches stand
+	}
 	s.mutating()
 	touched := map[*machine]bool{}
 	for _, id := range ch.Gone {
@@ -96,6 +99,9 @@ func (s *Sim) list(src *vastapi.Offer) *machine {
 	v := *src
 	v.GPUIDs = slices.Clone(v.GPUIDs)
 	priceBase(&v)
+	if v.EndDate.Valid {
+		v.Duration = vastapi.Opt[float64]{} // a reply computes it from end_date at its time
+	}
 	o := s.feed.all[v.ID]
 	if o == nil {
 		m := s.feed.machineOf[v.MachineID]
@@ -123,9 +129,16 @@ func (s *Sim) list(src *vastapi.Offer) *machine {
 		}
 	}
 	v.MachineID = o.m.id
-	// A template of its own, new for each change: a reply being written keeps the old one.
-	o.tmpl = &v
-	o.own = ownOf(&v)
+	// The offers of a machine share one template while their other fields agree, as the
+	// generator's do: a search builds each offer from its template, and copying one per offer
+	// would be most of a replay's time. A template never changes (a reply being written may
+	// hold it); a change of a field it holds makes a new one.
+	tmpl := o.tmpl
+	if tmpl == nil && len(o.m.offers) > 0 {
+		tmpl = o.m.offers[0].tmpl
+	}
+	shared := newOffer(v, tmpl, o.m, o.gpus)
+	o.tmpl, o.own = shared.tmpl, shared.own
 	for _, g := range o.gpus {
 		switch h := o.m.taken[g]; {
 		case !v.Rentable && h == 0:
