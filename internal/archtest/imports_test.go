@@ -30,7 +30,9 @@ var allowed = map[string][]string{
 	"internal/report":                             {"internal/vastapi", "internal/policy", "internal/scaler"},
 	"internal/record":                             {"internal/vastapi"},
 	"internal/daemon": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",
-		"internal/scaler", "internal/metrics", "internal/leader", "internal/demand", "internal/report"},
+		"internal/scaler", "internal/metrics", "internal/leader", "internal/demand", "internal/report", "internal/record"},
+	"internal/backtest": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",
+		"internal/scaler", "internal/record"},
 	"internal/leader/leasetest": {"internal/clock"},
 }
 

@@ -168,3 +168,32 @@ func (w *Writer) retain() {
 		w.log.Info("recording: segment dropped by retention", "segment", s.name, "age_limit", old, "size_limit", big)
 	}
 }
+
+// Extent is the span a recording in dir covers, as its index and segment names tell without
+// reading the segments: from its first segment's first poll to its last closed segment's last
+// poll or its last segment's first, whichever is later. The end is a lower bound while a
+// segment is open.
+func Extent(dir string) (from, to time.Time, err error) {
+	names, err := segments(dir)
+	if err != nil || len(names) == 0 {
+		return from, to, fmt.Errorf("record: no recording in %s", dir)
+	}
+	idx, err := loadIndex(dir)
+	if err != nil {
+		return from, to, err
+	}
+	nameTime := func(n string) time.Time {
+		t, _ := time.Parse("20060102T150405.000000000Z", strings.TrimSuffix(n, segmentExt))
+		return t
+	}
+	from, to = nameTime(names[0]), nameTime(names[len(names)-1])
+	if e, ok := idx.entry(names[0]); ok {
+		from = e.From
+	}
+	for _, e := range idx.Segments {
+		if e.To.After(to) {
+			to = e.To
+		}
+	}
+	return from, to, nil
+}

@@ -1,7 +1,6 @@
 package record
 
 import (
-	"bytes"
 	"slices"
 
 	"github.com/vastwatch/vastwatch/internal/vastapi"
@@ -21,9 +20,10 @@ type MarketOffers struct {
 }
 
 // held is an offer as the writer keeps it between polls: its recorded fields, written whole
-// (a diff against the zero offer), and its machine.
+// (a diff against the zero offer), their fingerprint, and its machine.
 type held struct {
 	rec     []byte
+	sum     uint64
 	machine int64
 }
 
@@ -93,14 +93,17 @@ func decodeWhole(rec []byte) vastapi.Offer {
 func (s *writerState) diff(cur []*vastapi.Offer) delta {
 	dl := delta{next: make(map[int64]held, len(cur))}
 	for _, o := range cur {
-		h := held{rec: whole(o), machine: o.MachineID}
-		dl.next[o.ID] = h
+		sum := fingerprint(o)
 		prev, ok := s.live[o.ID]
-		switch {
-		case !ok:
-			dl.added = append(dl.added, o)
-		case !bytes.Equal(prev.rec, h.rec):
+		if ok && prev.sum == sum {
+			dl.next[o.ID] = prev // unchanged: not encoded again
+			continue
+		}
+		dl.next[o.ID] = held{rec: whole(o), sum: sum, machine: o.MachineID}
+		if ok {
 			dl.changed = append(dl.changed, o)
+		} else {
+			dl.added = append(dl.added, o)
 		}
 	}
 	for id := range s.live {

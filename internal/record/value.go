@@ -1,6 +1,8 @@
 package record
 
 import (
+	"encoding/binary"
+	"hash/maphash"
 	"math"
 	"slices"
 	"unsafe"
@@ -165,4 +167,56 @@ func skip(d *dec, k kind) {
 	default:
 		d.fail("unknown field kind")
 	}
+}
+
+// fingerprintSeed is this process's: fingerprints are compared only within one process.
+var fingerprintSeed = maphash.MakeSeed()
+
+// fingerprint hashes o's recorded fields: two offers with the same fingerprint record the same,
+// but for a chance of one in 2^64. It lets a writer pass over an unchanged offer without
+// encoding it.
+func fingerprint(o *vastapi.Offer) uint64 {
+	var h maphash.Hash
+	h.SetSeed(fingerprintSeed)
+	var b [8]byte
+	u64 := func(v uint64) {
+		binary.LittleEndian.PutUint64(b[:], v)
+		h.Write(b[:])
+	}
+	for i := range fields {
+		f := &fields[i]
+		if f.kind >= kOptInt && !*at[bool](o, f.valid) {
+			h.WriteByte(0)
+			continue
+		}
+		switch f.kind {
+		case kInt, kOptInt:
+			u64(uint64(*at[int](o, f.off)))
+		case kInt64, kOptInt64:
+			u64(uint64(*at[int64](o, f.off)))
+		case kFloat, kOptFloat:
+			u64(math.Float64bits(*at[float64](o, f.off)))
+		case kString, kOptString:
+			s := *at[string](o, f.off)
+			u64(uint64(len(s)))
+			h.WriteString(s)
+		case kBool, kOptBool:
+			if *at[bool](o, f.off) {
+				h.WriteByte(2)
+			} else {
+				h.WriteByte(1)
+			}
+		case kInts:
+			ids := *at[[]int64](o, f.off)
+			if ids == nil {
+				u64(1 << 63)
+			} else {
+				u64(uint64(len(ids)))
+			}
+			for _, v := range ids {
+				u64(uint64(v))
+			}
+		}
+	}
+	return h.Sum64()
 }
