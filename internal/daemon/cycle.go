@@ -19,7 +19,7 @@ func (d *Daemon) Cycle(ctx context.Context) {
 	)
 	// With no fleets vastwatch only watches: it never calls a mutating endpoint, whatever the
 	// key allows (docs/design.md §10), so not even orphans are destroyed.
-	if act := d.lead.acting(); act != nil && len(cfg.Fleets) > 0 {
+	if act := d.lead.acting(); act != nil && len(cfg.Fleets) > 0 && !d.o.WatchOnly {
 		// Losing the lease cancels the cycle at once: no new action starts, and a create in
 		// flight is journalled as unknown.
 		cctx, cancel := context.WithCancel(ctx)
@@ -39,7 +39,11 @@ func (d *Daemon) Cycle(ctx context.Context) {
 // follow is a follower's cycle: the same look as the leader's, so its metrics and /sd match,
 // with the state read from the state dir; nothing is executed or counted as a decision.
 func (d *Daemon) follow(ctx context.Context, cfg *policy.Config, now time.Time) (scaler.CycleReport, error) {
-	look := scaler.Look{Reader: d.api, Prober: scaler.NetProber{}, Demand: d.demand, State: func(scaler.Observation) scaler.State {
+	var reader scaler.Reader = d.api
+	if d.recorder != nil {
+		reader = wholeMarkets{d.api}
+	}
+	look := scaler.Look{Reader: reader, Prober: scaler.NetProber{}, Demand: d.demand, State: func(scaler.Observation) scaler.State {
 		st, err := scaler.ReadState(d.o.StateDir, d.o.PendingGrace)
 		if err != nil {
 			// Not shared with the leader, or not written yet: the plan shown is then made from
@@ -68,6 +72,7 @@ func (d *Daemon) publish(cfg *policy.Config, start time.Time, rep *scaler.CycleR
 	if rep.SpendErr != nil {
 		d.logger.Warn("month-to-date spend not saved; fleets under a monthly budget stop creating", "err", rep.SpendErr)
 	}
+	d.record(cfg, &rep.Observation)
 	view := scaler.NewView(cfg, rep, rep.Avoided)
 	snap := snapshotOf(cfg, view, &rep.Observation)
 	snap.Account.MonthCharges = d.charges.current()

@@ -18,6 +18,7 @@ import (
 	"github.com/vastwatch/vastwatch/internal/demand"
 	"github.com/vastwatch/vastwatch/internal/metrics"
 	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/record"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 	"github.com/vastwatch/vastwatch/internal/vastapi/vastsim"
@@ -46,6 +47,8 @@ type Daemon struct {
 	followerCarry scaler.Carry
 	// demand reads autoscaled fleets' demand from Prometheus, for the leader and followers.
 	demand scaler.DemandReader
+	// recorder records each poll's markets (--record.dir); nil when not recording.
+	recorder *record.Writer
 	// quit is closed, once, by POST /-/quit: Run then shuts down as on SIGTERM.
 	quit     chan struct{}
 	quitOnce sync.Once
@@ -70,8 +73,15 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	d.api = api
 	d.charges = &chargesPoller{api: api, logger: logger.With("component", "charges")}
 	d.demand = demand.New(d.clk, 0)
+	var sapi scaler.API = api
+	if o.Record.Dir != "" {
+		sapi = wholeMarkets{api}
+	}
+	if err := d.openRecorder(); err != nil {
+		return nil, err
+	}
 	d.scaler = scaler.New(scaler.Options{
-		Clock: d.clk, API: api, StateDir: o.StateDir, Logger: logger.With("component", "scaler"), Demand: d.demand,
+		Clock: d.clk, API: sapi, StateDir: o.StateDir, Memory: o.WatchOnly, Logger: logger.With("component", "scaler"), Demand: d.demand,
 		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace,
 		// The scaler logs each decision and action itself; the hooks only count them.
 		OnAction:   d.countAction,

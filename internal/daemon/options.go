@@ -35,6 +35,10 @@ type Options struct {
 
 	Sim    SimOptions
 	Leader LeaderOptions
+	Record RecordOptions
+	// WatchOnly runs the observation loop without a scaler (`vastwatch record`): nothing is
+	// planned to act, no journal is kept, and no mutating endpoint is ever called.
+	WatchOnly bool
 
 	// Build labels vastwatch_build_info; its Version also heads the status page and the
 	// API client's User-Agent.
