@@ -22,6 +22,7 @@ type page struct {
 
 type fleetCharts struct {
 	Name  string
+	Heads []string        // the configs, one column each
 	Cells []template.HTML // per config: price, then desired vs running
 	Cost  template.HTML
 	Cols  int
@@ -41,6 +42,9 @@ func (r *Report) page() page {
 	}
 	for _, name := range names {
 		fc := fleetCharts{Name: name, Cols: len(r.Configs)}
+		for _, c := range r.Configs {
+			fc.Heads = append(fc.Heads, c.Name)
+		}
 		var prices, sizes []template.HTML
 		cost := chart{title: "cumulative cost, " + name, unit: "$", width: 900, height: 260}
 		for i, c := range r.Configs {
@@ -51,11 +55,12 @@ func (r *Report) page() page {
 				continue
 			}
 			lo, mid, hi := seriesLine(f.Series, "p10", color), seriesLine(f.Series, "p50", color), seriesLine(f.Series, "p90", color)
-			price := chart{title: fmt.Sprintf("%s: price in %s, p10–p90 and median ($/h)", c.Name, f.Market), unit: "$/h",
+			mid.name = "median, band p10–p90"
+			price := chart{title: fmt.Sprintf("price in %s for the fleet ($/h)", f.Market), unit: "$/h",
 				lines: []line{mid}, band: &[2]line{lo, hi}, width: 440, height: 220}
 			want, run := seriesLine(f.Series, "desired", "#444"), seriesLine(f.Series, "running", color)
 			want.dash = true
-			size := chart{title: c.Name + ": desired and running", lines: []line{want, run}, width: 440, height: 220, step: true}
+			size := chart{title: "instances", lines: []line{want, run}, width: 440, height: 220, step: true}
 			prices = append(prices, template.HTML(price.svg()))
 			sizes = append(sizes, template.HTML(size.svg()))
 			l := seriesLine(f.Series, "cost", color)
@@ -124,6 +129,7 @@ svg{background:#fcfcfc;border:1px solid #eee;max-width:100%;height:auto}
 svg .t{font-size:12px;font-weight:600;fill:#333}svg .a{font-size:10px;fill:#666}
 svg .ax{stroke:#999}svg .g{stroke:#eee}
 .note{color:#666;font-size:12px;max-width:900px}
+.head{font-weight:600;font-size:13px;overflow-wrap:anywhere}
 </style></head><body>
 <h1>vastwatch backtest</h1>
 <div class="sub">{{.Source}} · {{when .R.Start}} to {{when .R.End}} ({{hours .R.Hours}} h)</div>
@@ -133,7 +139,7 @@ svg .ax{stroke:#999}svg .g{stroke:#eee}
 {{end}}{{end}}</table>
 <p class="note">Cost is what the simulator billed: GPU time while an instance ran, storage while it lived. The bound is what the same running instance-hours would have cost on the cheapest offers of the fleet's market under its price cap at each poll, switching for free: cost/bound says how close the policy came. At target is the share of polls with at least the desired number running.</p>
 {{range .Fleets}}<h2>fleet {{.Name}}</h2>
-<div class="grid" style="grid-template-columns:repeat({{.Cols}},minmax(0,440px))">{{range .Cells}}<div>{{.}}</div>{{end}}</div>
+<div class="grid" style="grid-template-columns:repeat({{.Cols}},minmax(0,440px))">{{range .Heads}}<div class="head">{{.}}</div>{{end}}{{range .Cells}}<div>{{.}}</div>{{end}}</div>
 <div style="margin-top:12px">{{.Cost}}</div>
 {{end}}
 </body></html>

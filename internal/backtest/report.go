@@ -68,8 +68,9 @@ type FleetReport struct {
 	TimeAtTarget float64 `json:"time_at_target"`
 	Creates      int     `json:"creates"`
 	Destroys     int     `json:"destroys"`
-	// Replacements are the creates made for another reason than growing toward the target:
-	// a failed, outbid or expiring instance, or a cheaper offer.
+	// Replacements are the instances destroyed to be replaced rather than to shrink the
+	// fleet: failed, outbid, left by a failed create, at the end of their listing, or moved to
+	// a cheaper offer.
 	Replacements int `json:"replacements"`
 	// BlockedSeconds is, per reason, how long the target was out of reach for it.
 	BlockedSeconds map[string]float64 `json:"blocked_seconds"`

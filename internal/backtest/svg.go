@@ -32,7 +32,7 @@ type line struct {
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"}
 
 const (
-	padL, padR, padT, padB = 56, 12, 28, 34
+	padL, padR, padT, padB = 56, 12, 40, 34
 )
 
 // svg renders the chart.
@@ -106,7 +106,11 @@ func (c chart) extent() (t0, t1 time.Time, lo, hi float64, ok bool) {
 	if hi <= lo {
 		hi = lo + 1
 	}
-	hi += (hi - lo) * 0.05
+	if c.unit == "" {
+		hi = 4 * math.Ceil(hi/4) // counts: whole numbers at every tick
+	} else {
+		hi += (hi - lo) * 0.05
+	}
 	return t0, t1, lo, hi, true
 }
 
@@ -126,7 +130,8 @@ func (c chart) axes(b *strings.Builder, t0, t1 time.Time, lo, hi float64, x func
 		if span > 4*24*time.Hour {
 			layout = "Jan 2"
 		}
-		fmt.Fprintf(b, `<text x="%.1f" y="%d" class="a" text-anchor="middle">%s</text>`, x(t), h-padB+16, t.UTC().Format(layout))
+		anchor := []string{"start", "middle", "middle", "middle", "end"}[i]
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" class="a" text-anchor="%s">%s</text>`, x(t), h-padB+16, anchor, t.UTC().Format(layout))
 	}
 }
 
@@ -144,12 +149,14 @@ func tick(v float64, unit string) string {
 }
 
 func (c chart) legend(b *strings.Builder) {
-	xpos := c.width - padR
-	for i := len(c.lines) - 1; i >= 0; i-- {
-		l := c.lines[i]
-		name := html.EscapeString(l.name)
-		xpos -= 14 + 7*len(l.name)
-		fmt.Fprintf(b, `<rect x="%d" y="8" width="10" height="3" fill="%s"/><text x="%d" y="14" class="a">%s</text>`, xpos, l.color, xpos+13, name)
-		xpos -= 8
+	xpos := padL
+	for _, l := range c.lines {
+		dash := ""
+		if l.dash {
+			dash = ` stroke-dasharray="5 3"`
+		}
+		fmt.Fprintf(b, `<line x1="%d" y1="26" x2="%d" y2="26" stroke="%s" stroke-width="2"%s/><text x="%d" y="30" class="a">%s</text>`,
+			xpos, xpos+16, l.color, dash, xpos+20, html.EscapeString(l.name))
+		xpos += 32 + 6*len(l.name)
 	}
 }

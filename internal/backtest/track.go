@@ -91,11 +91,11 @@ func (t *fleetTrack) poll(rep *scaler.CycleReport, interval time.Duration) {
 		switch o.Action.Kind {
 		case scaler.KindCreate:
 			t.rep.Creates++
-			if o.Action.Reason != scaler.ReasonBelowTarget {
-				t.rep.Replacements++
-			}
 		case scaler.KindDestroy:
 			t.rep.Destroys++
+			if replaced[o.Action.Reason] {
+				t.rep.Replacements++
+			}
 		}
 	}
 	t.market = t.market[:0]
@@ -109,6 +109,10 @@ func (t *fleetTrack) poll(rep *scaler.CycleReport, interval time.Duration) {
 	}
 	slices.Sort(t.market)
 }
+
+// replaced are the reasons an instance is removed to be replaced, not to shrink the fleet.
+var replaced = map[string]bool{scaler.ReasonFailed: true, scaler.ReasonOutbid: true, scaler.ReasonFailedCreate: true,
+	scaler.ReasonListingEnding: true, scaler.ReasonRebalance: true}
 
 // sample notes a point of the series.
 func (t *fleetTrack) sample(at time.Time, cost float64) {
