@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -69,8 +71,13 @@ type runner struct {
 	byID   map[int64]string // instance id → fleet, from its label
 }
 
-// Run replays every config against the same market and reports.
+// Run replays every config against the same market and reports. While it runs, the garbage
+// collector runs a quarter as often (GOGC 400, unless GOGC is set): a replay's heap is small
+// and mostly short-lived, and collecting it was a third of a replay's time.
 func Run(ctx context.Context, o Options) (*Report, error) {
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	rep, _, err := run(ctx, o)
 	return rep, err
 }
