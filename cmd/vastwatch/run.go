@@ -54,9 +54,7 @@ func daemonFlags(cmd *kingpin.CmdClause) *runFlags {
 	cmd.Flag("api.pacing-factor", "Multiplier of the published request spacing (with --simulate the default is 1/speed).").Default("1").Float64Var(&o.PacingFactor)
 	cmd.Flag("config.watch-interval", "How often the config file is checked for changes (0 = never).").Default("5s").DurationVar(&o.ReloadInterval)
 	cmd.Flag("runtime.memory-limit", "Soft limit on the Go runtime's memory, e.g. 64MiB; off for none ($GOMEMLIMIT wins).").Default(daemon.DefaultMemoryLimit).StringVar(&f.memoryLimit)
-	cmd.Flag("record.dir", "Record each poll's markets here, for vastwatch backtest.").PlaceHolder("DIR").StringVar(&o.Record.Dir)
-	cmd.Flag("record.retention.time", "Drop recorded hours older than this (0: keep).").Default("0s").DurationVar(&o.Record.MaxAge)
-	cmd.Flag("record.retention.size", "Drop the oldest recorded hours beyond this size, e.g. 10GiB (0: no limit).").Default("0").BytesVar(&o.Record.MaxBytes)
+	o.Record.AddFlags(cmd)
 	return f
 }
 

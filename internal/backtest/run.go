@@ -268,8 +268,8 @@ func cost(bills []vastsim.Bill) float64 {
 // Scenarios are the simulator's scenarios a backtest can run (docs/backtest.md "Scenarios").
 var Scenarios = vastsim.Scenarios
 
-// ScenarioList and ShapeList name the scenarios and the demand shapes for help texts.
+// scenarioList and shapeList name the scenarios and the demand shapes for help texts.
 var (
-	ScenarioList = strings.Join(Scenarios, ", ")
-	ShapeList    = strings.Join(Shapes, "|")
+	scenarioList = strings.Join(Scenarios, ", ")
+	shapeList    = strings.Join(Shapes, "|")
 )

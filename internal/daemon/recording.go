@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/alecthomas/units"
 
 	"github.com/vastwatch/vastwatch/internal/policy"
@@ -17,6 +18,13 @@ type RecordOptions struct {
 	Dir      string
 	MaxAge   time.Duration
 	MaxBytes units.Base2Bytes
+}
+
+// AddFlags defines --record.dir and its retention on cmd (run and record).
+func (r *RecordOptions) AddFlags(cmd *kingpin.CmdClause) {
+	cmd.Flag("record.dir", "Record each poll's markets here, for vastwatch backtest.").PlaceHolder("DIR").StringVar(&r.Dir)
+	cmd.Flag("record.retention.time", "Drop recorded hours older than this (0: keep).").Default("0s").DurationVar(&r.MaxAge)
+	cmd.Flag("record.retention.size", "Drop the oldest recorded hours beyond this size, e.g. 10GiB (0: no limit).").Default("0").BytesVar(&r.MaxBytes)
 }
 
 // wholeMarkets hides the client's streamed search, so an observation keeps every market's
