@@ -20,6 +20,10 @@ import (
 // mutation (create, destroy, stop, start, rebid) goes through the real client and the
 // simulator's HTTP handlers, where the API's checks and replies live.
 type simAPI struct {
+	// API is the real client over the simulator's HTTP handlers, for everything but the reads
+	// below. Embedded as the interface, so only the scaler's methods are promoted: not the
+	// client's streamed search, which would take the observation back to JSON.
+	scaler.API
 	direct vastsim.Direct
 	client *vastapi.Client
 }
@@ -30,7 +34,7 @@ func newSimAPI(sim *vastsim.Sim, clk clock.Clock) (*simAPI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &simAPI{direct: sim.Direct(), client: cl}, nil
+	return &simAPI{API: cl, direct: sim.Direct(), client: cl}, nil
 }
 
 // SearchOffers is the observation's search and the executor's re-check (one method serves
@@ -45,22 +49,6 @@ func (a *simAPI) ListInstances(ctx context.Context) ([]vastapi.Instance, error) 
 
 func (a *simAPI) CurrentUser(ctx context.Context) (vastapi.User, error) {
 	return a.direct.CurrentUser(ctx)
-}
-
-func (a *simAPI) CreateInstance(ctx context.Context, offerID int64, req vastapi.CreateRequest) (vastapi.CreateResult, error) {
-	return a.client.CreateInstance(ctx, offerID, req)
-}
-
-func (a *simAPI) DestroyInstance(ctx context.Context, id int64) error {
-	return a.client.DestroyInstance(ctx, id)
-}
-
-func (a *simAPI) SetInstanceState(ctx context.Context, id int64, state string) error {
-	return a.client.SetInstanceState(ctx, id, state)
-}
-
-func (a *simAPI) ChangeBid(ctx context.Context, id int64, price float64) error {
-	return a.client.ChangeBid(ctx, id, price)
 }
 
 var (
