@@ -62,11 +62,13 @@ func newApp(c *cli) (*kingpin.Application, map[string]action) {
 	promslogflag.AddFlags(app, &c.log)
 	c.log.Writer = c.Stderr
 	acts := map[string]action{
-		"run":    defineRun(app.Command("run", "The daemon: poll the market, export metrics, keep fleets at target. "+readsKey+" "+pollEnv), c),
-		"check":  defineCheck(app.Command("check", "Validate a config file and print what it sets up; exit 1 on any problem. "+pollEnv), c),
-		"search": defineSearch(app.Command("search", "One search: a vast CLI query, or a market of the config; table, json or csv. Sends the API key of VAST_API_KEY or VAST_API_KEY_FILE when set; "+envStandsIn), c),
-		"plan":   definePlan(app.Command("plan", "Observe and plan once, print the actions and why; never mutates anything. "+readsKey+" "+pollEnv), c),
-		"sim":    defineSim(app.Command("sim", "Serve the simulated Vast.ai REST API on a port."), c),
+		"run":      defineRun(app.Command("run", "The daemon: poll the market, export metrics, keep fleets at target. "+readsKey+" "+pollEnv), c),
+		"check":    defineCheck(app.Command("check", "Validate a config file and print what it sets up; exit 1 on any problem. "+pollEnv), c),
+		"search":   defineSearch(app.Command("search", "One search: a vast CLI query, or a market of the config; table, json or csv. Sends the API key of VAST_API_KEY or VAST_API_KEY_FILE when set; "+envStandsIn), c),
+		"plan":     definePlan(app.Command("plan", "Observe and plan once, print the actions and why; never mutates anything. "+readsKey+" "+pollEnv), c),
+		"sim":      defineSim(app.Command("sim", "Serve the simulated Vast.ai REST API on a port."), c),
+		"record":   defineRecord(app.Command("record", "Run's observation loop without a scaler, recording each poll's markets into --record.dir (a read-only key will do). "+readsKey+" VASTWATCH_POLL_INTERVAL overrides the config file's poll_interval."), c),
+		"backtest": defineBacktest(app.Command("backtest", "Replay configs against a recording or a simulated scenario and report what each would have cost (docs/backtest.md)."), c),
 	}
 	defineSSH(app, c, acts)
 	defineInfo(app, c, acts)
@@ -159,6 +161,8 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
+func (e *exitError) ExitCode() int { return e.code }
+
 // usageErr is a command line the command cannot run with: exit 2.
 func usageErr(format string, args ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
@@ -174,9 +178,9 @@ func exitCode(stderr io.Writer, name string, err error) int {
 		return 0
 	}
 	code := 1
-	var ee *exitError
+	var ee interface{ ExitCode() int } // *exitError, and a package's usage error
 	if errors.As(err, &ee) {
-		code = ee.code
+		code = ee.ExitCode()
 	}
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintf(stderr, "vastwatch %s: %s\n", name, msg)

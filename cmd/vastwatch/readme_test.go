@@ -28,7 +28,7 @@ var (
 	helpEnvRE  = regexp.MustCompile(`\(\$([A-Z_]+)\)`)
 )
 
-var subcommands = []string{"run", "check", "search", "plan", "ssh", "ssh-config", "sim", "version", "completion", "man"}
+var subcommands = []string{"run", "record", "check", "search", "plan", "ssh", "ssh-config", "sim", "backtest", "version", "completion", "man"}
 
 // helpFlags runs --help of every subcommand and collects the flags it lists.
 func helpFlags(t *testing.T) (map[string]*helpFlag, string) {

@@ -22,6 +22,26 @@ type runFlags struct {
 }
 
 func defineRun(cmd *kingpin.CmdClause, c *cli) action {
+	f := daemonFlags(cmd)
+	o := &f.o
+	cmd.Flag("state.dir", "Directory of the write-ahead journal and the spend book (--simulate without it: a temporary one).").Default("./data").StringVar(&o.StateDir)
+	cmd.Flag("dry-run", "Plan and count actions, but send no mutating request.").BoolVar(&o.DryRun)
+	cmd.Flag("scaler.start-grace", "After a start, no create until the journal is reconciled and this long has passed.").Default(scaler.DefaultStartGrace.String()).DurationVar(&o.StartGrace)
+	cmd.Flag("scaler.pending-grace", "How long a create of unknown outcome counts toward its fleet until listed.").Default(scaler.DefaultPendingGrace.String()).DurationVar(&o.PendingGrace)
+	leaderFlags(cmd, &o.Leader)
+	return func(ctx context.Context) error { return runDaemon(ctx, c, f) }
+}
+
+// defineRecord is run's observation loop without a scaler, recording the market.
+func defineRecord(cmd *kingpin.CmdClause, c *cli) action {
+	f := daemonFlags(cmd)
+	f.o.WatchOnly = true
+	cmd.GetFlag("record.dir").Required()
+	return func(ctx context.Context) error { return runDaemon(ctx, c, f) }
+}
+
+// daemonFlags are the flags run and record share.
+func daemonFlags(cmd *kingpin.CmdClause) *runFlags {
 	f := &runFlags{}
 	o := &f.o
 	cmd.Flag("config.file", "YAML config file; required against the real API (--simulate uses the embedded example without it).").PlaceHolder("FILE").StringVar(&o.ConfigFile)
@@ -30,16 +50,12 @@ func defineRun(cmd *kingpin.CmdClause, c *cli) action {
 	cmd.Flag("web.telemetry-path", "Path of the metrics endpoint.").Default("/metrics").StringVar(&o.TelemetryPath)
 	cmd.Flag("web.enable-lifecycle", "Serve POST /-/reload and /-/quit.").BoolVar(&o.Lifecycle)
 	cmd.Flag("web.shutdown-timeout", "How long shutdown waits for HTTP requests and the cycle in flight.").Default("10s").DurationVar(&o.ShutdownGrace)
-	cmd.Flag("state.dir", "Directory of the write-ahead journal and the spend book (--simulate without it: a temporary one).").Default("./data").StringVar(&o.StateDir)
-	cmd.Flag("dry-run", "Plan and count actions, but send no mutating request.").BoolVar(&o.DryRun)
 	f.api.define(cmd, true)
 	cmd.Flag("api.pacing-factor", "Multiplier of the published request spacing (with --simulate the default is 1/speed).").Default("1").Float64Var(&o.PacingFactor)
 	cmd.Flag("config.watch-interval", "How often the config file is checked for changes (0 = never).").Default("5s").DurationVar(&o.ReloadInterval)
-	cmd.Flag("scaler.start-grace", "After a start, no create until the journal is reconciled and this long has passed.").Default(scaler.DefaultStartGrace.String()).DurationVar(&o.StartGrace)
-	cmd.Flag("scaler.pending-grace", "How long a create of unknown outcome counts toward its fleet until listed.").Default(scaler.DefaultPendingGrace.String()).DurationVar(&o.PendingGrace)
 	cmd.Flag("runtime.memory-limit", "Soft limit on the Go runtime's memory, e.g. 64MiB; off for none ($GOMEMLIMIT wins).").Default(daemon.DefaultMemoryLimit).StringVar(&f.memoryLimit)
-	leaderFlags(cmd, &o.Leader)
-	return func(ctx context.Context) error { return runDaemon(ctx, c, f) }
+	o.Record.AddFlags(cmd)
+	return f
 }
 
 func leaderFlags(cmd *kingpin.CmdClause, l *daemon.LeaderOptions) {
@@ -58,12 +74,6 @@ func (f *runFlags) options(c *cli) {
 	o := &f.o
 	o.Listen, o.SystemdSocket, o.WebConfig = *f.web.WebListenAddresses, *f.web.WebSystemdSocket, *f.web.WebConfigFile
 	o.APIURL, o.Sim = f.api.url, f.api.sim
-	if o.Leader.Namespace == "" {
-		o.Leader.Namespace = c.Getenv("POD_NAMESPACE")
-		if o.Leader.Namespace == "" {
-			o.Leader.Namespace = "default"
-		}
-	}
 	o.PacingSet = c.given["api.pacing-factor"]
 	if o.Sim.Enabled && !c.given["state.dir"] && c.env.StateDir == "" {
 		o.StateDir = "" // a simulated month never shares ./data with real money: a temporary dir

@@ -30,8 +30,11 @@ var allowed = map[string][]string{
 	"internal/demand/promtest":                    {},
 	"internal/report":                             {"internal/vastapi", "internal/policy", "internal/scaler"},
 	"internal/connect":                            {"internal/vastapi", "internal/policy", "internal/scaler"},
+	"internal/record":                             {"internal/vastapi"},
 	"internal/daemon": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",
-		"internal/scaler", "internal/metrics", "internal/leader", "internal/kubestate", "internal/demand", "internal/report"},
+		"internal/scaler", "internal/metrics", "internal/leader", "internal/kubestate", "internal/demand", "internal/report", "internal/record"},
+	"internal/backtest": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",
+		"internal/scaler", "internal/record"},
 	"internal/leader/leasetest": {"internal/clock"},
 }
 

@@ -22,7 +22,7 @@ func (d *Daemon) Cycle(ctx context.Context) {
 	)
 	// With no fleets vastwatch only watches: it never calls a mutating endpoint, whatever the
 	// key allows (docs/design.md §10), so not even orphans are destroyed.
-	if act := d.lead.acting(); act != nil && len(cfg.Fleets) > 0 && d.stateReady(act) {
+	if act := d.lead.acting(); act != nil && len(cfg.Fleets) > 0 && !d.o.WatchOnly && d.stateReady(act) {
 		// Losing the lease cancels the cycle at once: no new action starts, and a create in
 		// flight is journalled as unknown.
 		cctx, cancel := context.WithCancel(ctx)
@@ -45,7 +45,11 @@ func (d *Daemon) Cycle(ctx context.Context) {
 // with the state the leader wrote (docs/design.md §7); nothing is executed or counted as a
 // decision.
 func (d *Daemon) follow(ctx context.Context, cfg *policy.Config, now time.Time) (scaler.CycleReport, error) {
-	look := scaler.Look{Reader: d.api, Prober: scaler.NetProber{}, Demand: d.demand, State: func(scaler.Observation) scaler.State {
+	var reader scaler.Reader = d.api
+	if d.recorder != nil {
+		reader = wholeMarkets{d.api}
+	}
+	look := scaler.Look{Reader: reader, Prober: scaler.NetProber{}, Demand: d.demand, State: func(scaler.Observation) scaler.State {
 		st, err := scaler.ReadStateFrom(d.store, d.o.PendingGrace)
 		if err != nil {
 			// Not written yet, or unreadable: the plan shown is then made from the instance
@@ -76,6 +80,7 @@ func (d *Daemon) publish(cfg *policy.Config, start time.Time, rep *scaler.CycleR
 	if rep.SpendErr != nil {
 		d.logger.Warn("month-to-date spend not saved; fleets under a monthly budget stop creating", "err", rep.SpendErr)
 	}
+	d.record(cfg, &rep.Observation)
 	view := scaler.NewView(cfg, rep, rep.Avoided)
 	snap := snapshotOf(cfg, view, &rep.Observation)
 	snap.Account.MonthCharges = d.charges.current()

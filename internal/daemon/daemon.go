@@ -19,6 +19,7 @@ import (
 	"github.com/vastwatch/vastwatch/internal/demand"
 	"github.com/vastwatch/vastwatch/internal/metrics"
 	"github.com/vastwatch/vastwatch/internal/policy"
+	"github.com/vastwatch/vastwatch/internal/record"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 	"github.com/vastwatch/vastwatch/internal/vastapi/vastsim"
@@ -53,6 +54,8 @@ type Daemon struct {
 	followerCarry scaler.Carry
 	// demand reads autoscaled fleets' demand from Prometheus, for the leader and followers.
 	demand scaler.DemandReader
+	// recorder records each poll's markets (--record.dir); nil when not recording.
+	recorder *record.Writer
 	// quit is closed, once, by POST /-/quit: Run then shuts down as on SIGTERM.
 	quit     chan struct{}
 	quitOnce sync.Once
@@ -84,12 +87,19 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	if d.lead, err = newLeadership(d.o.Leader, d.clk, logger.With("component", "leader")); err != nil {
 		return nil, err
 	}
-	if d.store, err = d.openState(); err != nil {
+	if err := d.openStateUnlessWatching(); err != nil {
+		return nil, err
+	}
+	var sapi scaler.API = api
+	if o.Record.Dir != "" {
+		sapi = wholeMarkets{api}
+	}
+	if err := d.openRecorder(); err != nil {
 		d.removeTempState()
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, err
 	}
 	d.scaler = scaler.New(scaler.Options{
-		Clock: d.clk, API: api, StateDir: d.o.StateDir, Store: backend(d.store), ReadOnRearm: d.lead.enabled(), Logger: logger.With("component", "scaler"), Demand: d.demand,
+		Clock: d.clk, API: sapi, StateDir: d.o.StateDir, Store: backend(d.store), Memory: o.WatchOnly, ReadOnRearm: d.lead.enabled(), Logger: logger.With("component", "scaler"), Demand: d.demand,
 		DryRun: o.DryRun, PendingGrace: o.PendingGrace, StartGrace: o.StartGrace, Bill: d.charges.bill, Notifier: o.Notifier,
 		// The scaler logs each decision and action itself; the hooks only count them.
 		OnAction:   d.countAction,

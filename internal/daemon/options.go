@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"net/http"
 	"os"
 	"time"
@@ -37,6 +38,10 @@ type Options struct {
 
 	Sim    SimOptions
 	Leader LeaderOptions
+	Record RecordOptions
+	// WatchOnly runs the observation loop without a scaler (`vastwatch record`): nothing is
+	// planned to act, no journal is kept, and no mutating endpoint is ever called.
+	WatchOnly bool
 
 	// Build labels vastwatch_build_info; its Version also heads the status page and the
 	// API client's User-Agent.
@@ -65,7 +70,8 @@ type SimOptions struct {
 
 // LeaderOptions are the --leader-elect settings.
 type LeaderOptions struct {
-	Enabled       bool
+	Enabled bool
+	// Namespace of the Lease ("" = $POD_NAMESPACE, else default).
 	Namespace     string
 	LeaseName     string
 	LeaseDuration time.Duration
@@ -100,6 +106,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ShutdownGrace == 0 {
 		o.ShutdownGrace = 10 * time.Second
+	}
+	if o.Leader.Namespace == "" {
+		o.Leader.Namespace = cmp.Or(o.Getenv("POD_NAMESPACE"), "default")
 	}
 	return o
 }

@@ -51,6 +51,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.logger.Info("shutting down: abandoning the cycle in flight, no new actions")
 	cancelCycle()
 	<-loopDone
+	if d.recorder != nil {
+		_ = d.recorder.Close()
+	}
 	stopBG() // releases a held lease, so another replica takes over at once
 	<-leadDone
 	if err := srv.shutdown(d.o.ShutdownGrace); err != nil {

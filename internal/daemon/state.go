@@ -51,6 +51,19 @@ func StateAPI(apiURL string, sim SimOptions) string {
 // StateConfigMap is the name of the ConfigMap that holds the state beside the Lease lease.
 func StateConfigMap(lease string) string { return lease + "-state" }
 
+// openStateUnlessWatching opens the state, except for `vastwatch record` (Options.WatchOnly),
+// which plans nothing and so neither reads nor writes one.
+func (d *Daemon) openStateUnlessWatching() (err error) {
+	if d.o.WatchOnly {
+		return nil
+	}
+	if d.store, err = d.openState(); err != nil {
+		d.removeTempState()
+		return fmt.Errorf("state: %w", err)
+	}
+	return nil
+}
+
 // openState picks and opens the state: with --leader-elect the ConfigMap beside the Lease (the
 // state dir is then unused); otherwise the state dir, bound to its API, and under --simulate
 // without one a temporary directory that Run removes at exit. nil: no state at all (creates

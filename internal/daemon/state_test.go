@@ -85,3 +85,24 @@ func TestASimulatedRunWithoutAStateDirKeepsItsStateApart(t *testing.T) {
 		t.Fatalf("the simulated state outlived the run: %v", left)
 	}
 }
+
+// TestLeaseNamespaceDefaults: without --leader-elect.namespace the Lease (and the state
+// ConfigMap beside it) lives in $POD_NAMESPACE, else in default.
+func TestLeaseNamespaceDefaults(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "POD_NAMESPACE" {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, c := range []struct{ given, pod, want string }{
+		{"", "gpu", "gpu"}, {"", "", "default"}, {"ops", "gpu", "ops"},
+	} {
+		o := Options{Getenv: env(c.pod), Leader: LeaderOptions{Namespace: c.given}}.withDefaults()
+		if o.Leader.Namespace != c.want {
+			t.Errorf("namespace %q with POD_NAMESPACE %q: %q, want %q", c.given, c.pod, o.Leader.Namespace, c.want)
+		}
+	}
+}

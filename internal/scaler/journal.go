@@ -151,10 +151,18 @@ func readJournal(st Store) (journalData, error) {
 }
 
 // Path is where the journal is stored.
-func (j *Journal) Path() string { return j.store.Where(JournalFile) }
+func (j *Journal) Path() string {
+	if j.store == nil {
+		return "memory"
+	}
+	return j.store.Where(JournalFile)
+}
 
-// save writes the journal atomically and durably. Callers hold mu.
+// save writes the journal atomically and durably (a MemoryJournal: nowhere). Callers hold mu.
 func (j *Journal) save() error {
+	if j.store == nil {
+		return nil // a MemoryJournal
+	}
 	b, err := json.Marshal(j.data)
 	if err != nil {
 		return fmt.Errorf("encode journal: %w", err)

@@ -2,7 +2,6 @@ package scaler
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"maps"
 	"sync"
@@ -70,6 +69,9 @@ type Options struct {
 	// Bill, when set, is the month's charges as last read (nil: unknown); month-to-date spend
 	// is never below them.
 	Bill func() *Bill
+	// Memory keeps the journal and the spend book in memory, never on disk, whatever StateDir
+	// says: for backtests, which replay months of cycles in seconds (docs/backtest.md).
+	Memory bool
 	// OnAction and OnDecision, when set, see every outcome and decision (metrics, logs).
 	OnAction   func(ActionOutcome)
 	OnDecision func(Decision)
@@ -165,50 +167,6 @@ func New(o Options) *Scaler {
 	s.loadOutbid()
 	s.openBook()
 	return s
-}
-
-// errNotRead holds creates back until Rearm has read the state (Options.ReadOnRearm).
-var errNotRead = errors.New("state not read yet: it is read on gaining leadership")
-
-// openJournal (re)reads the journal from the Store, or from the files of StateDir. Callers
-// hold mu (or own s).
-func (s *Scaler) openJournal() {
-	if s.o.Store != nil {
-		s.journal, s.journalErr = LoadJournal(s.o.Store)
-		return
-	}
-	s.journal, s.journalErr = OpenJournal(s.o.StateDir)
-}
-
-// loadOutbid takes the outbid times from the journal, so the outbid grace survives a restart.
-// Callers hold mu (or own s).
-func (s *Scaler) loadOutbid() {
-	if s.journal != nil {
-		if m := s.journal.OutbidSince(); m != nil {
-			s.outbidSince = m
-		}
-	}
-}
-
-// openBook (re)reads the spend book. An unusable one leaves an in-memory book counting from
-// now and creates under a monthly budget blocked. Callers hold mu (or own s).
-func (s *Scaler) openBook() {
-	var b *SpendBook
-	var err error
-	if s.o.Store != nil {
-		b, err = LoadSpendBook(s.o.Store)
-	} else {
-		b, err = OpenSpendBook(s.o.StateDir)
-	}
-	if err != nil {
-		s.log.Error("spend book unusable; creates under a monthly budget blocked", "err", err)
-		if s.book == nil || s.bookErr == nil {
-			s.book, _ = OpenSpendBook("")
-		}
-		s.bookErr = err
-		return
-	}
-	s.book, s.bookErr = b, nil
 }
 
 // CycleReport is what one cycle saw, decided and did.

@@ -141,6 +141,7 @@ func (s *Sim) handleCreate(_ *http.Request, body []byte, rt route) reply {
 		s.stop(in, now, false)
 	default:
 		in.setPhase(phProvisioning, now, now.Add(s.scaled(s.opts.ProvisionDelay)))
+		s.arm(in, now)
 	}
 	s.log.Info("instance created", "id", in.id, "offer", o.own.ID, "bid", in.isBid)
 	return jsonReply(200, res)

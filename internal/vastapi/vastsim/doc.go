@@ -17,6 +17,13 @@
 // the market up to the clock's now, processing boots, drift steps and the zero-credit stop in
 // time order, so the result does not depend on how often it is polled.
 //
+// For backtests (docs/backtest.md) it can replay a market instead of generating one (a Feed:
+// offers appear, reprice and vanish as recorded; no drift), fail boots and hosts at seeded
+// rates (hazards.go), run a named scenario on the generated market (scenario.go), answer reads
+// as Go calls without JSON (Direct, field for field the HTTP replies) and report each
+// instance's bill (Billing). None of them draws from the market's or the instances' streams,
+// so a seed's generated market is the same with or without them.
+//
 // Choices where the real API is silent or unknown (docs/vast-api.md §8), so tests can rely on them:
 //   - Search: no `limit` returns every match; `rented` never filters; unknown columns are
 //     ignored; repriced per query (allocated_storage, type bid → min_bid, reserved → discount).

@@ -49,6 +49,9 @@ type instance struct {
 	phAt     time.Time
 	nextAt   time.Time // next automatic transition; zero = none
 	fail     string
+	// failAt is when the instance fails on its own, as failMode (hazards.go); zero: never.
+	failAt   time.Time
+	failMode string
 
 	sshPort   int
 	portStart int
@@ -245,13 +248,16 @@ func (s *Sim) advance(t time.Time) {
 		for _, in := range s.instList {
 			if !in.destroyed {
 				consider(in.nextAt, in)
+				consider(in.failAt, in)
 			}
 		}
 		driftAt := time.Time{}
-		if iv := s.scaled(s.opts.DriftInterval); s.opts.DriftInterval > 0 && iv > 0 {
+		if iv := s.scaled(s.opts.DriftInterval); s.opts.DriftInterval > 0 && iv > 0 && s.feed == nil {
 			driftAt = s.start.Add(time.Duration(s.drift+1) * iv)
 			consider(driftAt, nil)
 		}
+		feedAt := s.feedAt()
+		consider(feedAt, nil)
 		consider(s.deleteAt, nil)
 		if next.Before(s.lastT) {
 			next = s.lastT
@@ -279,6 +285,8 @@ func (s *Sim) advance(t time.Time) {
 			return
 		}
 		switch {
+		case due != nil && !due.failAt.IsZero() && !due.failAt.After(next):
+			s.hazard(due, next)
 		case due != nil:
 			s.transition(due, next)
 		case !s.deleteAt.IsZero() && !next.Before(s.deleteAt):
@@ -291,6 +299,8 @@ func (s *Sim) advance(t time.Time) {
 		case !driftAt.IsZero() && next.Equal(driftAt):
 			s.drift++
 			s.driftStep(s.drift, next)
+		case !feedAt.IsZero() && next.Equal(feedAt):
+			s.applyFeed(next)
 		}
 	}
 }

@@ -239,6 +239,7 @@ func (s *Sim) driftStep(step int64, now time.Time) {
 		}
 		s.refreshMachine(m)
 	}
+	s.scenarioStep(step, now)
 	// Hosts relist before their listing ends, so a long-running market keeps its offers.
 	nowSec := float64(now.Unix())
 	for _, o := range s.offers {

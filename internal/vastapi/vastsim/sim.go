@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -32,7 +33,10 @@ type Options struct {
 	Speed float64
 	// Catalogue, when set, is served instead of a generated market (e.g. the real capture).
 	Catalogue []vastapi.Offer
-	Logger    *slog.Logger
+	// Feed, when set, is replayed instead of a generated market (feed.go): the changes due by
+	// the clock's start make the first market. There is no drift.
+	Feed   Feed
+	Logger *slog.Logger
 
 	// ProvisionDelay is how long a new instance reads actual_status null (default 5s);
 	// BootDelay how long it then reads loading before running (default 60s). Both ÷ Speed.
@@ -48,6 +52,13 @@ type Options struct {
 	// Grace is how long instances survive, stopped, after credit reaches zero before they are
 	// deleted (default 24h, ÷ Speed).
 	Grace time.Duration
+	// BootFailure is the share of new instances that fail while booting (exited, OCI error or
+	// stuck loading, evenly); HostFailuresPerDay how often a running instance's host goes
+	// offline under it, per instance and day. Both 0 by default (hazards.go).
+	BootFailure        float64
+	HostFailuresPerDay float64
+	// Scenario is a daily event on the generated market (scenario.go; set with WithScenario).
+	Scenario string
 	// PublicIPAddr, when set, is the public_ipaddr of every running instance instead of its
 	// machine's made-up one, so tests can dial a mapped port on loopback ("127.0.0.1").
 	PublicIPAddr string
@@ -90,6 +101,9 @@ type Sim struct {
 	lastCall map[string]time.Time // rate limiting: identity+endpoint → last accepted call
 
 	acct account // ssh keys, API keys, env vars, templates, logs (account.go)
+	feed *feedState
+	haz  *hazards // boot and host failures (hazards.go); nil: none
+	scen scenarioState
 }
 
 // New builds a simulator. The same options (seed, machines, catalogue) give the same market.
@@ -108,6 +122,9 @@ func New(opts Options) (*Sim, error) {
 	}
 	if opts.Speed == 0 {
 		opts.Speed = 1
+	}
+	if opts.Scenario != "" && !slices.Contains(Scenarios, opts.Scenario) {
+		return nil, fmt.Errorf("vastsim: unknown scenario %q", opts.Scenario)
 	}
 	if opts.Speed < 1 {
 		return nil, fmt.Errorf("vastsim: speed %v must be at least 1", opts.Speed)
@@ -144,14 +161,29 @@ func New(opts Options) (*Sim, error) {
 		priced:   map[pricing]*pricedCat{},
 		acct:     newAccount(),
 	}
-	if opts.Catalogue != nil {
+	switch {
+	case opts.Feed != nil:
+		s.loadFeed(opts.Feed, now)
+	case opts.Catalogue != nil:
 		if err := s.loadCatalogue(opts.Catalogue); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		s.generate(seedRand(opts.Seed, 0), now, opts.Machines)
 	}
-	s.compact()
+	if s.feed == nil {
+		s.compact()
+	}
+	s.haz = newHazards(opts)
+	s.listGPUNames()
+	for _, m := range s.machines {
+		s.refreshMachine(m)
+	}
+	return s, nil
+}
+
+// listGPUNames lists the GPU names of the catalogue, for the gpu names endpoint.
+func (s *Sim) listGPUNames() {
 	names := map[string]bool{}
 	for _, o := range s.offers {
 		names[o.tmpl.GPUName] = true
@@ -160,10 +192,6 @@ func New(opts Options) (*Sim, error) {
 		s.gpuNames = append(s.gpuNames, n)
 	}
 	sort.Strings(s.gpuNames)
-	for _, m := range s.machines {
-		s.refreshMachine(m)
-	}
-	return s, nil
 }
 
 // seedRand derives an independent deterministic stream from the seed.
