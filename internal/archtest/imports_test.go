@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"internal/vastapi/internal/colgen":            {},
 	"internal/vastapi/internal/colgen/cmd/colgen": {"internal/vastapi/internal/colgen"},
 	"internal/vastapi/vastsim":                    {"internal/clock", "internal/vastapi"},
+	"internal/vastapi/vastapitest":                {},
 	"internal/policy":                             {"internal/vastapi"},
 	"internal/scaler":                             {"internal/clock", "internal/vastapi", "internal/policy"},
 	"internal/metrics":                            {"internal/vastapi", "internal/policy", "internal/scaler"},
