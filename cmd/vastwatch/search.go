@@ -108,15 +108,7 @@ func runSearch(ctx context.Context, pio IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	offers, err := client.SearchOffers(ctx, q)
-	if err != nil {
-		return err
-	}
-	storage := 0.0
-	if q.AllocatedStorage.Valid {
-		storage = q.AllocatedStorage.V
-	}
-	return report.Offers(pio.Stdout, sf.output, offers, storage)
+	return report.SearchOffers(ctx, client, q, pio.Stdout, sf.output)
 }
 
 // searchQuery builds the wire query from a market of the config or from the query words.
