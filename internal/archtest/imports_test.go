@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"internal/vastapi/vastapitest":                {},
 	"internal/policy":                             {"internal/vastapi"},
 	"internal/scaler":                             {"internal/clock", "internal/vastapi", "internal/policy"},
-	"internal/metrics":                            {"internal/vastapi", "internal/policy", "internal/scaler"},
+	"internal/metrics":                            {"internal/clock", "internal/vastapi", "internal/policy", "internal/scaler"},
 	"internal/leader":                             {"internal/clock"},
 	"internal/report":                             {"internal/vastapi", "internal/policy", "internal/scaler"},
 	"internal/daemon": {"internal/clock", "internal/vastapi", "internal/vastapi/vastsim", "internal/policy",

@@ -50,7 +50,7 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 	d := &Daemon{o: o, logger: logger, clk: o.Clock, history: newPriceHistory(6*time.Hour, 720)}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.exporter = metrics.New(registry, metrics.BuildInfo{Version: o.Version, Revision: o.Revision, GoVersion: runtime.Version()})
+	d.exporter = metrics.New(registry, metrics.BuildInfo{Version: o.Version, Revision: o.Revision, GoVersion: runtime.Version()}, d.clk)
 	if err := d.loadConfig(env); err != nil {
 		return nil, err
 	}
