@@ -33,6 +33,9 @@ e2e: deps-e2e
 deps-e2e:
 	./scripts/install-e2e-deps.sh
 
+# One iteration of each benchmark. cmd/vastwatch's build the binary and run it: the daemon's
+# memory for VASTWATCH_BENCH_DAEMON_DURATION (10m); VASTWATCH_BENCH_BASELINE=path/to/an/older/vastwatch
+# runs that build beside this one in the search and scrape benchmarks.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m $(PKGS)
 
