@@ -1,5 +1,6 @@
 // Command maxrss runs a command with its own standard streams and writes the command's peak
-// resident set size (KiB), wall time (ns) and exit code to the file named first:
+// resident set size (KiB), wall time (ns), exit code and CPU time, user and system (ns), to the
+// file named first:
 //
 //	maxrss RESULT-FILE COMMAND [ARG...]
 //
@@ -38,7 +39,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "maxrss: no resource usage on this system")
 		os.Exit(1)
 	}
-	result := fmt.Sprintf("%d %d %d\n", ru.Maxrss, wall.Nanoseconds(), cmd.ProcessState.ExitCode())
+	result := fmt.Sprintf("%d %d %d %d\n", ru.Maxrss, wall.Nanoseconds(), cmd.ProcessState.ExitCode(),
+		cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	if err := os.WriteFile(os.Args[1], []byte(result), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "maxrss:", err)
 		os.Exit(1)
