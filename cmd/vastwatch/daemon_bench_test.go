@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -102,13 +103,16 @@ const (
 	daemonPeakLimit  = 50e6
 )
 
-// BenchmarkDaemonMemory runs two daemons side by side for VASTWATCH_BENCH_DAEMON_DURATION (10m
-// by default), each scraped with gzip every 15 s as one Prometheus does: one under --simulate
+// BenchmarkDaemonMemory runs daemons side by side for VASTWATCH_BENCH_DAEMON_DURATION (10m by
+// default), each scraped with gzip every 15 s as one Prometheus does: one under --simulate
 // (docs/design.md §11's setting: the simulator in the same process), and one as in production,
 // against the API over HTTP (`vastwatch sim` in a process of its own, the API's real pacing),
-// whose figures carry the prefix separate_. It reports each one's peak resident set (VmHWM) and
-// where its resident memory is at the end: RssFile is the binary's own pages, RssAnon the Go
-// heap, stacks and runtime. It fails when the --simulate peak passes 50 MB.
+// whose figures carry the prefix separate_. With VASTWATCH_BENCH_BASELINE naming another
+// vastwatch binary, that one runs under --simulate too (prefix base_). It reports each one's peak
+// resident set (VmHWM) and where its resident memory is at the end: RssFile is the binary's own
+// pages, RssAnon the Go heap, stacks and runtime; and the load average, since a starved
+// collector lets the heap run past the soft memory limit. It fails when the --simulate peak
+// passes 50 MB.
 //
 //	go test -run '^$' -bench DaemonMemory -benchtime 1x -timeout 30m ./cmd/vastwatch/
 func BenchmarkDaemonMemory(b *testing.B) {
@@ -120,25 +124,18 @@ func BenchmarkDaemonMemory(b *testing.B) {
 		}
 	}
 	bin := buildBench(b, "vastwatch", "./cmd/vastwatch", "-ldflags=-s -w")
-	api := startBenchSim(b, bin)
-	peaks := make([][4]int, 2) // VmHWM, VmRSS, RssAnon, RssFile in kB
+	setups := []struct{ prefix, bin, api string }{{"", bin, ""}, {"separate_", bin, startBenchSim(b, bin)}}
+	if base := os.Getenv("VASTWATCH_BENCH_BASELINE"); base != "" {
+		setups = append(setups, struct{ prefix, bin, api string }{"base_", base, ""})
+	}
+	load0 := loadAverage(b)
+	peaks := make([][4]int, len(setups)) // VmHWM, VmRSS, RssAnon, RssFile in kB
 	for range b.N {
-		daemons := []*benchDaemon{startBenchDaemon(b, bin, "", ""), startBenchDaemon(b, bin, "separate_", api)}
-		end := time.NewTimer(run)
-		tick := time.NewTicker(15 * time.Second)
-		for waiting := true; waiting; {
-			select {
-			case <-tick.C:
-				for _, d := range daemons {
-					if _, _, err := scrapeLoad(d.url+"/metrics", "gzip", true, 1, 1); err != nil {
-						b.Fatal(err)
-					}
-				}
-			case <-end.C:
-				waiting = false
-			}
+		daemons := make([]*benchDaemon, len(setups))
+		for i, su := range setups {
+			daemons[i] = startBenchDaemon(b, su.bin, su.prefix, su.api)
 		}
-		tick.Stop()
+		waitScraping(b, daemons, run)
 		for i, d := range daemons {
 			v := d.status(b, "VmHWM", "VmRSS", "RssAnon", "RssFile")
 			d.stop()
@@ -148,18 +145,41 @@ func BenchmarkDaemonMemory(b *testing.B) {
 		}
 	}
 	mb := func(kib int) float64 { return float64(kib) * 1024 / 1e6 }
-	for i, prefix := range []string{"", "separate_"} {
-		b.ReportMetric(mb(peaks[i][0]), prefix+"VmHWM-MB")
-		b.ReportMetric(mb(peaks[i][1]), prefix+"VmRSS-MB")
-		b.ReportMetric(mb(peaks[i][2]), prefix+"RssAnon-MB")
-		b.ReportMetric(mb(peaks[i][3]), prefix+"RssFile-MB")
-	}
 	b.ReportMetric(run.Minutes(), "minutes")
+	b.ReportMetric(load0, "load1-before")
+	b.ReportMetric(loadAverage(b), "load1-after")
+	for i, su := range setups {
+		for j, name := range []string{"VmHWM", "VmRSS", "RssAnon", "RssFile"} {
+			b.ReportMetric(mb(peaks[i][j]), su.prefix+name+"-MB")
+		}
+		b.Logf("%s: VmHWM %.1f MB; at the end VmRSS %.1f MB, RssAnon %.1f MB, RssFile %.1f MB",
+			cmp.Or(strings.TrimSuffix(su.prefix, "_"), "this build"), mb(peaks[i][0]), mb(peaks[i][1]), mb(peaks[i][2]), mb(peaks[i][3]))
+	}
 	switch peak := mb(peaks[0][0]) * 1e6; {
 	case peak > daemonPeakLimit:
 		b.Errorf("daemon peak RSS %.1f MB, over the %.0f MB of docs/design.md §11", peak/1e6, daemonPeakLimit/1e6)
 	case peak > daemonPeakTarget:
 		b.Logf("daemon peak RSS %.1f MB, over the %.0f MB target", peak/1e6, daemonPeakTarget/1e6)
+	}
+}
+
+// waitScraping waits for run while scraping each daemon with gzip every 15 s.
+func waitScraping(b *testing.B, daemons []*benchDaemon, run time.Duration) {
+	end := time.NewTimer(run)
+	defer end.Stop()
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			for _, d := range daemons {
+				if _, _, err := scrapeLoad(d.url+"/metrics", "gzip", true, 1, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		case <-end.C:
+			return
+		}
 	}
 }
 
