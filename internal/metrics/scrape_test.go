@@ -43,20 +43,27 @@ func scrapeServer(t testing.TB) (*metrics.Exporter, *clock.Fake, *countingCollec
 	return e, clk, gathers
 }
 
-// scrapeAllocs is the average allocations of one scrape, after one that gathered.
-func scrapeAllocs(h http.Handler, method, acceptEncoding string, runs int) (allocs float64, bytes int) {
+// scraper serves one request, the same each time, into one ResponseWriter; scrape returns the
+// bytes written.
+func scraper(h http.Handler, method, acceptEncoding string) (scrape func() int) {
 	req := httptest.NewRequest(method, "/metrics", nil)
 	if acceptEncoding != "" {
 		req.Header.Set("Accept-Encoding", acceptEncoding)
 	}
 	w := &discardWriter{h: http.Header{}}
-	scrape := func() {
+	return func() int {
 		clear(w.h)
 		w.n = 0
 		h.ServeHTTP(w, req)
+		return w.n
 	}
-	scrape()
-	return testing.AllocsPerRun(runs, scrape), w.n
+}
+
+// scrapeAllocs is the average allocations of one scrape, after one that gathered.
+func scrapeAllocs(h http.Handler, method, acceptEncoding string, runs int) (allocs float64, bytes int) {
+	scrape := scraper(h, method, acceptEncoding)
+	n := scrape()
+	return testing.AllocsPerRun(runs, func() { scrape() }), n
 }
 
 // While nothing was recorded and the self-metrics are younger than SelfMetricsMaxAge, a scrape
