@@ -64,6 +64,9 @@ deps-e2e:
 screenshots: deps-e2e
 	$(GO) test -count=1 -timeout 5m -tags 'e2e screenshots' -run TestReadmeScreenshots ./e2e/...
 
+# One iteration of each benchmark. cmd/vastwatch's build the binary and run it: the daemon's
+# memory for VASTWATCH_BENCH_DAEMON_DURATION (10m); VASTWATCH_BENCH_BASELINE=path/to/an/older/vastwatch
+# runs that build beside this one in the search and scrape benchmarks.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m $(PKGS)
 

@@ -67,15 +67,7 @@ func runSearch(ctx context.Context, c *cli, sf *searchFlags) error {
 	if err != nil {
 		return err
 	}
-	offers, err := client.SearchOffers(ctx, q)
-	if err != nil {
-		return reachable(err, client)
-	}
-	storage := 0.0
-	if q.AllocatedStorage.Valid {
-		storage = q.AllocatedStorage.V
-	}
-	return report.Offers(c.Stdout, sf.output, offers, storage)
+	return reachable(report.SearchOffers(ctx, client, q, c.Stdout, sf.output), client)
 }
 
 // searchQuery builds the wire query from a market of the config or from the query words.

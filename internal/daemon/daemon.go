@@ -69,7 +69,7 @@ func New(o Options, env policy.Env, logger *slog.Logger) (*Daemon, error) {
 		prices: newHistory(6*time.Hour, 720, priceLook), sizes: newHistory(6*time.Hour, 720, sizeLook)}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.exporter = metrics.New(registry, o.Build)
+	d.exporter = metrics.New(registry, o.Build, d.clk)
 	if err := d.loadConfig(env); err != nil {
 		return nil, err
 	}

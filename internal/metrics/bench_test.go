@@ -84,7 +84,7 @@ func BenchmarkScrape(b *testing.B) {
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			gathers := &countingCollector{}
 			reg.MustRegister(gathers)
-			e := metrics.New(reg, metrics.BuildInfo{Version: "bench"})
+			e := metrics.New(reg, metrics.BuildInfo{Version: "bench"}, nil)
 			for i := range 20 {
 				e.CountDecision(fmt.Sprintf("fleet-%02d", i), "hold", "at_target")
 			}
@@ -192,11 +192,33 @@ func (c *countingCollector) Collect(chan<- prometheus.Metric) { c.n.Add(1) }
 // BenchmarkPublish is the once-per-poll cost: grouping and percentiles of the search, then
 // rendering and compressing the ~5,000-series exposition.
 func BenchmarkPublish(b *testing.B) {
-	e := metrics.New(prometheus.NewRegistry(), metrics.BuildInfo{})
+	e := metrics.New(prometheus.NewRegistry(), metrics.BuildInfo{}, nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := e.Publish(benchSnapshot()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkScrapeAllocs serves scrapes in-process, as the daemon's exporter is built (the Go and
+// process collectors registered, ~5,000 series published), between two self-metric events. It
+// reports the handler's allocations per scrape, and fails unless there are none: a scrape
+// writes the rendered bytes as they are (docs/design.md §11).
+func BenchmarkScrapeAllocs(b *testing.B) {
+	e, _, _ := scrapeServer(b)
+	h := e.Handler()
+	for _, enc := range []string{"identity", "gzip"} {
+		b.Run("encoding="+enc, func(b *testing.B) {
+			scrape := scraper(h, http.MethodGet, enc)
+			n := scrape() // the first scrape gathers the self-metrics
+			b.ResetTimer()
+			allocs := testing.AllocsPerRun(b.N, func() { scrape() })
+			b.ReportMetric(allocs, "allocs/scrape")
+			b.ReportMetric(float64(n), "B/scrape")
+			if allocs != 0 {
+				b.Errorf("a scrape allocates %v times; want 0", allocs)
+			}
+		})
 	}
 }

@@ -27,7 +27,7 @@ func TestSnapshotGolden(t *testing.T) {
 // selfExporter is an exporter on a fresh registry after a fixed sequence of events.
 func selfExporter() (*metrics.Exporter, *prometheus.Registry) {
 	reg := prometheus.NewRegistry()
-	e := metrics.New(reg, metrics.BuildInfo{Version: "1.2.3", Revision: "abc123", Branch: "main", GoVersion: "go1.26.8", GoOS: "linux", GoArch: "arm64", Tags: "unknown"})
+	e := metrics.New(reg, metrics.BuildInfo{Version: "1.2.3", Revision: "abc123", Branch: "main", GoVersion: "go1.26.8", GoOS: "linux", GoArch: "arm64", Tags: "unknown"}, nil)
 	e.ObserveRequest(vastapi.RequestInfo{Method: "POST", Endpoint: vastapi.EPSearch, Code: 200, Duration: 700 * time.Millisecond, Attempt: 1})
 	e.ObserveRequest(vastapi.RequestInfo{Method: "GET", Endpoint: vastapi.EPListV1, Code: 429, Duration: 40 * time.Millisecond, Attempt: 1})
 	e.ObserveRequest(vastapi.RequestInfo{Method: "GET", Endpoint: vastapi.EPListV1, Code: 200, Duration: 90 * time.Millisecond, Attempt: 2})
@@ -70,7 +70,7 @@ func TestLintFindsNothing(t *testing.T) {
 
 func TestPollAndReloadStatus(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	e := metrics.New(reg, metrics.BuildInfo{})
+	e := metrics.New(reg, metrics.BuildInfo{}, nil)
 	get := func(name string) float64 {
 		t.Helper()
 		mfs, err := reg.Gather()

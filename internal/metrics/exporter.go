@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
 )
 
@@ -36,6 +37,7 @@ type Exporter struct {
 	publishMu sync.Mutex // keeps current and snapshot from the same Publish
 	current   atomic.Pointer[exposition]
 	snapshot  atomic.Pointer[Snapshot]
+	reply     atomic.Pointer[reply] // of the last scrape's exposition and self-metrics
 
 	apiRequests  *prometheus.CounterVec
 	apiDuration  *prometheus.HistogramVec
@@ -51,15 +53,19 @@ type Exporter struct {
 }
 
 // New registers the self-metrics on reg (the private registry main creates; main may add the
-// Go and process collectors to it) and returns an Exporter serving no snapshot yet. It panics
-// when the names are already registered on reg, which is a wiring bug.
+// Go and process collectors to it) and returns an Exporter serving no snapshot yet. clk dates
+// the self-metrics' gathers (SelfMetricsMaxAge); nil is the wall clock. It panics when the
+// names are already registered on reg, which is a wiring bug.
 //
 // Initial values: vastwatch_leader 1 (leader election off), vastwatch_poll_success 0 and
 // vastwatch_config_last_reload_successful 0 until SetPoll and SetReload say otherwise: main
 // calls SetReload(true, now) once the first config has loaded.
-func New(reg *prometheus.Registry, build BuildInfo) *Exporter {
+func New(reg *prometheus.Registry, build BuildInfo, clk clock.Clock) *Exporter {
+	if clk == nil {
+		clk = clock.Real{}
+	}
 	e := &Exporter{
-		self: &selfGatherer{reg: reg},
+		self: &selfGatherer{reg: reg, clk: clk, maxAge: SelfMetricsMaxAge},
 		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vastwatch_api_requests_total",
 			Help: "HTTP attempts to the Vast.ai API by endpoint template and status code (0 = no response).",
@@ -128,12 +134,14 @@ func (e *Exporter) Publish(s *Snapshot) error {
 	x, err := render(s)
 	if x == nil {
 		e.renderErrors.Inc()
+		e.self.recorded()
 		return err
 	}
 	e.current.Store(x)
 	e.snapshot.Store(s)
 	if err != nil {
 		e.renderErrors.Inc()
+		e.self.recorded()
 	}
 	return err
 }
@@ -148,16 +156,19 @@ func (e *Exporter) Snapshot() *Snapshot { return e.snapshot.Load() }
 func (e *Exporter) ObserveRequest(ri vastapi.RequestInfo) {
 	e.apiRequests.WithLabelValues(ri.Endpoint, strconv.Itoa(ri.Code)).Inc()
 	e.apiDuration.WithLabelValues(ri.Endpoint).Observe(ri.Duration.Seconds())
+	e.self.recorded()
 }
 
 // CountAction counts one executed (or dry-run) action.
 func (e *Exporter) CountAction(fleet, action, result string) {
 	e.actions.WithLabelValues(fleet, action, result).Inc()
+	e.self.recorded()
 }
 
 // CountDecision counts one planner decision.
 func (e *Exporter) CountDecision(fleet, decision, reason string) {
 	e.decisions.WithLabelValues(fleet, decision, reason).Inc()
+	e.self.recorded()
 }
 
 // AddFleetCost adds committed spend in dollars (spend $/h × hours elapsed). Negative amounts
@@ -165,11 +176,13 @@ func (e *Exporter) CountDecision(fleet, decision, reason string) {
 func (e *Exporter) AddFleetCost(fleet string, dollars float64) {
 	if dollars > 0 {
 		e.fleetCost.WithLabelValues(fleet).Add(dollars)
+		e.self.recorded()
 	}
 }
 
 // SetPoll records a poll's outcome; a failed poll leaves the last-success timestamp alone.
 func (e *Exporter) SetPoll(ok bool, at time.Time) {
+	defer e.self.recorded()
 	if ok {
 		e.pollOK.Set(1)
 		e.pollLast.Set(unixSeconds(at))
@@ -180,6 +193,7 @@ func (e *Exporter) SetPoll(ok bool, at time.Time) {
 
 // SetReload records a config load's outcome; a failed reload leaves the timestamp alone.
 func (e *Exporter) SetReload(ok bool, at time.Time) {
+	defer e.self.recorded()
 	if ok {
 		e.reloadOK.Set(1)
 		e.reloadLast.Set(unixSeconds(at))
@@ -190,6 +204,7 @@ func (e *Exporter) SetReload(ok bool, at time.Time) {
 
 // SetLeader records whether this replica may act.
 func (e *Exporter) SetLeader(leader bool) {
+	defer e.self.recorded()
 	if leader {
 		e.leader.Set(1)
 	} else {

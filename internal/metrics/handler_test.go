@@ -195,7 +195,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	e := metrics.New(reg, metrics.BuildInfo{Version: "1.2.3", Revision: "abc123", Branch: "main", GoVersion: "go1.26.8", GoOS: "linux", GoArch: "arm64", Tags: "unknown"})
+	e := metrics.New(reg, metrics.BuildInfo{Version: "1.2.3", Revision: "abc123", Branch: "main", GoVersion: "go1.26.8", GoOS: "linux", GoArch: "arm64", Tags: "unknown"}, nil)
 	e.ObserveRequest(vastapi.RequestInfo{Method: "POST", Endpoint: vastapi.EPSearch, Code: 200})
 	e.CountAction("inference", "create", "ok")
 	e.CountDecision("inference", "scale_up", "below_target")
@@ -343,7 +343,7 @@ func TestScrapesNeverCallTheAPI(t *testing.T) {
 	defer upstream.Close()
 
 	reg := prometheus.NewRegistry()
-	e := metrics.New(reg, metrics.BuildInfo{})
+	e := metrics.New(reg, metrics.BuildInfo{}, nil)
 	client, err := vastapi.New(vastapi.Config{BaseURL: upstream.URL, Observe: e.ObserveRequest,
 		Pacing: map[string]time.Duration{}})
 	require.NoError(t, err)
@@ -396,7 +396,7 @@ func TestScrapesNeverCallTheAPI(t *testing.T) {
 // happened before it arrived.
 func TestConcurrentScrapesSeeEveryEarlierEvent(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	e := metrics.New(reg, metrics.BuildInfo{})
+	e := metrics.New(reg, metrics.BuildInfo{}, nil)
 	require.NoError(t, e.Publish(fixedSnapshot()))
 	h := e.Handler()
 	var counted atomic.Int64

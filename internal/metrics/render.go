@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"net"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -91,6 +91,8 @@ var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 type tail struct {
 	plain   []byte
 	deflate []byte
+	events  uint64    // self-metric events recorded before the gather began
+	at      time.Time // when the gather began
 }
 
 // tailWriters reuses deflate writers: a new one allocates about a megabyte.
@@ -117,19 +119,18 @@ func newTail(plain []byte) (*tail, error) {
 	return &tail{plain: plain, deflate: z.Bytes()}, nil
 }
 
-// gzipLen is the length of the member gzipTo writes.
+// gzipLen is the length of the gzip member of e and t (see gzipTrailer).
 func (e *exposition) gzipLen(t *tail) int {
 	return len(gzipHeader) + len(e.deflate) + len(t.deflate) + 8
 }
 
-// gzipTo writes one gzip member whose content is e.plain followed by t.plain, from the two
-// deflate streams compressed beforehand: the first ends on a byte boundary without a final
-// block, and the second (which refers to none of the first's bytes) ends the member.
-func (e *exposition) gzipTo(w io.Writer, t *tail) error {
+// gzipTrailer ends the gzip member of e.plain followed by t.plain: the CRC-32 and the size of
+// the whole text. The member is gzipHeader, e.deflate, t.deflate and this trailer: the first
+// deflate stream ends on a byte boundary without a final block, and the second (which refers
+// to none of the first's bytes) ends the member.
+func (e *exposition) gzipTrailer(t *tail) [8]byte {
 	var trailer [8]byte
 	binary.LittleEndian.PutUint32(trailer[:4], crc32.Update(e.crc, crc32.IEEETable, t.plain))
 	binary.LittleEndian.PutUint32(trailer[4:], uint32(len(e.plain)+len(t.plain)))
-	bufs := net.Buffers{gzipHeader, e.deflate, t.deflate, trailer[:]}
-	_, err := bufs.WriteTo(w)
-	return err
+	return trailer
 }

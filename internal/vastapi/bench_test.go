@@ -1,156 +1,28 @@
 package vastapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"runtime"
 	"runtime/metrics"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vastwatch/vastwatch/internal/vastapi/vastapitest"
 )
 
-// offerStream generates a search reply of n offers, replicating the real offers with fresh ids,
-// in the API's (Python json.dumps) layout. It holds one offer at a time, so the payload itself
-// is never on the heap.
-type offerStream struct {
-	tmpl  [][][]byte // per real offer: text split around its id values
-	n     int        // offers to emit
-	i     int        // next offer
-	state int        // 0 header, 1 offers, 2 footer, 3 done
-	buf   []byte
-	off   int
-}
-
-const benchFirstID = 50_000_000
-
-func newOfferStream(t testing.TB, n int) *offerStream {
-	raw := realOffersRaw(t)
-	s := &offerStream{n: n}
-	for _, r := range raw {
-		var c bytes.Buffer
-		if err := json.Compact(&c, r); err != nil {
-			t.Fatal(err)
-		}
-		py := pythonLayout(c.Bytes())
-		s.tmpl = append(s.tmpl, splitIDs(t, py))
+// newOfferStream is a generated search reply of n offers replicating the real capture.
+func newOfferStream(t testing.TB, n int) *vastapitest.OfferStream {
+	gen, err := vastapitest.NewOfferStream(realOffersRaw(t), n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return s
+	return gen
 }
 
-// pythonLayout adds the spaces json.dumps puts after ':' and ',' outside strings.
-func pythonLayout(compact []byte) []byte {
-	out := make([]byte, 0, len(compact)*11/10)
-	in := false
-	for i := 0; i < len(compact); i++ {
-		c := compact[i]
-		out = append(out, c)
-		switch {
-		case in && c == '\\':
-			i++
-			out = append(out, compact[i])
-		case c == '"':
-			in = !in
-		case !in && (c == ':' || c == ','):
-			out = append(out, ' ')
-		}
-	}
-	return out
-}
-
-// splitIDs cuts an offer's text around the values of "id" and "ask_contract_id".
-func splitIDs(t testing.TB, b []byte) [][]byte {
-	var segs [][]byte
-	rest := b
-	for {
-		i1 := bytes.Index(rest, []byte(`"id": `))
-		i2 := bytes.Index(rest, []byte(`"ask_contract_id": `))
-		i, klen := i1, len(`"id": `)
-		if i2 >= 0 && (i < 0 || i2 < i) {
-			i, klen = i2, len(`"ask_contract_id": `)
-		}
-		if i < 0 {
-			break
-		}
-		start := i + klen
-		end := start
-		for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
-			end++
-		}
-		segs = append(segs, rest[:start])
-		rest = rest[end:]
-	}
-	if len(segs) != 2 {
-		t.Fatalf("offer has %d id values, want 2", len(segs))
-	}
-	return append(segs, rest)
-}
-
-func (s *offerStream) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if s.off == len(s.buf) {
-			if !s.next() {
-				if n == 0 {
-					return 0, io.EOF
-				}
-				break
-			}
-		}
-		c := copy(p[n:], s.buf[s.off:])
-		s.off += c
-		n += c
-	}
-	return n, nil
-}
-
-// next renders the next piece of the reply into buf.
-func (s *offerStream) next() bool {
-	s.buf, s.off = s.buf[:0], 0
-	switch s.state {
-	case 0:
-		s.buf = append(s.buf, `{"offers": [`...)
-		s.state = 1
-		if s.n == 0 {
-			s.state = 2
-		}
-	case 1:
-		if s.i > 0 {
-			s.buf = append(s.buf, ", "...)
-		}
-		segs := s.tmpl[s.i%len(s.tmpl)]
-		id := int64(benchFirstID + s.i)
-		for j, seg := range segs {
-			if j > 0 {
-				s.buf = strconv.AppendInt(s.buf, id, 10)
-			}
-			s.buf = append(s.buf, seg...)
-		}
-		s.i++
-		if s.i == s.n {
-			s.state = 2
-		}
-	case 2:
-		s.buf = append(s.buf, "]}"...)
-		s.state = 3
-	default:
-		return false
-	}
-	return true
-}
-
-// size drains a copy of the stream to count its bytes.
-func (s *offerStream) size() int64 {
-	c := *s
-	c.buf = nil
-	n, _ := io.Copy(io.Discard, &c)
-	return n
-}
-
-func (s *offerStream) reset() { s.i, s.state, s.buf, s.off = 0, 0, s.buf[:0], 0 }
+const benchFirstID = vastapitest.FirstID
 
 // heapPeak samples HeapInuse (runtime/metrics: heap objects + unused heap) while running f.
 func heapPeak(f func()) (peak uint64) {
@@ -200,7 +72,7 @@ func heapPeak(f func()) (peak uint64) {
 func BenchmarkDecodeOffers(b *testing.B) {
 	const offers = 30_000
 	gen := newOfferStream(b, offers)
-	size := gen.size() // not SetBytes: one op runs three decoders; each reports its own MB/s
+	size := gen.Size() // not SetBytes: one op runs three decoders; each reports its own MB/s
 	b.Logf("payload: %d offers, %.1f MB", offers, float64(size)/1e6)
 
 	var tOurs, tMap, tDec time.Duration
@@ -208,7 +80,7 @@ func BenchmarkDecodeOffers(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		// This package's decoder, streaming.
-		gen.reset()
+		gen.Reset()
 		var sum float64
 		var last int64
 		var n int
@@ -228,7 +100,7 @@ func BenchmarkDecodeOffers(b *testing.B) {
 		}
 
 		// json.Unmarshal into map[string]any (the body read whole first, as that path needs).
-		gen.reset()
+		gen.Reset()
 		start = time.Now()
 		p = heapPeak(func() {
 			body, rerr := io.ReadAll(gen)
@@ -247,7 +119,7 @@ func BenchmarkDecodeOffers(b *testing.B) {
 		pMap = max(pMap, p)
 
 		// A plain json.Decoder into the same struct, by reflection.
-		gen.reset()
+		gen.Reset()
 		start = time.Now()
 		p = heapPeak(func() {
 			var reply struct {

@@ -49,7 +49,8 @@ func (c *Client) SearchOffers(ctx context.Context, q Query) ([]Offer, error) {
 	key := string(body)
 	var col offerCollector
 	hint := c.hints.get(key)
-	err = c.search(ctx, body, true, func() { col.reset(hint) }, func(o *Offer) error {
+	col.reset(hint)
+	err = c.search(ctx, body, func() bool { col.reset(hint); return true }, func(o *Offer) error {
 		col.add(o)
 		return nil
 	})
@@ -63,38 +64,45 @@ func (c *Client) SearchOffers(ctx context.Context, q Query) ([]Offer, error) {
 
 // SearchOffersFunc runs q and calls fn for each offer as it is decoded, never holding the whole
 // reply. The *Offer is reused for the next offer: fn must copy what it keeps. An error from fn
-// stops the search and is returned as is. Once fn has been called, a broken connection is not
+// stops the search and is returned as is. Once fn has been called, a failed reply is not
 // retried (fn would see offers twice); before that it is.
 func (c *Client) SearchOffersFunc(ctx context.Context, q Query, fn func(*Offer) error) error {
-	body, err := q.MarshalJSON()
-	if err != nil {
-		return fmt.Errorf("vast api POST %s: encode query: %w", EPSearch, err)
-	}
-	return c.search(ctx, body, false, nil, fn)
+	return c.SearchOffersStream(ctx, q, func() bool { return false }, fn)
 }
 
 // SearchOffersEach runs q and calls fn for each offer as it is decoded, never holding the whole
-// reply; reset is called before each attempt, so a reply that breaks mid-way is retried from the
-// start (fn must forget what it was given before). The *Offer is reused for the next offer: fn
-// must copy what it keeps. An error from fn stops the search and is returned as is.
+// reply; reset is called before the first attempt and before each retry of a reply that failed
+// after fn saw offers, so such a reply is retried from the start (fn must forget what it was
+// given before). The *Offer is reused for the next offer: fn must copy what it keeps. An error
+// from fn stops the search and is returned as is.
 func (c *Client) SearchOffersEach(ctx context.Context, q Query, reset func(), fn func(*Offer) error) error {
+	reset()
+	return c.SearchOffersStream(ctx, q, func() bool { reset(); return true }, fn)
+}
+
+// SearchOffersStream runs q and calls fn for each offer as it is decoded, never holding the whole
+// reply. When a reply fails after fn saw offers and the failure would be retried (the connection
+// broke, the server answered a rate limit), restart decides: true means the caller has forgotten
+// those offers and the search starts over (within the client's attempts), false ends the search
+// with that failure. The *Offer is reused for the next offer: fn must copy what it keeps. An
+// error from fn stops the search and is returned as is.
+func (c *Client) SearchOffersStream(ctx context.Context, q Query, restart func() bool, fn func(*Offer) error) error {
 	body, err := q.MarshalJSON()
 	if err != nil {
 		return fmt.Errorf("vast api POST %s: encode query: %w", EPSearch, err)
 	}
-	return c.search(ctx, body, true, reset, fn)
+	return c.search(ctx, body, restart, fn)
 }
 
-// search posts body, a query's JSON, and decodes the reply's offers into fn.
-func (c *Client) search(ctx context.Context, body []byte, restartable bool, reset func(), fn func(*Offer) error) error {
+// search posts body, a query's JSON, and decodes the reply's offers into fn; restart is asked
+// before a reply that delivered offers is retried.
+func (c *Client) search(ctx context.Context, body []byte, restart func() bool, fn func(*Offer) error) error {
 	rq := &request{method: http.MethodPost, tmpl: EPSearch, path: EPSearch, body: body, kind: kindRead}
 	var fnErr error
 	err := c.do(ctx, rq, func(resp *http.Response) outcome {
-		if reset != nil {
-			reset()
-		}
 		rec := &readRecorder{r: io.LimitReader(resp.Body, MaxSearchBodyBytes+1)}
 		env, delivered, err := decodeOffers(rec, fn)
+		var out outcome
 		var cbErr *callbackError
 		switch {
 		case errors.As(err, &cbErr):
@@ -103,17 +111,16 @@ func (c *Client) search(ctx context.Context, body []byte, restartable bool, rese
 		case rec.n > MaxSearchBodyBytes:
 			return outcome{err: fmt.Errorf("vast api %s: %w", rq.name(), errTooLarge{MaxSearchBodyBytes})}
 		case rec.err != nil:
-			out := c.bodyFailure(ctx, rq, rec.err)
-			if delivered > 0 && !restartable {
-				out.retry = false
-			}
-			return out
+			out = c.bodyFailure(ctx, rq, rec.err)
 		case err != nil:
 			return outcome{err: fmt.Errorf("vast api %s: decode reply: %w", rq.name(), err)}
 		case env.failed():
-			return c.successFalse(rq, resp.StatusCode, &env)
+			out = c.successFalse(rq, resp.StatusCode, &env)
 		}
-		return outcome{}
+		if out.retry && delivered > 0 && !restart() {
+			out.retry = false
+		}
+		return out
 	})
 	if fnErr != nil && errors.Is(err, fnErr) {
 		return fnErr

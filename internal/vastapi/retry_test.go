@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -379,6 +380,68 @@ func TestSearchBrokenMidStream(t *testing.T) {
 			return nil
 		})
 		if err == nil || len(srv.requests()) != 1 || len(ids) != 2 {
+			t.Fatalf("err %v, ids %v, %d requests", err, ids, len(srv.requests()))
+		}
+	})
+}
+
+// SearchOffersStream asks its caller before it replays offers: a reply that broke (or said
+// rate_limit_exceeded) after offers reached fn starts over only when restart says so.
+func TestSearchStreamAsksBeforeRestarting(t *testing.T) {
+	broken := func(w http.ResponseWriter) {
+		_, _ = w.Write([]byte(`{"offers":[{"id":1},{"id":2},{"id":`))
+		w.(http.Flusher).Flush()
+		reset(w)
+	}
+	limited := func(w http.ResponseWriter) {
+		_, _ = w.Write([]byte(`{"offers":[{"id":1}],"success":false,"error":"rate_limit_exceeded","msg":"slow down"}`))
+	}
+	for _, tc := range []struct {
+		name  string
+		fail  func(http.ResponseWriter)
+		allow bool
+		want  []int64 // ids fn saw, restarts marked 0
+		reqs  int
+	}{
+		{"broken, restart allowed", broken, true, []int64{1, 2, 0, 1, 2, 3}, 2},
+		{"broken, restart refused", broken, false, []int64{1, 2, 0}, 1},
+		{"rate-limited after offers, restart allowed", limited, true, []int64{1, 0, 1, 2, 3}, 2},
+		{"rate-limited after offers, restart refused", limited, false, []int64{1, 0}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var count atomic.Int64
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+				w.Header().Set("Content-Type", "application/json")
+				if count.Add(1) == 1 {
+					tc.fail(w)
+					return
+				}
+				_, _ = w.Write([]byte(`{"offers":[{"id":1},{"id":2},{"id":3}]}`))
+			})
+			var seen []int64
+			err := newClient(t, srv.URL).SearchOffersStream(context.Background(), vastapi.Query{},
+				func() bool { seen = append(seen, 0); return tc.allow },
+				func(o *vastapi.Offer) error { seen = append(seen, o.ID); return nil })
+			if tc.allow != (err == nil) || !slices.Equal(seen, tc.want) || len(srv.requests()) != tc.reqs {
+				t.Fatalf("err %v, seen %v (want %v), %d requests (want %d)", err, seen, tc.want, len(srv.requests()), tc.reqs)
+			}
+		})
+	}
+	t.Run("SearchOffersFunc never replays a rate-limited reply's offers", func(t *testing.T) {
+		var count atomic.Int64
+		srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+			if count.Add(1) == 1 {
+				limited(w)
+				return
+			}
+			_, _ = w.Write([]byte(`{"offers":[{"id":1},{"id":2}]}`))
+		})
+		var ids []int64
+		err := newClient(t, srv.URL).SearchOffersFunc(context.Background(), vastapi.Query{}, func(o *vastapi.Offer) error {
+			ids = append(ids, o.ID)
+			return nil
+		})
+		if err == nil || !slices.Equal(ids, []int64{1}) || len(srv.requests()) != 1 {
 			t.Fatalf("err %v, ids %v, %d requests", err, ids, len(srv.requests()))
 		}
 	})

@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The daemon benchmarks run the built binary under --simulate with config.example.yaml and one
+// more market, the whole simulated market (about 7,200 offers of 1,650 machines, 300 label
+// sets of gpu_name × num_gpus × country): about 6,700 series on /metrics. The memory limit is the
+// default one: the environment carries no GOMEMLIMIT.
+const (
+	benchMachines     = "1650"
+	wholeMarketConfig = `markets:
+  - name: whole-market
+    query: "rentable=any verified=any"
+    limit: 10000
+    storage_gb: 10
+    group_by: [gpu_name, num_gpus, country]
+`
+)
+
+// scrapesPerOp is how many scrapes one iteration of BenchmarkDaemonScrape makes.
+const scrapesPerOp = 1000
+
+// scrapeTarget is docs/design.md §11's p99 of a scrape through the daemon.
+const scrapeTarget = 15 * time.Millisecond
+
+// BenchmarkDaemonScrape measures /metrics through the running daemon with 20 concurrent
+// closed-loop scrapers (each sends its next scrape when it has read the last reply), 1,000
+// scrapes an iteration. It reports latency percentiles, the series served and the load average
+// of the machine (one minute) before and after, since other work shares its CPUs. With
+// VASTWATCH_BENCH_BASELINE naming another vastwatch binary, that daemon runs beside this one and
+// each iteration scrapes both in turn; its figures carry the prefix base_.
+//
+//	go test -run '^$' -bench DaemonScrape -benchtime 5x ./cmd/vastwatch/
+func BenchmarkDaemonScrape(b *testing.B) {
+	daemons := []*benchDaemon{startBenchDaemon(b, buildBench(b, "vastwatch", "./cmd/vastwatch", "-ldflags=-s -w"), "", "")}
+	if base := os.Getenv("VASTWATCH_BENCH_BASELINE"); base != "" {
+		daemons = append(daemons, startBenchDaemon(b, base, "base_", ""))
+	}
+	for _, mode := range []struct {
+		name, enc string
+		decode    bool // the scraper gunzips, as Prometheus does, on the same CPUs
+	}{
+		{"identity", "identity", false},
+		{"gzip", "gzip", false},
+		{"gzip-decoded", "gzip", true},
+	} {
+		b.Run("encoding="+mode.name, func(b *testing.B) {
+			load0 := loadAverage(b)
+			lat := make([][]time.Duration, len(daemons))
+			read := make([]int64, len(daemons))
+			for range b.N {
+				for i, d := range daemons {
+					l, n, err := scrapeLoad(d.url+"/metrics", mode.enc, mode.decode, 20, scrapesPerOp)
+					if err != nil {
+						b.Fatal(err)
+					}
+					lat[i] = append(lat[i], l...)
+					read[i] += n
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(load0, "load1-before")
+			b.ReportMetric(loadAverage(b), "load1-after")
+			for i, d := range daemons {
+				slices.Sort(lat[i])
+				p99 := percentile(lat[i], 0.99)
+				b.ReportMetric(ms(percentile(lat[i], 0.50)), d.prefix+"p50-ms")
+				b.ReportMetric(ms(p99), d.prefix+"p99-ms")
+				b.ReportMetric(ms(lat[i][len(lat[i])-1]), d.prefix+"max-ms")
+				b.ReportMetric(float64(d.series(b)), d.prefix+"series")
+				b.ReportMetric(float64(read[i])/float64(len(lat[i])), d.prefix+"B/scrape")
+				if p99 > scrapeTarget && d.prefix == "" {
+					b.Logf("p99 %v is over the %v of docs/design.md §11 (load average %.2f before)", p99, scrapeTarget, load0)
+				}
+			}
+		})
+	}
+}
+
+// daemonPeakTarget and daemonPeakLimit are docs/design.md §11's daemon peak RSS: the target,
+// and the bound past which BenchmarkDaemonMemory fails (decimal megabytes).
+const (
+	daemonPeakTarget = 45e6
+	daemonPeakLimit  = 50e6
+)
+
+// BenchmarkDaemonMemory runs daemons side by side for VASTWATCH_BENCH_DAEMON_DURATION (10m by
+// default), each scraped with gzip every 15 s as one Prometheus does: one under --simulate
+// (docs/design.md §11's setting: the simulator in the same process), and one as in production,
+// against the API over HTTP (`vastwatch sim` in a process of its own, the API's real pacing),
+// whose figures carry the prefix separate_. With VASTWATCH_BENCH_BASELINE naming another
+// vastwatch binary, that one runs under --simulate too (prefix base_). It reports each one's peak
+// resident set (VmHWM) and where its resident memory is at the end: RssFile is the binary's own
+// pages, RssAnon the Go heap, stacks and runtime; and the load average, since a starved
+// collector lets the heap run past the soft memory limit. It fails when the --simulate peak
+// passes 50 MB.
+//
+//	go test -run '^$' -bench DaemonMemory -benchtime 1x -timeout 30m ./cmd/vastwatch/
+func BenchmarkDaemonMemory(b *testing.B) {
+	run := 10 * time.Minute
+	if v := os.Getenv("VASTWATCH_BENCH_DAEMON_DURATION"); v != "" {
+		var err error
+		if run, err = time.ParseDuration(v); err != nil {
+			b.Fatalf("VASTWATCH_BENCH_DAEMON_DURATION: %v", err)
+		}
+	}
+	bin := buildBench(b, "vastwatch", "./cmd/vastwatch", "-ldflags=-s -w")
+	setups := []struct{ prefix, bin, api string }{{"", bin, ""}, {"separate_", bin, startBenchSim(b, bin)}}
+	if base := os.Getenv("VASTWATCH_BENCH_BASELINE"); base != "" {
+		setups = append(setups, struct{ prefix, bin, api string }{"base_", base, ""})
+	}
+	load0 := loadAverage(b)
+	peaks := make([][4]int, len(setups)) // VmHWM, VmRSS, RssAnon, RssFile in kB
+	for range b.N {
+		daemons := make([]*benchDaemon, len(setups))
+		for i, su := range setups {
+			daemons[i] = startBenchDaemon(b, su.bin, su.prefix, su.api)
+		}
+		waitScraping(b, daemons, run)
+		for i, d := range daemons {
+			v := d.status(b, "VmHWM", "VmRSS", "RssAnon", "RssFile")
+			d.stop()
+			if v[0] > peaks[i][0] {
+				peaks[i] = [4]int(v)
+			}
+		}
+	}
+	mb := func(kib int) float64 { return float64(kib) * 1024 / 1e6 }
+	b.ReportMetric(run.Minutes(), "minutes")
+	b.ReportMetric(load0, "load1-before")
+	b.ReportMetric(loadAverage(b), "load1-after")
+	for i, su := range setups {
+		for j, name := range []string{"VmHWM", "VmRSS", "RssAnon", "RssFile"} {
+			b.ReportMetric(mb(peaks[i][j]), su.prefix+name+"-MB")
+		}
+		b.Logf("%s: VmHWM %.1f MB; at the end VmRSS %.1f MB, RssAnon %.1f MB, RssFile %.1f MB",
+			cmp.Or(strings.TrimSuffix(su.prefix, "_"), "this build"), mb(peaks[i][0]), mb(peaks[i][1]), mb(peaks[i][2]), mb(peaks[i][3]))
+	}
+	switch peak := mb(peaks[0][0]) * 1e6; {
+	case peak > daemonPeakLimit:
+		b.Errorf("daemon peak RSS %.1f MB, over the %.0f MB of docs/design.md §11", peak/1e6, daemonPeakLimit/1e6)
+	case peak > daemonPeakTarget:
+		b.Logf("daemon peak RSS %.1f MB, over the %.0f MB target", peak/1e6, daemonPeakTarget/1e6)
+	}
+}
+
+// waitScraping waits for run while scraping each daemon with gzip every 15 s.
+func waitScraping(b *testing.B, daemons []*benchDaemon, run time.Duration) {
+	end := time.NewTimer(run)
+	defer end.Stop()
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			for _, d := range daemons {
+				if _, _, err := scrapeLoad(d.url+"/metrics", "gzip", true, 1, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		case <-end.C:
+			return
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile of sorted latencies (nearest rank).
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	i := max(0, int(float64(len(sorted))*p+0.999999)-1)
+	return sorted[min(i, len(sorted)-1)]
+}
+
+// scrapeLoad makes n scrapes of url with the given Accept-Encoding from closed-loop scrapers,
+// each reading into its own reused buffer as Prometheus does, and returns the latencies and
+// the bytes read.
+func scrapeLoad(url, enc string, decode bool, scrapers, n int) ([]time.Duration, int64, error) {
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: scrapers}}
+	defer client.CloseIdleConnections()
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var read atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range scrapers {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			zr := new(gzip.Reader)
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				t0 := time.Now()
+				got, err := scrapeOnce(client, url, enc, decode, &buf, zr)
+				lat[i] = time.Since(t0)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				read.Add(got)
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return nil, 0, err
+	}
+	return lat, read.Load(), nil
+}
+
+func scrapeOnce(client *http.Client, url, enc string, decode bool, buf *bytes.Buffer, zr *gzip.Reader) (int64, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept-Encoding", enc)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("scrape: status %d", resp.StatusCode)
+	}
+	if (resp.Header.Get("Content-Encoding") == "gzip") != (enc == "gzip") {
+		return 0, fmt.Errorf("scrape with Accept-Encoding %s: Content-Encoding %q", enc, resp.Header.Get("Content-Encoding"))
+	}
+	buf.Reset()
+	var body io.Reader = resp.Body
+	if decode {
+		if err := zr.Reset(resp.Body); err != nil {
+			return 0, err
+		}
+		body = zr
+	}
+	return buf.ReadFrom(body)
+}
+
+// loadAverage is the machine's one-minute load average.
+func loadAverage(b *testing.B) float64 {
+	text, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := strconv.ParseFloat(strings.Fields(string(text))[0], 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// benchDaemon is a running `vastwatch run --simulate`.
+type benchDaemon struct {
+	cmd    *exec.Cmd
+	url    string
+	prefix string // of its figures: "" for this build, "base_" for the baseline
+	log    *bytes.Buffer
+	once   sync.Once
+}
+
+// startBenchDaemon starts the daemon bin and waits until its first poll has succeeded. With api
+// "" it runs under --simulate; otherwise it polls the API at that URL with a made-up key. It is
+// stopped when the benchmark ends.
+func startBenchDaemon(b *testing.B, bin, prefix, api string) *benchDaemon {
+	b.Helper()
+	dir := b.TempDir()
+	example, err := os.ReadFile(filepath.Join("..", "..", "config.example.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := strings.Replace(string(example), "\nmarkets:\n", "\n"+wholeMarketConfig, 1)
+	if cfg == string(example) {
+		b.Fatal("config.example.yaml has no top-level markets: list to add the whole market to")
+	}
+	cfgPath := filepath.Join(dir, "bench.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	addr := freeAddr(b)
+	d := &benchDaemon{url: "http://" + addr, prefix: prefix, log: &bytes.Buffer{}}
+	args := []string{"run", "--config.file", cfgPath, "--web.listen-address", addr, "--state.dir", filepath.Join(dir, "state")}
+	env := []string{"HOME=" + os.Getenv("HOME"), "PATH=" + os.Getenv("PATH")}
+	if api == "" {
+		args = append(args, "--simulate", "--simulate.machines", benchMachines)
+	} else {
+		args = append(args, "--api.url", api)
+		env = append(env, "VAST_API_KEY=bench-key-not-secret")
+	}
+	d.cmd = exec.Command(bin, args...)
+	d.cmd.Env = env
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(d.stop)
+	if err := d.waitFor("/-/ready", 2*time.Minute); err != nil {
+		b.Fatalf("%v\ndaemon log:\n%s", err, d.log.String())
+	}
+	return d
+}
+
+// startBenchSim serves the simulated market of --simulate (the same machines and speed) from
+// `vastwatch sim`, in a process of its own, and returns its URL.
+func startBenchSim(b *testing.B, bin string) string {
+	b.Helper()
+	addr := freeAddr(b)
+	d := &benchDaemon{url: "http://" + addr, log: &bytes.Buffer{}}
+	d.cmd = exec.Command(bin, "sim", "--listen", addr, "--machines", benchMachines, "--speed", "30")
+	d.cmd.Env = []string{"HOME=" + os.Getenv("HOME"), "PATH=" + os.Getenv("PATH")}
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(d.stop)
+	if err := d.waitFor("/api/v0/users/current/", time.Minute); err != nil {
+		b.Fatalf("%v\nsimulator log:\n%s", err, d.log.String())
+	}
+	return d.url
+}
+
+// stop interrupts the daemon and waits for it to exit; it may be called more than once.
+func (d *benchDaemon) stop() {
+	d.once.Do(func() {
+		_ = d.cmd.Process.Signal(os.Interrupt)
+		_ = d.cmd.Wait()
+	})
+}
+
+// waitFor polls path until it answers 200.
+func (d *benchDaemon) waitFor(path string, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, d.url+path, nil)
+		req.Header.Set("Authorization", "Bearer bench-key-not-secret") // the simulator wants one
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not 200 after %v", path, within)
+		case <-tick.C:
+		}
+	}
+}
+
+// series counts the series of one plain scrape.
+func (d *benchDaemon) series(b *testing.B) int {
+	resp, err := http.Get(d.url + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for line := range bytes.Lines(body) {
+		if len(line) > 0 && line[0] != '#' {
+			n++
+		}
+	}
+	return n
+}
+
+// status reads fields of /proc/PID/status in kB.
+func (d *benchDaemon) status(b *testing.B, fields ...string) []int {
+	text, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]int, len(fields))
+	for line := range strings.Lines(string(text)) {
+		for i, f := range fields {
+			if v, ok := strings.CutPrefix(line, f+":"); ok {
+				out[i], _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			}
+		}
+	}
+	return out
+}
+
+func freeAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
