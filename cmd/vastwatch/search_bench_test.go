@@ -213,7 +213,7 @@ func (o *outputCheck) whole(format string, offers int) error {
 			return fmt.Errorf("output ends %q", end)
 		}
 	default:
-		if o.lines != offers+2 || !strings.HasSuffix(end, fmt.Sprintf("\n%d offers; prices include 5 GB of storage\n", offers)) {
+		if o.lines != offers+2 || !strings.HasSuffix(end, fmt.Sprintf("\n%d offers by score (highest first); prices include 5 GB of storage\n", offers)) {
 			return fmt.Errorf("%d lines ending %q", o.lines, end)
 		}
 	}

@@ -110,7 +110,7 @@ func TestSearchSimulatedTableAndJSON(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 5 || !strings.HasPrefix(lines[0], "id ") || !strings.Contains(lines[0], "dlperf/$") ||
-		lines[4] != "3 offers; prices include 5 GB of storage" || !strings.Contains(lines[1], "RTX 4090") {
+		lines[4] != "3 offers by dph_total (lowest first); prices include 5 GB of storage" || !strings.Contains(lines[1], "RTX 4090") {
 		t.Fatalf("table:\n%s", out)
 	}
 	code, out, errs = runMain(t, nil, "search", "--simulate", "--limit", "2", "--output", "json", "gpu_name=RTX_4090")

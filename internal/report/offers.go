@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -25,10 +26,7 @@ func rowOf(o *vastapi.Offer) []string {
 	if dlperfUSD == 0 && o.DphTotal > 0 {
 		dlperfUSD = o.DLPerf / o.DphTotal
 	}
-	loc := strings.TrimSpace(o.Geolocation.Or(""))
-	if loc == "" {
-		loc = "-"
-	}
+	loc := location(o.Geolocation.Or(""))
 	verified := o.Verification
 	if verified == "" {
 		verified = "-"
@@ -39,6 +37,73 @@ func rowOf(o *vastapi.Offer) []string {
 		strconv.FormatFloat(dlperfUSD, 'f', 1, 64),
 		strconv.FormatFloat(o.Reliability, 'f', 4, 64), loc, verified,
 	}
+}
+
+// location is an offer's "Region, CC" geolocation as printed: a part the host left empty is
+// left out (", US" prints as US), and nothing at all as "-".
+func location(geo string) string {
+	parts := strings.Split(geo, ",")
+	kept := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == 0 {
+		return "-"
+	}
+	return strings.Join(kept, ", ")
+}
+
+// offerView is what a table says about the search beside its rows: the disk its prices include,
+// whether they are minimum bids (type bid: the API prices interruptible offers at min_bid), and
+// the order the API sorted by.
+type offerView struct {
+	storage float64
+	bid     bool
+	order   []vastapi.OrderBy
+}
+
+func viewOf(q vastapi.Query) offerView {
+	v := offerView{bid: q.Type == vastapi.Bid, order: q.Order}
+	if q.AllocatedStorage.Valid {
+		v.storage = q.AllocatedStorage.V
+	}
+	return v
+}
+
+// header is the table's header: a bid search's price columns are minimum bids.
+func (v offerView) header() []string {
+	if !v.bid {
+		return offerHeader
+	}
+	h := slices.Clone(offerHeader)
+	h[3], h[4] = "min bid $/h", "min bid $/gpu/h"
+	return h
+}
+
+// closing is the table's last line: how many offers, in what order, and what the prices are.
+func (v offerView) closing(n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d offer%s", n, Plural(n))
+	for i, o := range v.order {
+		sep := ", then "
+		if i == 0 {
+			sep = " by "
+		}
+		b.WriteString(sep)
+		dir := "lowest first"
+		if o.Desc {
+			dir = "highest first"
+		}
+		fmt.Fprintf(&b, "%s (%s)", o.Field, dir)
+	}
+	if v.bid {
+		fmt.Fprintf(&b, "; prices are minimum bids and include %g GB of storage\n", v.storage)
+	} else {
+		fmt.Fprintf(&b, "; prices include %g GB of storage\n", v.storage)
+	}
+	return b.String()
 }
 
 // OfferSearcher streams a search's offers (*vastapi.Client): restart is asked before a failed
@@ -56,11 +121,7 @@ type OfferSearcher interface {
 // that fails later cannot be taken back, so the search ends with an error that says the output
 // is incomplete (a JSON array is then left unclosed, and a table lacks its closing count line).
 func SearchOffers(ctx context.Context, api OfferSearcher, q vastapi.Query, w io.Writer, format string) error {
-	storage := 0.0
-	if q.AllocatedStorage.Valid {
-		storage = q.AllocatedStorage.V
-	}
-	ow, err := newOfferWriter(w, format, storage)
+	ow, err := newOfferWriter(w, format, viewOf(q))
 	if err != nil {
 		return err
 	}
@@ -79,10 +140,10 @@ func SearchOffers(ctx context.Context, api OfferSearcher, q vastapi.Query, w io.
 // later widens its column from its row on. The output is spooled in memory until spoolBlock
 // bytes have gathered: until then Restart can take it all back.
 type offerWriter struct {
-	out     spool
-	format  string
-	storage float64
-	n       int // offers written since the last restart
+	out    spool
+	format string
+	view   offerView
+	n      int // offers written since the last restart
 
 	csv  *csv.Writer
 	enc  *json.Encoder // one offer at a time, indented as an element of the array
@@ -90,15 +151,15 @@ type offerWriter struct {
 	tab  table
 }
 
-// newOfferWriter starts printing to w in format: table, json or csv. storageGB is the disk the
-// prices include, which the table's closing line states.
-func newOfferWriter(w io.Writer, format string, storageGB float64) (*offerWriter, error) {
+// newOfferWriter starts printing to w in format: table, json or csv; a table's header and
+// closing line say what v says.
+func newOfferWriter(w io.Writer, format string, v offerView) (*offerWriter, error) {
 	switch format {
 	case "table", "json", "csv":
 	default:
 		return nil, fmt.Errorf("output format %q; allowed: table, json or csv", format)
 	}
-	ow := &offerWriter{out: spool{w: w}, format: format, storage: storageGB}
+	ow := &offerWriter{out: spool{w: w}, format: format, view: v}
 	ow.enc = json.NewEncoder(&ow.elem)
 	ow.enc.SetIndent("  ", "  ")
 	ow.begin()
@@ -113,7 +174,7 @@ func (ow *offerWriter) begin() {
 		ow.csv = csv.NewWriter(&ow.out)
 		_ = ow.csv.Write(offerHeader) // an error stays in the spool and csv's writer
 	case "table":
-		ow.tab.reset()
+		ow.tab.reset(ow.view.header())
 	}
 }
 
@@ -176,7 +237,7 @@ func (ow *offerWriter) Close() error {
 		_, _ = ow.out.WriteString(end)
 	default:
 		ow.tab.flush(&ow.out)
-		fmt.Fprintf(&ow.out, "%d offer%s; prices include %g GB of storage\n", ow.n, Plural(ow.n), ow.storage)
+		_, _ = ow.out.WriteString(ow.view.closing(ow.n))
 	}
 	return ow.out.flush()
 }
@@ -236,9 +297,9 @@ type table struct {
 	line   []byte
 }
 
-func (t *table) reset() {
+func (t *table) reset(header []string) {
 	clear(t.ahead)
-	t.ahead = append(t.ahead[:0], offerHeader)
+	t.ahead = append(t.ahead[:0], header)
 	t.widths = nil
 }
 

@@ -69,7 +69,7 @@ func wholeList(t *testing.T, format string, offers []vastapi.Offer, storageGB fl
 
 // printAll prints a list through an offerWriter, as SearchOffers prints a search's offers.
 func printAll(w io.Writer, format string, offers []vastapi.Offer, storageGB float64) error {
-	ow, err := newOfferWriter(w, format, storageGB)
+	ow, err := newOfferWriter(w, format, offerView{storage: storageGB})
 	if err != nil {
 		return err
 	}
