@@ -91,7 +91,7 @@ func startReplica(t *testing.T, id string, sim *vastsim.Sim, store *leasetest.St
 		PacingFactor: 0, Transport: muts, Clock: clock.Real{},
 		Leader: LeaderOptions{Enabled: true, Namespace: "ns", LeaseName: "vastwatch", Identity: id,
 			LeaseDuration: testLease, RenewDeadline: testRenew, RetryPeriod: testRetry,
-			Client: store.Client(nil), ConfigMaps: store.ConfigMaps(nil).ConfigMaps("ns")}}
+			Client: store.Client(nil).Leases("ns"), ConfigMaps: store.ConfigMaps(nil).ConfigMaps("ns")}}
 	d, err := New(o, policy.Env{APIKey: vastapi.NewSecret("ha-key")}, newTestLogger(t))
 	if err != nil {
 		t.Fatal(err)

@@ -82,7 +82,7 @@ func (cl *cluster) start(id string, gate <-chan struct{}) *candidate {
 	cfg := cl.cfg
 	cfg.Namespace, cfg.LeaseName, cfg.Identity = testNS, testLease, id
 	c := &candidate{faults: &leasetest.Faults{}, done: make(chan error, 1)}
-	e, err := New(cfg, cl.store.Client(c.faults), slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	e, err := New(cfg, cl.store.Client(c.faults).Leases(testNS), slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if err != nil {
 		t.Fatal(err)
 	}
