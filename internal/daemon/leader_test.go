@@ -76,8 +76,8 @@ type replica struct {
 }
 
 // startReplica runs one daemon's election against the shared simulator, electing through store.
-// It runs inside a synctest bubble: the simulator, the daemon and client-go's elector all read
-// the bubble's fake time.
+// It runs inside a synctest bubble: the simulator, the daemon and its election all read the
+// bubble's fake time.
 func startReplica(t *testing.T, id string, sim *vastsim.Sim, store *leasetest.Store) *replica {
 	t.Helper()
 	dir := t.TempDir()

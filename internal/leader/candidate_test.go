@@ -15,7 +15,7 @@ import (
 )
 
 // The election tests run inside testing/synctest bubbles. There the time package's clock, which
-// client-go's elector, clock.Real and the Lease store all read, is fake: it moves only when every
+// clock.Real (the Elector's clock) and the Lease store read, is fake: it moves only when every
 // goroutine of the bubble waits, and jumps straight to the next timer. So the tests use the
 // production durations and measure them exactly, instead of racing short wall-clock deadlines
 // on a loaded machine.

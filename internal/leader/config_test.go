@@ -62,7 +62,7 @@ func TestNewValidatesConfig(t *testing.T) {
 			t.Errorf("durations %v %v %v", e.cfg.LeaseDuration, e.cfg.RenewDeadline, e.cfg.RetryPeriod)
 		}
 	})
-	t.Run("no clock means the real clock, which client-go's elector reads too", func(t *testing.T) {
+	t.Run("no clock means the real clock", func(t *testing.T) {
 		e, err := New(valid, fake.NewClientset().CoordinationV1().Leases("ns"), nil)
 		if err != nil {
 			t.Fatal(err)

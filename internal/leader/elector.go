@@ -98,7 +98,8 @@ func (e *Elector) Leader() string {
 }
 
 // IsLeader is true only while this replica leads: from winning the lease until a renewal
-// has failed for RenewDeadline, the lease is released, or Run's ctx ends.
+// has failed for RenewDeadline, a renewal finds the lease naming another holder, the lease is
+// released, or Run's ctx ends.
 func (e *Elector) IsLeader() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -102,7 +102,7 @@ func TestFailingRenewalsStopLeadership(t *testing.T) {
 		}
 		first := time.Unix(0, a.faults.FirstReject.Load())
 		// The Elector promises to stop within the renew deadline of the last renewal that got
-		// through, sooner than client-go's own deadline, which counts from the first failed one.
+		// through, sooner than client-go's deadline, which counts from the first failed one.
 		last := cl.store.RenewTime(testNS, testLease)
 		if !last.Before(first) {
 			t.Fatalf("lease last renewed at %v, not before the first refused renewal at %v", last, first)

@@ -2,6 +2,7 @@ package leader
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -140,4 +141,33 @@ func TestTakeOverCountsFromOurObservation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A leader whose renewal finds the lease naming another holder (written behind its back) stops
+// leading at once rather than at its renew deadline, and reports the new holder.
+func TestALeaseTakenBehindOurBackEndsTheTerm(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cl := newCluster(t, defaults)
+		a := cl.start("replica-a", nil)
+		if l, _ := cl.waitLeader([]*candidate{a}, 2*defaults.LeaseDuration); l != a {
+			t.Fatal("replica-a did not lead")
+		}
+		termCtx := a.termCtx()
+		storeLease(t, cl.store.Client(nil).Leases(testNS), "intruder", time.Now(), 15)
+		pass(defaults.RetryPeriod)
+		if a.e.IsLeader() || termCtx.Err() == nil {
+			t.Fatalf("replica-a leads %v, term ctx %v, a retry period after the lease named another holder", a.e.IsLeader(), termCtx.Err())
+		}
+		if a.e.Leader() != "intruder" {
+			t.Errorf("leader observed %q, want intruder", a.e.Leader())
+		}
+		if h := cl.store.Holder(testNS, testLease); h != "intruder" {
+			t.Errorf("holder %q: replica-a wrote over a lease it saw held", h)
+		}
+		a.stop(t)
+		if h := cl.store.Holder(testNS, testLease); h != "intruder" {
+			t.Errorf("holder %q after replica-a stopped: it released a lease it did not hold", h)
+		}
+		a.checkTerms(t)
+	})
 }

@@ -46,7 +46,7 @@ type Store struct {
 	// Lax drops both checks, like the fake clientset alone; only to show the tests notice.
 	Lax bool
 	// Clock paces ReadDelay and dates Faults.FirstReject; NewStore sets clock.Real{}, which
-	// inside a testing/synctest bubble is the bubble's fake time, as client-go's elector sees it.
+	// inside a testing/synctest bubble is the bubble's fake time, as the Elector sees it.
 	Clock clock.Clock
 }
 
