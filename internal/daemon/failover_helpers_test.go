@@ -79,7 +79,7 @@ func (w *haWorld) start(id, cfg string, mut func(*Options)) *haReplica {
 		Transport: muts, Clock: clock.Real{}, Notifier: w.hook.as(id),
 		Leader: LeaderOptions{Enabled: true, Namespace: "ns", LeaseName: "vastwatch", Identity: id,
 			LeaseDuration: testLease, RenewDeadline: testRenew, RetryPeriod: testRetry,
-			Client: w.store.Client(faults), ConfigMaps: w.store.ConfigMaps(nil).ConfigMaps("ns")}}
+			Client: w.store.Client(faults).Leases("ns"), ConfigMaps: w.store.ConfigMaps(nil).ConfigMaps("ns")}}
 	if mut != nil {
 		mut(&o)
 	}

@@ -6,14 +6,12 @@ import (
 	"log/slog"
 	"sync"
 
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
-
 	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/leader"
 )
 
-// LeaseClient is the Kubernetes API the election needs: the coordination/v1 group only.
-type LeaseClient = coordinationv1client.CoordinationV1Interface
+// LeaseClient is the Kubernetes API the election needs: the Leases of the election's namespace.
+type LeaseClient = leader.Leases
 
 // leadership gates acting on leadership. Without --leader-elect it always leads and never
 // touches Kubernetes; with it, a Lease decides, and losing it cancels the acting context at once.
@@ -36,15 +34,13 @@ func newLeadership(o LeaderOptions, clk clock.Clock, logger *slog.Logger) (*lead
 	client := o.Client
 	if client == nil {
 		var err error
-		if client, err = leader.NewClient(o.Kubeconfig); err != nil {
+		if client, err = leader.NewClient(o.Kubeconfig, o.Namespace); err != nil {
 			return nil, fmt.Errorf("leader election: %w", err)
 		}
 	}
 	e, err := leader.New(leader.Config{
 		Namespace: o.Namespace, LeaseName: o.LeaseName, Identity: o.Identity,
 		LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod,
-		// client-go's elector reads the time package itself, so this must be a clock that
-		// follows it: clock.Real{}, which a synctest bubble fakes along with client-go's.
 		Clock: clk,
 	}, client, logger)
 	if err != nil {

@@ -76,8 +76,8 @@ type replica struct {
 }
 
 // startReplica runs one daemon's election against the shared simulator, electing through store.
-// It runs inside a synctest bubble: the simulator, the daemon and client-go's elector all read
-// the bubble's fake time.
+// It runs inside a synctest bubble: the simulator, the daemon and its election all read the
+// bubble's fake time.
 func startReplica(t *testing.T, id string, sim *vastsim.Sim, store *leasetest.Store) *replica {
 	t.Helper()
 	dir := t.TempDir()
@@ -91,7 +91,7 @@ func startReplica(t *testing.T, id string, sim *vastsim.Sim, store *leasetest.St
 		PacingFactor: 0, Transport: muts, Clock: clock.Real{},
 		Leader: LeaderOptions{Enabled: true, Namespace: "ns", LeaseName: "vastwatch", Identity: id,
 			LeaseDuration: testLease, RenewDeadline: testRenew, RetryPeriod: testRetry,
-			Client: store.Client(nil), ConfigMaps: store.ConfigMaps(nil).ConfigMaps("ns")}}
+			Client: store.Client(nil).Leases("ns"), ConfigMaps: store.ConfigMaps(nil).ConfigMaps("ns")}}
 	d, err := New(o, policy.Env{APIKey: vastapi.NewSecret("ha-key")}, newTestLogger(t))
 	if err != nil {
 		t.Fatal(err)

@@ -128,7 +128,7 @@ func kubeClients(o *LeaderOptions) error {
 		return fmt.Errorf("leader election: %w", err)
 	}
 	if o.Client == nil {
-		if o.Client, err = leader.NewClientFor(cfg); err != nil {
+		if o.Client, err = leader.NewLeases(cfg, o.Namespace); err != nil {
 			return fmt.Errorf("leader election: %w", err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/vastwatch/vastwatch/internal/kubestate"
+	"github.com/vastwatch/vastwatch/internal/leader/leasetest"
 )
 
 // apiServer serves one namespace's ConfigMaps over HTTP as the API server does, refusing a
@@ -109,5 +110,43 @@ func TestTheRESTClientSpeaksTheConfigMapsAPI(t *testing.T) {
 	got, err := cms.Get(ctx, "vastwatch-state", metav1.GetOptions{})
 	if err != nil || got.Data["k"] != "2" {
 		t.Fatalf("get: %+v %v", got, err)
+	}
+}
+
+// The production client over leasetest's API server on loopback: RBAC's 403 and a stale
+// resourceVersion's 409 reach the store as the errors it tells apart.
+func TestTheRESTClientOverTheLeaseTestServer(t *testing.T) {
+	s := leasetest.NewStore()
+	f := &leasetest.Faults{}
+	hs := httptest.NewServer(s.Handler(f))
+	defer hs.Close()
+	cms, err := kubestate.NewClient(&rest.Config{Host: hs.URL}, "vw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "vastwatch-state"}, Data: map[string]string{"k": "1"}}
+	f.Forbidden.Store(true)
+	if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("a create RBAC refuses: %v", err)
+	}
+	f.Forbidden.Store(false)
+	created, err := cms.Create(ctx, cm, metav1.CreateOptions{})
+	if err != nil || s.ConfigMap("vw", "vastwatch-state").Data["k"] != "1" {
+		t.Fatalf("create: %+v %v", created, err)
+	}
+	if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("a second create: %v", err)
+	}
+	created.Data["k"] = "2"
+	if _, err := cms.Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	created.Data["k"] = "3"
+	if _, err := cms.Update(ctx, created, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+		t.Fatalf("an update at a stale resourceVersion: %v", err)
+	}
+	if got := s.ConfigMap("vw", "vastwatch-state").Data["k"]; got != "2" {
+		t.Fatalf("stored %q after a refused update", got)
 	}
 }

@@ -24,7 +24,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
 )
@@ -78,7 +77,7 @@ type Config struct {
 type Store struct {
 	cfg    Config
 	cms    ConfigMaps
-	leases coordinationv1client.LeaseInterface
+	leases Leases
 
 	mu sync.Mutex
 	// cm is the ConfigMap as this replica last claimed or wrote it; nil while it holds no
@@ -91,9 +90,9 @@ type Store struct {
 	unsure bool
 }
 
-// New returns a Store that has not yet contacted the API server; cms are the ConfigMaps of
-// cfg.Namespace.
-func New(cfg Config, cms ConfigMaps, leases coordinationv1client.LeasesGetter) (*Store, error) {
+// New returns a Store that has not yet contacted the API server; cms and leases are the
+// ConfigMaps and the Leases of cfg.Namespace.
+func New(cfg Config, cms ConfigMaps, leases Leases) (*Store, error) {
 	if cfg.Namespace == "" || cfg.Name == "" || cfg.LeaseName == "" || cfg.Identity == "" {
 		return nil, fmt.Errorf("state configmap: namespace %q, name %q, lease %q and identity %q must all be set",
 			cfg.Namespace, cfg.Name, cfg.LeaseName, cfg.Identity)
@@ -107,7 +106,7 @@ func New(cfg Config, cms ConfigMaps, leases coordinationv1client.LeasesGetter) (
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	return &Store{cfg: cfg, cms: cms, leases: leases.Leases(cfg.Namespace)}, nil
+	return &Store{cfg: cfg, cms: cms, leases: leases}, nil
 }
 
 // FencedError is a write or claim refused because this replica does not hold the Lease, or

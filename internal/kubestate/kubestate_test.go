@@ -79,7 +79,7 @@ func (c *cluster) replica(id string, cms corev1client.ConfigMapsGetter, leases c
 	if leases == nil {
 		leases = c.store.Client(nil)
 	}
-	s, err := kubestate.New(kubestate.Config{Namespace: ns, Name: cmName, LeaseName: lease, Identity: id, API: realAPI, Clock: c.clk}, cms.ConfigMaps(ns), leases)
+	s, err := kubestate.New(kubestate.Config{Namespace: ns, Name: cmName, LeaseName: lease, Identity: id, API: realAPI, Clock: c.clk}, cms.ConfigMaps(ns), leases.Leases(ns))
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // The election tests run inside testing/synctest bubbles. There the time package's clock, which
-// client-go's elector, clock.Real and the Lease store all read, is fake: it moves only when every
+// clock.Real (the Elector's clock) and the Lease store read, is fake: it moves only when every
 // goroutine of the bubble waits, and jumps straight to the next timer. So the tests use the
 // production durations and measure them exactly, instead of racing short wall-clock deadlines
 // on a loaded machine.
@@ -82,7 +82,7 @@ func (cl *cluster) start(id string, gate <-chan struct{}) *candidate {
 	cfg := cl.cfg
 	cfg.Namespace, cfg.LeaseName, cfg.Identity = testNS, testLease, id
 	c := &candidate{faults: &leasetest.Faults{}, done: make(chan error, 1)}
-	e, err := New(cfg, cl.store.Client(c.faults), slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	e, err := New(cfg, cl.store.Client(c.faults).Leases(testNS), slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,17 @@
 package leader
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	clientcmdlatest "k8s.io/client-go/tools/clientcmd/api/latest"
@@ -15,25 +19,79 @@ import (
 
 const userAgent = "vastwatch-leader-election"
 
-// NewClient returns a client of the coordination.k8s.io/v1 API (Leases, all leader election
-// uses) from the pod's service account when kubeconfig is "" or from the current context of the
-// kubeconfig file otherwise. It is not the whole clientset: that would link every API group's
-// client into the binary, about 10 MB of code and 6 MB of the daemon's resident memory.
-func NewClient(kubeconfig string) (coordinationv1client.CoordinationV1Interface, error) {
+// Leases is one namespace's Leases as the election uses them: read one, create it, replace it at
+// the resourceVersion read. client-go's typed LeaseInterface satisfies it (tests pass fakes);
+// NewLeases is the production one. Errors are the API server's (apierrors.IsNotFound,
+// IsAlreadyExists, IsConflict).
+type Leases interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
+	Create(ctx context.Context, lease *coordinationv1.Lease, opts metav1.CreateOptions) (*coordinationv1.Lease, error)
+	Update(ctx context.Context, lease *coordinationv1.Lease, opts metav1.UpdateOptions) (*coordinationv1.Lease, error)
+}
+
+// NewClient returns the Leases of namespace from the pod's service account when kubeconfig is
+// "" or from the current context of the kubeconfig file otherwise.
+func NewClient(kubeconfig, namespace string) (Leases, error) {
 	cfg, err := RESTConfig(kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	return NewClientFor(cfg)
+	return NewLeases(cfg, namespace)
 }
 
-// NewClientFor is NewClient for a REST config already made (RESTConfig).
-func NewClientFor(cfg *rest.Config) (coordinationv1client.CoordinationV1Interface, error) {
-	cs, err := coordinationv1client.NewForConfig(cfg)
+// NewLeases returns the Leases of namespace through cfg (RESTConfig): client-go's REST client,
+// so TLS, token-file rotation and exec plugins work as with client-go's typed client.
+func NewLeases(cfg *rest.Config, namespace string) (Leases, error) {
+	// A scheme of the coordination.k8s.io/v1 types alone. client-go's kubernetes/scheme
+	// registers every API group's types at start-up and its typed clients link every group's
+	// code, about 8 MB of the daemon's resident memory for three requests on one Lease.
+	sch := runtime.NewScheme()
+	if err := coordinationv1.AddToScheme(sch); err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	c := rest.CopyConfig(cfg)
+	gv := coordinationv1.SchemeGroupVersion
+	c.GroupVersion, c.APIPath = &gv, "/apis"
+	c.NegotiatedSerializer = serializer.NewCodecFactory(sch).WithoutConversion()
+	rc, err := rest.RESTClientFor(c)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return cs, nil
+	return restLeases{rc: rc, ns: namespace, params: runtime.NewParameterCodec(sch)}, nil
+}
+
+type restLeases struct {
+	rc     rest.Interface
+	ns     string
+	params runtime.ParameterCodec
+}
+
+func (r restLeases) Get(ctx context.Context, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error) {
+	out := &coordinationv1.Lease{}
+	err := r.rc.Get().Namespace(r.ns).Resource("leases").Name(name).
+		VersionedParams(&opts, r.params).Do(ctx).Into(out)
+	return leaseResult(out, err)
+}
+
+func (r restLeases) Create(ctx context.Context, l *coordinationv1.Lease, opts metav1.CreateOptions) (*coordinationv1.Lease, error) {
+	out := &coordinationv1.Lease{}
+	err := r.rc.Post().Namespace(r.ns).Resource("leases").
+		VersionedParams(&opts, r.params).Body(l).Do(ctx).Into(out)
+	return leaseResult(out, err)
+}
+
+func (r restLeases) Update(ctx context.Context, l *coordinationv1.Lease, opts metav1.UpdateOptions) (*coordinationv1.Lease, error) {
+	out := &coordinationv1.Lease{}
+	err := r.rc.Put().Namespace(r.ns).Resource("leases").Name(l.Name).
+		VersionedParams(&opts, r.params).Body(l).Do(ctx).Into(out)
+	return leaseResult(out, err)
+}
+
+func leaseResult(l *coordinationv1.Lease, err error) (*coordinationv1.Lease, error) {
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // RESTConfig is the API server's address and credentials NewClient uses: the pod's service

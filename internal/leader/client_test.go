@@ -18,7 +18,7 @@ func TestNewClient(t *testing.T) {
 	t.Run("outside a pod the in-cluster config is refused", func(t *testing.T) {
 		t.Setenv("KUBERNETES_SERVICE_HOST", "")
 		t.Setenv("KUBERNETES_SERVICE_PORT", "")
-		if _, err := NewClient(""); !errors.Is(err, rest.ErrNotInCluster) {
+		if _, err := NewClient("", "ops"); !errors.Is(err, rest.ErrNotInCluster) {
 			t.Fatalf("got %v, want ErrNotInCluster", err)
 		}
 	})
@@ -38,11 +38,11 @@ func TestNewClient(t *testing.T) {
 		kubeconfig := filepath.Join(dir, "kubeconfig")
 		writeKubeconfig(t, kubeconfig, srv.URL, "right")
 
-		cs, err := NewClient(kubeconfig)
+		cs, err := NewClient(kubeconfig, "ops")
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := cs.Leases("ops").Get(t.Context(), "vastwatch", metav1.GetOptions{})
+		l, err := cs.Get(t.Context(), "vastwatch", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,13 +63,13 @@ func TestNewClient(t *testing.T) {
 	t.Run("a kubeconfig whose current context does not exist is refused", func(t *testing.T) {
 		kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 		writeKubeconfig(t, kubeconfig, "https://127.0.0.1:6443", "missing")
-		if _, err := NewClient(kubeconfig); err == nil || !strings.Contains(err.Error(), `current context "missing" not found`) {
+		if _, err := NewClient(kubeconfig, "ops"); err == nil || !strings.Contains(err.Error(), `current context "missing" not found`) {
 			t.Fatalf("got %v", err)
 		}
 	})
 
 	t.Run("a missing kubeconfig names the file", func(t *testing.T) {
-		_, err := NewClient("/nonexistent/kubeconfig")
+		_, err := NewClient("/nonexistent/kubeconfig", "ops")
 		if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "/nonexistent/kubeconfig") {
 			t.Fatalf("got %v", err)
 		}

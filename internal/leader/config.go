@@ -8,8 +8,6 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/client-go/tools/leaderelection"
-
 	"github.com/vastwatch/vastwatch/internal/clock"
 )
 
@@ -37,10 +35,8 @@ type Config struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// Kubeconfig is the file NewClient reads; "" means the pod's service account.
 	Kubeconfig string
-	// Clock times the Elector's own deadlines and pauses; nil means clock.Real{}. client-go's
-	// elector, which decides when the lease is won, renewed and lost, always reads the time
-	// package, so Clock must agree with it: clock.Real{}, which inside a testing/synctest
-	// bubble is the bubble's fake time. A clock.Fake would put the two on different clocks.
+	// Clock is every time the election reads: when a lease it observed expires, the retries,
+	// the renew deadline, the lease's acquire and renew times. nil means clock.Real{}.
 	Clock clock.Clock
 }
 
@@ -98,8 +94,8 @@ func (c Config) Validate() error {
 	if c.RenewDeadline >= c.LeaseDuration {
 		errs = append(errs, fmt.Errorf("renew deadline %v: must be shorter than the lease duration %v", c.RenewDeadline, c.LeaseDuration))
 	}
-	if float64(c.RenewDeadline) <= leaderelection.JitterFactor*float64(c.RetryPeriod) {
-		errs = append(errs, fmt.Errorf("renew deadline %v: must exceed %v times the retry period %v", c.RenewDeadline, leaderelection.JitterFactor, c.RetryPeriod))
+	if float64(c.RenewDeadline) <= JitterFactor*float64(c.RetryPeriod) {
+		errs = append(errs, fmt.Errorf("renew deadline %v: must exceed %v times the retry period %v", c.RenewDeadline, JitterFactor, c.RetryPeriod))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("leader election config: %w", err)

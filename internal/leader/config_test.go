@@ -35,7 +35,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := valid
 			tc.edit(&cfg)
-			_, err := New(cfg, fake.NewClientset().CoordinationV1(), nil)
+			_, err := New(cfg, fake.NewClientset().CoordinationV1().Leases("ns"), nil)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -54,7 +54,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 
 	t.Run("zero durations take client-go's defaults", func(t *testing.T) {
-		e, err := New(valid, fake.NewClientset().CoordinationV1(), nil)
+		e, err := New(valid, fake.NewClientset().CoordinationV1().Leases("ns"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,8 +62,8 @@ func TestNewValidatesConfig(t *testing.T) {
 			t.Errorf("durations %v %v %v", e.cfg.LeaseDuration, e.cfg.RenewDeadline, e.cfg.RetryPeriod)
 		}
 	})
-	t.Run("no clock means the real clock, which client-go's elector reads too", func(t *testing.T) {
-		e, err := New(valid, fake.NewClientset().CoordinationV1(), nil)
+	t.Run("no clock means the real clock", func(t *testing.T) {
+		e, err := New(valid, fake.NewClientset().CoordinationV1().Leases("ns"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func TestIdentityDefaults(t *testing.T) {
 	cfg := Config{Namespace: "vastwatch", LeaseName: "vastwatch"}
 	t.Run("the pod name when POD_NAME is set", func(t *testing.T) {
 		t.Setenv("POD_NAME", "vastwatch-7d9f-abcde")
-		e, err := New(cfg, fake.NewClientset().CoordinationV1(), nil)
+		e, err := New(cfg, fake.NewClientset().CoordinationV1().Leases("ns"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,11 +92,11 @@ func TestIdentityDefaults(t *testing.T) {
 	})
 	t.Run("otherwise the hostname with a suffix that differs between processes", func(t *testing.T) {
 		t.Setenv("POD_NAME", "")
-		a, err := New(cfg, fake.NewClientset().CoordinationV1(), nil)
+		a, err := New(cfg, fake.NewClientset().CoordinationV1().Leases("ns"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := New(cfg, fake.NewClientset().CoordinationV1(), nil)
+		b, _ := New(cfg, fake.NewClientset().CoordinationV1().Leases("ns"), nil)
 		if !regexp.MustCompile(`^.+_[0-9a-f]{8}$`).MatchString(a.Identity()) || a.Identity() == b.Identity() {
 			t.Errorf("identities %q and %q", a.Identity(), b.Identity())
 		}
@@ -105,7 +105,7 @@ func TestIdentityDefaults(t *testing.T) {
 		t.Setenv("POD_NAME", "pod")
 		c := cfg
 		c.Identity = "mine"
-		e, err := New(c, fake.NewClientset().CoordinationV1(), nil)
+		e, err := New(c, fake.NewClientset().CoordinationV1().Leases("ns"), nil)
 		if err != nil || e.Identity() != "mine" {
 			t.Errorf("identity %q, err %v", e.Identity(), err)
 		}

@@ -3,18 +3,12 @@ package leader
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/go-logr/logr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
-	"k8s.io/klog/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
 
 	"github.com/vastwatch/vastwatch/internal/clock"
 )
@@ -29,14 +23,14 @@ type Callbacks struct {
 	// possibly while OnStartedLeading is still returning.
 	OnStoppedLeading func()
 	// OnNewLeader runs when another holder of the lease is observed; "" means the lease was
-	// released and nobody holds it.
+	// released and nobody holds it. It runs on Run's goroutine and must not block.
 	OnNewLeader func(identity string)
 }
 
 // Elector campaigns for one Lease. IsLeader may be called from any goroutine.
 type Elector struct {
 	cfg     Config
-	client  coordinationv1client.CoordinationV1Interface
+	leases  Leases
 	clock   clock.Clock
 	log     *slog.Logger
 	running atomic.Bool
@@ -46,15 +40,21 @@ type Elector struct {
 	leader string    // last holder observed
 }
 
-// campaign is one run of client-go's elector: acquire, renew until that fails, release.
+// campaign is one run of the election loop: acquire, renew until that fails, release.
 type campaign struct {
 	cb     Callbacks
-	cancel context.CancelFunc // ends the campaign: client-go stops renewing and releases
-	closed bool               // client-go returned; a late OnStartedLeading must not lead
+	cancel context.CancelFunc // ends the campaign: the loop stops renewing and releases
+	closed bool               // the loop ended; a late lead must not start a term
 	// lastWrite is when the last successful write naming us holder was sent. Followers start
 	// their lease-duration wait no earlier than that, so we may act until lastWrite+RenewDeadline.
 	lastWrite time.Time
 	term      *term
+
+	// Owned by Run's goroutine alone, like client-go's observed record.
+	lease      *coordinationv1.Lease    // last read or written: its resourceVersion is the one to replace
+	observed   coordinationv1.LeaseSpec // the holder's record as last observed
+	observedAt time.Time                // by our clock, when observed changed last
+	reported   string                   // holder last passed to OnNewLeader
 }
 
 // term is one stretch of leadership within a campaign.
@@ -69,7 +69,7 @@ type term struct {
 
 // New checks cfg (after filling its defaults) and returns an Elector that has not yet
 // contacted the API server.
-func New(cfg Config, client coordinationv1client.CoordinationV1Interface, logger *slog.Logger) (*Elector, error) {
+func New(cfg Config, leases Leases, logger *slog.Logger) (*Elector, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -77,14 +77,14 @@ func New(cfg Config, client coordinationv1client.CoordinationV1Interface, logger
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if client == nil {
+	if leases == nil {
 		return nil, errors.New("leader election: no kubernetes client")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("lease", cfg.Namespace+"/"+cfg.LeaseName, "identity", cfg.Identity)
-	return &Elector{cfg: cfg, client: client, clock: cfg.Clock, log: logger}, nil
+	return &Elector{cfg: cfg, leases: leases, clock: cfg.Clock, log: logger}, nil
 }
 
 // Identity is the name this replica holds the lease under.
@@ -98,7 +98,8 @@ func (e *Elector) Leader() string {
 }
 
 // IsLeader is true only while this replica leads: from winning the lease until a renewal
-// has failed for RenewDeadline, the lease is released, or Run's ctx ends.
+// has failed for RenewDeadline, a renewal finds the lease naming another holder, the lease is
+// released, or Run's ctx ends.
 func (e *Elector) IsLeader() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -117,12 +118,8 @@ func (e *Elector) Run(ctx context.Context, cb Callbacks) error {
 		return errors.New("leader election: Run is already running")
 	}
 	defer e.running.Store(false)
-	// client-go logs through the logger in its ctx; send that to ours.
-	ctx = klog.NewContext(ctx, logr.FromSlogHandler(e.log.Handler()))
 	for ctx.Err() == nil {
-		if err := e.campaign(ctx, cb); err != nil {
-			return err
-		}
+		e.campaign(ctx, cb)
 		// A campaign that ends at once (the API server refusing us) must not spin. Sleep
 		// returns early, with ctx's error, once ctx ends; the loop then ends too.
 		_ = e.clock.Sleep(ctx, e.cfg.RetryPeriod)
@@ -130,44 +127,21 @@ func (e *Elector) Run(ctx context.Context, cb Callbacks) error {
 	return nil
 }
 
-func (e *Elector) campaign(ctx context.Context, cb Callbacks) error {
+// campaign acquires the lease, leads while renewing it, and releases it once the term is
+// over and OnStartedLeading has returned.
+func (e *Elector) campaign(ctx context.Context, cb Callbacks) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := &campaign{cb: cb, cancel: cancel}
-	lock := &watchedLock{
-		Interface: &resourcelock.LeaseLock{
-			LeaseMeta:  metav1.ObjectMeta{Namespace: e.cfg.Namespace, Name: e.cfg.LeaseName},
-			Client:     e.client,
-			LockConfig: resourcelock.ResourceLockConfig{Identity: e.cfg.Identity},
-		},
-		e: e, c: c,
-	}
-	// client-go's elector reads the time package (k8s.io/utils/clock.RealClock) for lease
-	// expiry, retries and its renew deadline, and offers no way to inject a clock. In
-	// production that is the wall clock, like cfg.Clock; in tests both run inside a
-	// testing/synctest bubble, where the time package's clock is the bubble's fake time, so
-	// the Elector's deadlines and client-go's still agree.
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		Name:            e.cfg.LeaseName,
-		LeaseDuration:   e.cfg.LeaseDuration,
-		RenewDeadline:   e.cfg.RenewDeadline,
-		RetryPeriod:     e.cfg.RetryPeriod,
-		ReleaseOnCancel: true,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(lctx context.Context) { e.lead(lctx, c) },
-			OnStoppedLeading: func() { e.stop(c, "lease lost") },
-			OnNewLeader:      func(id string) { e.observe(id, cb) },
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("leader election: %w", err)
-	}
 	e.mu.Lock()
 	e.camp = c
 	e.mu.Unlock()
 
-	le.Run(ctx)
+	acquired := e.acquire(ctx, c)
+	if acquired {
+		e.lead(ctx, c)
+		e.renew(ctx, c)
+	}
 
 	e.mu.Lock()
 	c.closed = true
@@ -177,33 +151,35 @@ func (e *Elector) campaign(ctx context.Context, cb Callbacks) error {
 	if t != nil {
 		<-t.done
 	}
+	if acquired {
+		e.release(ctx, c)
+	}
 	e.mu.Lock()
 	e.camp = nil
 	e.mu.Unlock()
-	return nil
 }
 
-// lead starts a term unless the campaign ended or its last renewal is already too old.
-func (e *Elector) lead(lctx context.Context, c *campaign) {
+// lead starts a term, with OnStartedLeading in its own goroutine, unless the campaign ended or
+// its last write is already too old.
+func (e *Elector) lead(ctx context.Context, c *campaign) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	deadline := c.lastWrite.Add(e.cfg.RenewDeadline)
 	now := e.clock.Now()
-	if c.closed || c.term != nil || lctx.Err() != nil || !now.Before(deadline) {
-		c.cancel()
-		e.mu.Unlock()
+	if c.closed || c.term != nil || ctx.Err() != nil || !now.Before(deadline) {
 		return
 	}
-	tctx, tcancel := context.WithCancel(lctx)
+	tctx, tcancel := context.WithCancel(ctx)
 	t := &term{ctx: tctx, cancel: tcancel, deadline: deadline, done: make(chan struct{})}
 	t.timer = e.clock.AfterFunc(deadline.Sub(now), func() { e.expire(c, t) })
 	c.term = t
-	e.mu.Unlock()
-
-	defer close(t.done)
-	e.log.Info("leading")
-	if c.cb.OnStartedLeading != nil {
-		c.cb.OnStartedLeading(tctx)
-	}
+	go func() {
+		defer close(t.done)
+		e.log.Info("leading")
+		if c.cb.OnStartedLeading != nil {
+			c.cb.OnStartedLeading(tctx)
+		}
+	}()
 }
 
 // renewed moves the term's deadline after a successful write that was sent at sent.
@@ -231,7 +207,7 @@ func (e *Elector) expire(c *campaign, t *term) {
 	e.stop(c, "no renewal within the renew deadline")
 }
 
-// stop ends the campaign's term, if one is running, and the campaign itself: client-go must
+// stop ends the campaign's term, if one is running, and the campaign itself: the loop must
 // not go on renewing a lease we no longer act on.
 func (e *Elector) stop(c *campaign, reason string) {
 	e.mu.Lock()
@@ -251,12 +227,19 @@ func (e *Elector) stop(c *campaign, reason string) {
 	}
 }
 
-func (e *Elector) observe(id string, cb Callbacks) {
+// report passes a change of the observed holder to OnNewLeader, as client-go does after each
+// attempt.
+func (e *Elector) report(c *campaign) {
+	id := holderOf(&c.observed)
+	if id == c.reported {
+		return
+	}
+	c.reported = id
 	e.mu.Lock()
 	e.leader = id
 	e.mu.Unlock()
 	e.log.Info("leader observed", "leader", id)
-	if cb.OnNewLeader != nil {
-		cb.OnNewLeader(id)
+	if c.cb.OnNewLeader != nil {
+		c.cb.OnNewLeader(id)
 	}
 }

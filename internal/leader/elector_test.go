@@ -5,15 +5,13 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"k8s.io/client-go/tools/leaderelection"
 )
 
 // handover bounds how long a follower takes to win a lease its leader released: its next
 // attempt comes at most a jittered retry period later, and a read already under way when the
 // lease was released costs one more read. Waiting for the lease to expire would take about a
 // lease duration.
-var handover = time.Duration((1+leaderelection.JitterFactor)*float64(defaults.RetryPeriod)) + 2*readDelay
+var handover = time.Duration((1+JitterFactor)*float64(defaults.RetryPeriod)) + 2*readDelay
 
 func TestExactlyOneLeads(t *testing.T) {
 	for _, n := range []int{2, 3} {
@@ -104,7 +102,7 @@ func TestFailingRenewalsStopLeadership(t *testing.T) {
 		}
 		first := time.Unix(0, a.faults.FirstReject.Load())
 		// The Elector promises to stop within the renew deadline of the last renewal that got
-		// through, sooner than client-go's own deadline, which counts from the first failed one.
+		// through, sooner than client-go's deadline, which counts from the first failed one.
 		last := cl.store.RenewTime(testNS, testLease)
 		if !last.Before(first) {
 			t.Fatalf("lease last renewed at %v, not before the first refused renewal at %v", last, first)

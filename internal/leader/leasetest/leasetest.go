@@ -2,8 +2,9 @@
 // state kept beside the Lease: Leases and ConfigMaps, where a create of an existing object fails
 // with AlreadyExists and an update with a stale resourceVersion fails with Conflict, as the API
 // server does. client-go's fake clientset alone enforces neither, so two candidates could both
-// win, and a deposed leader's write could overwrite its successor's. It is a test helper:
-// production code must not import it.
+// win, and a deposed leader's write could overwrite its successor's. Handler serves the same
+// store over HTTP in the API server's REST shapes, so that the production REST clients are
+// tested end to end. It is a test helper: production code must not import it.
 package leasetest
 
 import (
@@ -45,7 +46,7 @@ type Store struct {
 	// Lax drops both checks, like the fake clientset alone; only to show the tests notice.
 	Lax bool
 	// Clock paces ReadDelay and dates Faults.FirstReject; NewStore sets clock.Real{}, which
-	// inside a testing/synctest bubble is the bubble's fake time, as client-go's elector sees it.
+	// inside a testing/synctest bubble is the bubble's fake time, as the Elector sees it.
 	Clock clock.Clock
 }
 
