@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -70,11 +71,11 @@ func runSearch(ctx context.Context, c *cli, sf *searchFlags) error {
 	return reachable(report.SearchOffers(ctx, client, q, c.Stdout, sf.output), client)
 }
 
-// searchQuery builds the wire query from a market of the config or from the query words.
+// searchQuery builds the wire query from a market of the config or from the query words, with
+// the warnings to print first: the CLI's, or check's about the market.
 func searchQuery(c *cli, sf *searchFlags) (vastapi.Query, []string, error) {
 	if sf.market != "" {
-		q, err := marketQuery(c, sf)
-		return q, nil, err
+		return marketQuery(c, sf)
 	}
 	if c.given["config.file"] {
 		return vastapi.Query{}, nil, usageErr("--config.file is only used with --market")
@@ -94,33 +95,39 @@ func searchQuery(c *cli, sf *searchFlags) (vastapi.Query, []string, error) {
 }
 
 // marketQuery is the query of --market in the config file.
-func marketQuery(c *cli, sf *searchFlags) (vastapi.Query, error) {
+func marketQuery(c *cli, sf *searchFlags) (vastapi.Query, []string, error) {
 	for _, f := range []struct {
 		name  string
 		short byte
 	}{{"order", 'o'}, {"limit", 0}, {"type", 0}, {"storage", 0}, {"no-default", 'n'}} {
 		if c.given[f.name] {
-			return vastapi.Query{}, usageErr("%s cannot be combined with --market: the market's own order, limit, type and storage_gb apply", c.spelled(f.name, f.short))
+			return vastapi.Query{}, nil, usageErr("%s cannot be combined with --market: the market's own order, limit, type and storage_gb apply", c.spelled(f.name, f.short))
 		}
 	}
 	if len(sf.words) > 0 {
-		return vastapi.Query{}, usageErr("give either --market or a query, not both")
+		return vastapi.Query{}, nil, usageErr("give either --market or a query, not both")
 	}
 	path := sf.cfgFile
 	if path == "" {
-		return vastapi.Query{}, usageErr("--market needs --config.file")
+		return vastapi.Query{}, nil, usageErr("--market needs --config.file")
 	}
 	cfg, err := policy.Load(path, c.Getenv)
 	if err != nil {
-		return vastapi.Query{}, fmt.Errorf("%s:\n%w", path, err)
+		return vastapi.Query{}, nil, fmt.Errorf("%s:\n%w", path, err)
 	}
-	m := cfg.Market(sf.market)
-	if m == nil {
+	i := slices.IndexFunc(cfg.Markets, func(m *policy.Market) bool { return m.Name == sf.market })
+	if i < 0 {
 		names := make([]string, len(cfg.Markets))
 		for i, x := range cfg.Markets {
 			names[i] = x.Name
 		}
-		return vastapi.Query{}, fmt.Errorf("no market %q in %s; markets: %s", sf.market, path, strings.Join(names, ", "))
+		return vastapi.Query{}, nil, fmt.Errorf("no market %q in %s; markets: %s", sf.market, path, strings.Join(names, ", "))
 	}
-	return m.Query, nil
+	var warnings []string
+	for _, w := range cfg.Warnings {
+		if strings.HasPrefix(w, fmt.Sprintf("markets[%d].", i)) {
+			warnings = append(warnings, "warning: "+w)
+		}
+	}
+	return cfg.Markets[i].Query, warnings, nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,5 +122,28 @@ func TestSearchSimulatedTableAndJSON(t *testing.T) {
 	var offers []map[string]any
 	if err := json.Unmarshal([]byte(out), &offers); err != nil || len(offers) != 2 || offers[0]["gpu_name"] != "RTX 4090" {
 		t.Fatalf("json: %v %s", err, out)
+	}
+}
+
+// An operator inside a value (`gpu_name= num_gpus>>2`: one value, as the vast CLI reads it) is
+// warned about before the offers, whether the query is typed or a market of the config.
+func TestSearchWarnsAboutAnOperatorInsideAValue(t *testing.T) {
+	const warning = "the value of gpu_name, 'num_gpus>>2', holds an operator (>)"
+	code, _, errs := runMain(t, nil, "search", "--simulate", "--limit", "1", "gpu_name=", "num_gpus>>2")
+	if code != 0 || !strings.Contains(errs, warning) {
+		t.Fatalf("typed query: exit %d, stderr:\n%s", code, errs)
+	}
+	p := filepath.Join(t.TempDir(), "typo.yaml")
+	yml := "markets:\n  - {name: fine, query: \"num_gpus>=1\"}\n  - {name: typo, query: \"gpu_name= num_gpus>>2\"}\n"
+	if err := os.WriteFile(p, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runMain(t, nil, "search", "--simulate", "--config.file", p, "--market", "typo")
+	if code != 0 || !strings.Contains(errs, "warning: markets[1].query (line 3): "+warning) {
+		t.Fatalf("--market typo: exit %d, stderr:\n%s", code, errs)
+	}
+	code, _, errs = runMain(t, nil, "search", "--simulate", "--config.file", p, "--market", "fine")
+	if code != 0 || strings.Contains(errs, "warning") {
+		t.Fatalf("--market fine warns about another market: exit %d, stderr:\n%s", code, errs)
 	}
 }
