@@ -106,12 +106,9 @@ func BenchmarkDaemonScrape(b *testing.B) {
 	}
 }
 
-// daemonPeakTarget and daemonPeakLimit are docs/design.md §11's daemon peak RSS: the target,
-// and the bound past which BenchmarkDaemonMemory fails (decimal megabytes).
-const (
-	daemonPeakTarget = 45e6
-	daemonPeakLimit  = 50e6
-)
+// daemonPeakLimit is docs/design.md §11's daemon peak RSS, past which BenchmarkDaemonMemory
+// fails (decimal megabytes).
+const daemonPeakLimit = 45e6
 
 // BenchmarkDaemonMemory runs daemons side by side for VASTWATCH_BENCH_DAEMON_DURATION (10m by
 // default), each scraped with gzip every 15 s as one Prometheus does: one under --simulate
@@ -122,7 +119,7 @@ const (
 // resident set (VmHWM) and where its resident memory is at the end: RssFile is the binary's own
 // pages, RssAnon the Go heap, stacks and runtime; and the load average, since a starved
 // collector lets the heap run past the soft memory limit. It fails when the --simulate peak
-// passes 50 MB.
+// passes 45 MB.
 //
 //	go test -run '^$' -bench DaemonMemory -benchtime 1x -timeout 30m ./cmd/vastwatch/
 func BenchmarkDaemonMemory(b *testing.B) {
@@ -156,8 +153,10 @@ func BenchmarkDaemonMemory(b *testing.B) {
 	}
 	mb := func(kib int) float64 { return float64(kib) * 1024 / 1e6 }
 	b.ReportMetric(run.Minutes(), "minutes")
+	load1 := loadAverage(b)
 	b.ReportMetric(load0, "load1-before")
-	b.ReportMetric(loadAverage(b), "load1-after")
+	b.ReportMetric(load1, "load1-after")
+	b.Logf("load average %.2f before, %.2f after", load0, load1) // a failed benchmark prints no metrics
 	for i, su := range setups {
 		for j, name := range []string{"VmHWM", "VmRSS", "RssAnon", "RssFile"} {
 			b.ReportMetric(mb(peaks[i][j]), su.prefix+name+"-MB")
@@ -165,11 +164,8 @@ func BenchmarkDaemonMemory(b *testing.B) {
 		b.Logf("%s: VmHWM %.1f MB; at the end VmRSS %.1f MB, RssAnon %.1f MB, RssFile %.1f MB",
 			cmp.Or(strings.TrimSuffix(su.prefix, "_"), "this build"), mb(peaks[i][0]), mb(peaks[i][1]), mb(peaks[i][2]), mb(peaks[i][3]))
 	}
-	switch peak := mb(peaks[0][0]) * 1e6; {
-	case peak > daemonPeakLimit:
+	if peak := mb(peaks[0][0]) * 1e6; peak > daemonPeakLimit {
 		b.Errorf("daemon peak RSS %.1f MB, over the %.0f MB of docs/design.md §11", peak/1e6, daemonPeakLimit/1e6)
-	case peak > daemonPeakTarget:
-		b.Logf("daemon peak RSS %.1f MB, over the %.0f MB target", peak/1e6, daemonPeakTarget/1e6)
 	}
 }
 
