@@ -185,6 +185,37 @@ func TestAPIErrorsAreScrubbedOfTheConfigsSecrets(t *testing.T) {
 	}
 }
 
+// A reload that changes a secret scrubs the new value from the API's replies from then on, not
+// only the values the daemon started with.
+func TestASecretChangedByAReloadIsScrubbedToo(t *testing.T) {
+	env := map[string]string{"REGISTRY_LOGIN": "-u deploy -p old-pass-1111", "APP_TOKEN": "old-token-2222",
+		"DRAIN_HOOK": "https://lb.example/drain?token=old-hook-3333"}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, _ := newAPIDaemon(t, secretsConfig, func(next http.RoundTripper) http.RoundTripper { return echoCreates{next: next} },
+		func(o *Options) { o.Getenv = func(k string) string { return env[k] } }, logger)
+	env["REGISTRY_LOGIN"], env["APP_TOKEN"] = "-u deploy -p new-pass-4444", "new-token-5555"
+	if err := d.cfg.reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	d.Cycle(context.Background())
+	page, err := renderStatus(d.statusView())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "invalid_args") || !strings.Contains(string(page), "create fleet=web") {
+		t.Fatalf("positive control: the refused create is neither logged nor shown:\n%s", logs.String())
+	}
+	for _, secret := range []string{"new-pass-4444", "new-token-5555"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log carries the reloaded secret %q", secret)
+		}
+		if strings.Contains(string(page), secret) {
+			t.Errorf("the status page carries the reloaded secret %q", secret)
+		}
+	}
+}
+
 // blockCreates is the simulator's API with every create held until release is closed; held
 // says a create is being held.
 type blockCreates struct {
