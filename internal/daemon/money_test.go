@@ -160,27 +160,9 @@ fleets:
 func TestAPIErrorsAreScrubbedOfTheConfigsSecrets(t *testing.T) {
 	const login, token, hook = "-u deploy -p registry-pass-4711", "app-token-0815-secret", "https://lb.example/drain?token=hook-secret-99"
 	env := map[string]string{"REGISTRY_LOGIN": login, "APP_TOKEN": token, "DRAIN_HOOK": hook}
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, _ := newAPIDaemon(t, secretsConfig, func(next http.RoundTripper) http.RoundTripper { return echoCreates{next: next} },
-		func(o *Options) { o.Getenv = func(k string) string { return env[k] } }, logger)
-	d.Cycle(context.Background())
-	page, err := renderStatus(d.statusView())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(logs.String(), "invalid_args") || !strings.Contains(string(page), "create fleet=web") {
-		t.Fatalf("positive control: the refused create is neither logged nor shown:\n%s", logs.String())
-	}
-	for _, secret := range []string{login, "registry-pass-4711", token} {
-		if strings.Contains(logs.String(), secret) {
-			t.Errorf("the log carries the secret %q", secret)
-		}
-		if strings.Contains(string(page), secret) {
-			t.Errorf("the status page carries the secret %q", secret)
-		}
-	}
-	if !strings.Contains(logs.String(), "visible-value") {
+	logs, page := refusedCreate(t, env, nil)
+	noSecrets(t, logs, page, login, "registry-pass-4711", token)
+	if !strings.Contains(logs, "visible-value") {
 		t.Error("a plain env value was scrubbed too: the scrub is not by value")
 	}
 }
@@ -190,28 +172,47 @@ func TestAPIErrorsAreScrubbedOfTheConfigsSecrets(t *testing.T) {
 func TestASecretChangedByAReloadIsScrubbedToo(t *testing.T) {
 	env := map[string]string{"REGISTRY_LOGIN": "-u deploy -p old-pass-1111", "APP_TOKEN": "old-token-2222",
 		"DRAIN_HOOK": "https://lb.example/drain?token=old-hook-3333"}
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs, page := refusedCreate(t, env, func(d *Daemon) {
+		env["REGISTRY_LOGIN"], env["APP_TOKEN"] = "-u deploy -p new-pass-4444", "new-token-5555"
+		if err := d.cfg.reload("test"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	noSecrets(t, logs, page, "new-pass-4444", "new-token-5555")
+}
+
+// refusedCreate runs one cycle of secretsConfig, its secrets read from env, against an API that
+// refuses each create echoing its request; before runs first. It returns the log and the status
+// page, having checked that both show the refused create.
+func refusedCreate(t *testing.T, env map[string]string, before func(*Daemon)) (logs, page string) {
+	t.Helper()
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, _ := newAPIDaemon(t, secretsConfig, func(next http.RoundTripper) http.RoundTripper { return echoCreates{next: next} },
 		func(o *Options) { o.Getenv = func(k string) string { return env[k] } }, logger)
-	env["REGISTRY_LOGIN"], env["APP_TOKEN"] = "-u deploy -p new-pass-4444", "new-token-5555"
-	if err := d.cfg.reload("test"); err != nil {
-		t.Fatal(err)
+	if before != nil {
+		before(d)
 	}
 	d.Cycle(context.Background())
-	page, err := renderStatus(d.statusView())
+	body, err := renderStatus(d.statusView())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logs.String(), "invalid_args") || !strings.Contains(string(page), "create fleet=web") {
-		t.Fatalf("positive control: the refused create is neither logged nor shown:\n%s", logs.String())
+	if !strings.Contains(buf.String(), "invalid_args") || !strings.Contains(string(body), "create fleet=web") {
+		t.Fatalf("positive control: the refused create is neither logged nor shown:\n%s", buf.String())
 	}
-	for _, secret := range []string{"new-pass-4444", "new-token-5555"} {
-		if strings.Contains(logs.String(), secret) {
-			t.Errorf("the log carries the reloaded secret %q", secret)
+	return buf.String(), string(body)
+}
+
+// noSecrets fails for each secret the log or the page carries.
+func noSecrets(t *testing.T, logs, page string, secrets ...string) {
+	t.Helper()
+	for _, secret := range secrets {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log carries the secret %q", secret)
 		}
-		if strings.Contains(string(page), secret) {
-			t.Errorf("the status page carries the reloaded secret %q", secret)
+		if strings.Contains(page, secret) {
+			t.Errorf("the status page carries the secret %q", secret)
 		}
 	}
 }
