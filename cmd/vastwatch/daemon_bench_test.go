@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"cmp"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -44,8 +42,9 @@ const scrapeTarget = 15 * time.Millisecond
 
 // BenchmarkDaemonScrape measures /metrics through the running daemon with 20 concurrent
 // closed-loop scrapers (each sends its next scrape when it has read the last reply), 1,000
-// scrapes an iteration. It reports latency percentiles, the series served and the load average
-// of the machine (one minute) before and after, since other work shares its CPUs.
+// scrapes an iteration, from each client of the load generator (scrapeload_test.go). It reports
+// latency percentiles, the series served and the load average of the machine (one minute)
+// before and after, since other work shares its CPUs.
 //
 // Each iteration also scrapes the floor, in turn: a bare net/http server in a process of its own
 // (testdata/staticmetrics) serving the daemon's own plain and gzip bodies, byte for byte. No
@@ -54,6 +53,9 @@ const scrapeTarget = 15 * time.Millisecond
 // VASTWATCH_BENCH_BASELINE naming another vastwatch binary, that daemon runs beside this one
 // too; its figures carry the prefix base_.
 //
+// It fails when, with the wire client and a scraper that does not gunzip, the daemon's p99 is
+// over docs/design.md §11's 15 ms while the floor's is not: the machine could, the daemon did not.
+//
 //	go test -run '^$' -bench DaemonScrape -benchtime 5x ./cmd/vastwatch/
 func BenchmarkDaemonScrape(b *testing.B) {
 	daemons := []*benchDaemon{startBenchDaemon(b, buildBench(b, "vastwatch", "./cmd/vastwatch", "-ldflags=-s -w"), "", "")}
@@ -61,49 +63,69 @@ func BenchmarkDaemonScrape(b *testing.B) {
 	if base := os.Getenv("VASTWATCH_BENCH_BASELINE"); base != "" {
 		daemons = append(daemons, startBenchDaemon(b, base, "base_", ""))
 	}
-	for _, mode := range []struct {
-		name, enc string
-		decode    bool // the scraper gunzips, as Prometheus does, on the same CPUs
+	identity, gzipped := scrapeMode{"identity", "identity", false}, scrapeMode{"gzip", "gzip", false}
+	for _, row := range []struct {
+		client string
+		modes  []scrapeMode
 	}{
-		{"identity", "identity", false},
-		{"gzip", "gzip", false},
-		{"gzip-decoded", "gzip", true},
+		{clientWire, []scrapeMode{identity, gzipped}},
+		{clientNetHTTP, []scrapeMode{identity, gzipped, {"gzip-decoded", "gzip", true}}},
 	} {
-		b.Run("encoding="+mode.name, func(b *testing.B) {
-			load0 := loadAverage(b)
-			lat := make([][]time.Duration, len(daemons))
-			read := make([]int64, len(daemons))
-			for range b.N {
-				for i, d := range daemons {
-					l, n, err := scrapeLoad(d.url+"/metrics", mode.enc, mode.decode, 20, scrapesPerOp)
-					if err != nil {
-						b.Fatal(err)
-					}
-					lat[i] = append(lat[i], l...)
-					read[i] += n
-				}
-			}
-			b.StopTimer()
-			for _, l := range lat {
-				slices.Sort(l)
-			}
-			b.ReportMetric(load0, "load1-before")
-			b.ReportMetric(loadAverage(b), "load1-after")
-			b.ReportMetric(ms(percentile(lat[0], 0.99))/ms(percentile(lat[1], 0.99)), "p99/floor")
-			for i, d := range daemons {
-				p99 := percentile(lat[i], 0.99)
-				b.ReportMetric(ms(percentile(lat[i], 0.50)), d.prefix+"p50-ms")
-				b.ReportMetric(ms(p99), d.prefix+"p99-ms")
-				b.ReportMetric(ms(lat[i][len(lat[i])-1]), d.prefix+"max-ms")
-				b.ReportMetric(float64(d.series(b)), d.prefix+"series")
-				b.ReportMetric(float64(read[i])/float64(len(lat[i])), d.prefix+"B/scrape")
-				if p99 > scrapeTarget && d.prefix == "" {
-					b.Logf("p99 %v is over the %v of docs/design.md §11 (load average %.2f before; the floor's p99 %v)",
-						p99, scrapeTarget, load0, percentile(lat[1], 0.99))
-				}
-			}
-		})
+		for _, mode := range row.modes {
+			b.Run("client="+row.client+"/encoding="+mode.name, func(b *testing.B) {
+				benchScrapes(b, daemons, row.client, mode)
+			})
+		}
 	}
+}
+
+// scrapeMode is one encoding the scrapers ask for.
+type scrapeMode struct {
+	name, enc string
+	decode    bool // the scraper gunzips, as Prometheus does, on the same CPUs
+}
+
+// benchScrapes is one row of BenchmarkDaemonScrape: b.N rounds of scrapesPerOp scrapes of
+// each daemon in turn, daemons[1] being the floor.
+func benchScrapes(b *testing.B, daemons []*benchDaemon, client string, mode scrapeMode) {
+	load0 := loadAverage(b)
+	lat := make([][]time.Duration, len(daemons))
+	read := make([]int64, len(daemons))
+	for range b.N {
+		for i, d := range daemons {
+			l, n, err := scrapeLoad(client, d.url+"/metrics", mode.enc, mode.decode, 20, scrapesPerOp)
+			if err != nil {
+				b.Fatal(err)
+			}
+			lat[i] = append(lat[i], l...)
+			read[i] += n
+		}
+	}
+	b.StopTimer()
+	for _, l := range lat {
+		slices.Sort(l)
+	}
+	p99, floorP99 := percentile(lat[0], 0.99), percentile(lat[1], 0.99)
+	b.ReportMetric(load0, "load1-before")
+	b.ReportMetric(loadAverage(b), "load1-after")
+	b.ReportMetric(ms(p99)/ms(floorP99), "p99/floor")
+	for i, d := range daemons {
+		b.ReportMetric(ms(percentile(lat[i], 0.50)), d.prefix+"p50-ms")
+		b.ReportMetric(ms(percentile(lat[i], 0.99)), d.prefix+"p99-ms")
+		b.ReportMetric(ms(lat[i][len(lat[i])-1]), d.prefix+"max-ms")
+		b.ReportMetric(float64(d.series(b)), d.prefix+"series")
+		b.ReportMetric(float64(read[i])/float64(len(lat[i])), d.prefix+"B/scrape")
+	}
+	if p99 <= scrapeTarget {
+		return
+	}
+	msg := fmt.Sprintf("p99 %v is over the %v of docs/design.md §11 (load average %.2f before; the floor's p99 %v)",
+		p99, scrapeTarget, load0, floorP99)
+	if client == clientWire && !mode.decode && floorP99 <= scrapeTarget {
+		b.Error(msg)
+		return
+	}
+	b.Log(msg)
 }
 
 // daemonPeakLimit is docs/design.md §11's daemon peak RSS, past which BenchmarkDaemonMemory
@@ -179,7 +201,7 @@ func waitScraping(b *testing.B, daemons []*benchDaemon, run time.Duration) {
 		select {
 		case <-tick.C:
 			for _, d := range daemons {
-				if _, _, err := scrapeLoad(d.url+"/metrics", "gzip", true, 1, 1); err != nil {
+				if _, _, err := scrapeLoad(clientNetHTTP, d.url+"/metrics", "gzip", true, 1, 1); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -195,75 +217,6 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	i := max(0, int(float64(len(sorted))*p+0.999999)-1)
 	return sorted[min(i, len(sorted)-1)]
-}
-
-// scrapeLoad makes n scrapes of url with the given Accept-Encoding from closed-loop scrapers,
-// each reading into its own reused buffer over its own kept-alive connection as Prometheus
-// does, and returns the latencies and the bytes read of the n counted scrapes.
-func scrapeLoad(url, enc string, decode bool, scrapers, n int) ([]time.Duration, int64, error) {
-	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: scrapers}}
-	defer client.CloseIdleConnections()
-	lat := make([]time.Duration, n)
-	var next atomic.Int64
-	var read atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for range scrapers {
-		wg.Go(func() {
-			var buf bytes.Buffer
-			zr := new(gzip.Reader)
-			// A first scrape, not counted, opens the connection and grows the buffer, as a
-			// Prometheus has both from its last scrape: 20 cold starts in 1,000 scrapes would
-			// be 2% of them, and set the p99.
-			if _, err := scrapeOnce(client, url, enc, decode, &buf, zr); err != nil {
-				firstErr.CompareAndSwap(nil, err)
-				return
-			}
-			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-				t0 := time.Now()
-				got, err := scrapeOnce(client, url, enc, decode, &buf, zr)
-				lat[i] = time.Since(t0)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				read.Add(got)
-			}
-		})
-	}
-	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
-		return nil, 0, err
-	}
-	return lat, read.Load(), nil
-}
-
-func scrapeOnce(client *http.Client, url, enc string, decode bool, buf *bytes.Buffer, zr *gzip.Reader) (int64, error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Accept-Encoding", enc)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("scrape: status %d", resp.StatusCode)
-	}
-	if (resp.Header.Get("Content-Encoding") == "gzip") != (enc == "gzip") {
-		return 0, fmt.Errorf("scrape with Accept-Encoding %s: Content-Encoding %q", enc, resp.Header.Get("Content-Encoding"))
-	}
-	buf.Reset()
-	var body io.Reader = resp.Body
-	if decode {
-		if err := zr.Reset(resp.Body); err != nil {
-			return 0, err
-		}
-		body = zr
-	}
-	return buf.ReadFrom(body)
 }
 
 // loadAverage is the machine's one-minute load average.
