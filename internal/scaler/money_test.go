@@ -15,6 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/vastwatch/vastwatch/internal/clock"
 	"github.com/vastwatch/vastwatch/internal/policy"
 	"github.com/vastwatch/vastwatch/internal/scaler"
 	"github.com/vastwatch/vastwatch/internal/vastapi"
@@ -405,6 +406,22 @@ func TestHostAddr(t *testing.T) {
 	} {
 		if got := scaler.HostAddr(c.ip, c.port, c.allowPrivate); got != c.want {
 			t.Errorf("HostAddr(%q, %q, %v) = %q, want %q", c.ip, c.port, c.allowPrivate, got, c.want)
+		}
+	}
+}
+
+// The simulated market's hosts report addresses on the internet, as the real market's do, so
+// that under --simulate every instance has an address vastwatch may probe and list in /sd.
+func TestEverySimulatedHostHasAnAddressVastwatchMayUse(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		sim, err := vastsim.New(vastsim.Options{Seed: seed, Machines: 3000, Clock: clock.NewFake(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range sim.Offers() {
+			if scaler.HostAddr(o.PublicIPAddr, "22", false) == "" {
+				t.Errorf("seed %d: offer %d of machine %d has public_ipaddr %s, which vastwatch refuses", seed, o.ID, o.MachineID, o.PublicIPAddr)
+			}
 		}
 	}
 }

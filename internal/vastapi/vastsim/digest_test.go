@@ -22,9 +22,9 @@ func TestSeededMarketIsPinned(t *testing.T) {
 		drift    time.Duration
 		want     string
 	}{
-		{seed: 1, want: "a7924ea392737d2c11ab73bf6f2c586ac153186c55a2c4e5f79193127550d85e"},
-		{seed: 42, drift: 6 * time.Hour, want: "cdacf282fd5b78c9ebab4a8f029b2612fedb94ffbfcbba67d377544736fe600b"},
-		{seed: 3, machines: 1050, want: "c04f97e3594d3c08e2dbb3b766ecfc032cfc24012b600d7bf5629777fb1dc92a"},
+		{seed: 1, want: "44beb37edbddef3af40040642bc486ee0b1c01e40075152fcf01e277aefa9eb4"},
+		{seed: 42, drift: 6 * time.Hour, want: "1ad150da021c66ef19bc83a752646353b69fec3d821277c199b83a6070756aed"},
+		{seed: 3, machines: 1050, want: "f82db8054431af4bea97798e651e8447075fa8147a33e924229000e571769a24"},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("seed %d machines %d drift %s", c.seed, c.machines, c.drift), func(t *testing.T) {

@@ -1,7 +1,6 @@
 package vastsim
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -126,7 +125,7 @@ func (g *marketGen) drawHost(t *machineTraits) {
 	o.StorageCost = []float64{0.1, 0.1333333, 0.15, 0.2, 0.2, 0.2, 0.2, 0.25, 0.3, 0.4666667}[r.IntN(10)]
 	startDate := g.nowSec - 86400*(1+400*r.Float64())
 	endDate := math.Round(g.nowSec + 86400*(3+177*r.Float64()))
-	o.PublicIPAddr = fmt.Sprintf("%d.%d.%d.%d", 20+r.IntN(200), r.IntN(256), r.IntN(256), 1+r.IntN(254))
+	o.PublicIPAddr = hostIP([4]byte{byte(20 + r.IntN(200)), byte(r.IntN(256)), byte(r.IntN(256)), byte(1 + r.IntN(254))})
 	o.StaticIP = r.Float64() < 0.6
 	o.DirectPortCount = int(lognorm(r, 150, 1.2))
 
