@@ -34,7 +34,7 @@ func TestPlanPrintsActionsAndNeverMutates(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	if err := planOnce(context.Background(), IO{Stdout: &out, Stderr: &errb}, planDeps{clock: clk, reader: c}, cfg, t.TempDir()); err != nil {
+	if err := planOnce(context.Background(), IO{Stdout: &out, Stderr: &errb}, clk, c, cfg, scaler.DirStore(t.TempDir())); err != nil {
 		t.Fatalf("plan: %v: %s", err, errb.String())
 	}
 	s := out.String()
@@ -70,7 +70,7 @@ func TestPlanShowsACorruptJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	if err := planOnce(context.Background(), IO{Stdout: &out, Stderr: &errb}, planDeps{clock: clk, reader: c}, cfg, dir); err != nil {
+	if err := planOnce(context.Background(), IO{Stdout: &out, Stderr: &errb}, clk, c, cfg, scaler.DirStore(dir)); err != nil {
 		t.Fatalf("plan: %v: %s", err, errb.String())
 	}
 	if !strings.Contains(errb.String(), "corrupt") || !strings.Contains(out.String(), "blocked: journal_error") {

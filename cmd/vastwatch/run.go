@@ -59,14 +59,20 @@ func daemonFlags(cmd *kingpin.CmdClause) *runFlags {
 }
 
 func leaderFlags(cmd *kingpin.CmdClause, l *daemon.LeaderOptions) {
-	cmd.Flag("leader-elect", "Elect a leader through a Kubernetes Lease: only the leader acts, every replica exports metrics.").BoolVar(&l.Enabled)
-	cmd.Flag("leader-elect.namespace", "Namespace of the Lease (default: $POD_NAMESPACE, else default).").PlaceHolder("NAMESPACE").StringVar(&l.Namespace)
-	cmd.Flag("leader-elect.lease-name", "Name of the Lease.").Default("vastwatch").StringVar(&l.LeaseName)
+	leaseFlags(cmd, l, "Elect a leader through a Kubernetes Lease: only the leader acts, every replica exports metrics.")
 	cmd.Flag("leader-elect.lease-duration", "How long followers wait after the leader's last renewal.").Default("15s").DurationVar(&l.LeaseDuration)
 	cmd.Flag("leader-elect.renew-deadline", "How long the leader acts without a successful renewal.").Default("10s").DurationVar(&l.RenewDeadline)
 	cmd.Flag("leader-elect.retry-period", "Pause between attempts to acquire or renew the Lease.").Default("2s").DurationVar(&l.RetryPeriod)
-	cmd.Flag("leader-elect.kubeconfig", "Kubeconfig outside the cluster (default: the in-cluster service account).").PlaceHolder("FILE").StringVar(&l.Kubeconfig)
 	cmd.Flag("leader-elect.follower-poll-interval", "Poll interval of followers (default: 4x poll_interval).").Default("0s").DurationVar(&l.FollowerPoll)
+}
+
+// leaseFlags find the Lease and the state beside it: run elects through them, plan reads that
+// state; enable says what --leader-elect does.
+func leaseFlags(cmd *kingpin.CmdClause, l *daemon.LeaderOptions, enable string) {
+	cmd.Flag("leader-elect", enable).BoolVar(&l.Enabled)
+	cmd.Flag("leader-elect.namespace", "Namespace of the Lease (default: $POD_NAMESPACE, else default).").PlaceHolder("NAMESPACE").StringVar(&l.Namespace)
+	cmd.Flag("leader-elect.lease-name", "Name of the Lease.").Default("vastwatch").StringVar(&l.LeaseName)
+	cmd.Flag("leader-elect.kubeconfig", "Kubeconfig outside the cluster (default: the in-cluster service account).").PlaceHolder("FILE").StringVar(&l.Kubeconfig)
 }
 
 // options completes daemon.Options from what the flags and the environment left.

@@ -173,8 +173,32 @@ func TestOnlyTheClaimingHolderOfTheLeaseWrites(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "simulated seed=1") || !strings.Contains(err.Error(), realAPI) {
 			t.Fatalf("claim: %v", err)
 		}
+		err = c.replica("plan", nil, nil).CheckAPI(ctx)
+		if err == nil || !strings.Contains(err.Error(), "simulated seed=1") || !strings.Contains(err.Error(), realAPI) {
+			t.Fatalf("check by a reader: %v", err)
+		}
 		if c.data("spend.json") != "x" {
 			t.Fatal("the other API's state was touched")
+		}
+	})
+	t.Run("a reader's check passes an absent configmap and one of its API, and writes nothing", func(t *testing.T) {
+		c := newCluster(t)
+		c.hold("a")
+		if err := c.replica("plan", nil, nil).CheckAPI(ctx); err != nil {
+			t.Fatalf("no configmap: %v", err)
+		}
+		if cm := c.store.ConfigMap(ns, cmName); cm != nil {
+			t.Fatalf("the check made the configmap: %+v", cm)
+		}
+		if err := c.replica("a", nil, nil).Claim(ctx); err != nil {
+			t.Fatal(err)
+		}
+		before := c.store.ConfigMap(ns, cmName).ResourceVersion
+		if err := c.replica("plan", nil, nil).CheckAPI(ctx); err != nil {
+			t.Fatalf("the configmap of its API: %v", err)
+		}
+		if after := c.store.ConfigMap(ns, cmName).ResourceVersion; after != before {
+			t.Fatalf("resourceVersion %s after the check, %s before", after, before)
 		}
 	})
 	t.Run("an expired lease writes nothing", func(t *testing.T) {

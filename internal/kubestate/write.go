@@ -35,9 +35,8 @@ func (s *Store) Claim(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if api := cur.Annotations[APIAnnotation]; api != "" && api != s.cfg.API {
-			return fmt.Errorf("%s holds the state of %s, not of %s: a state is never used against another API; "+
-				"point --leader-elect.lease-name at another lease, or delete the configmap to start afresh", s.where(), api, s.cfg.API)
+		if err := s.sameAPI(cur); err != nil {
+			return err
 		}
 		next := cur.DeepCopy()
 		if next.Annotations == nil {
@@ -57,6 +56,31 @@ func (s *Store) Claim(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("claim %s: it changed under each of %d attempts", s.where(), claimAttempts)
+}
+
+// CheckAPI refuses a ConfigMap that holds the state of another API; an absent one passes. It
+// writes nothing and needs no claim: a reader that is not the leader (vastwatch plan) calls it
+// before it reads the state.
+func (s *Store) CheckAPI(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	cm, err := s.cms.Get(ctx, s.cfg.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read %s: %w", s.where(), err)
+	}
+	return s.sameAPI(cm)
+}
+
+// sameAPI refuses cm when it names another API than this store's.
+func (s *Store) sameAPI(cm *corev1.ConfigMap) error {
+	if api := cm.Annotations[APIAnnotation]; api != "" && api != s.cfg.API {
+		return fmt.Errorf("%s holds the state of %s, not of %s: a state is never used against another API; "+
+			"point --leader-elect.lease-name at another lease, or delete the configmap to start afresh", s.where(), api, s.cfg.API)
+	}
+	return nil
 }
 
 // current reads the ConfigMap, creating it empty when it does not exist.
