@@ -22,6 +22,7 @@ func defineSim(cmd *kingpin.CmdClause, c *cli) action {
 	cmd.Flag("machines", "Generated machines, about 4-5 offers each.").Default("300").IntVar(&opts.Machines)
 	cmd.Flag("credit", "Starting credit in $.").Default("100").Float64Var(&opts.Credit)
 	cmd.Flag("speed", "1 or more: shortens boot and drift delays and multiplies billing; timestamps stay real.").Default("1").Float64Var(&opts.Speed)
+	cmd.Flag("public-ip", "Address every running instance reports, e.g. 127.0.0.1 to probe local servers (default: one made up per machine).").PlaceHolder("IP").StringVar(&opts.PublicIPAddr)
 	catalogue := cmd.Flag("catalogue", "Serve the offers of this JSON file (an array, or {\"offers\":[...]}) instead of a generated market.").PlaceHolder("FILE").String()
 	return func(ctx context.Context) error { return runSim(ctx, c, opts, *listen, *catalogue) }
 }

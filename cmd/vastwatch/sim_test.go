@@ -111,7 +111,7 @@ func TestSimServesTheAPIAndShutsDownOnContext(t *testing.T) {
 }
 
 func TestSimRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"sim", "--speed", "0.5"}, {"sim", "--nope"}, {"sim", "extra"}} {
+	for _, args := range [][]string{{"sim", "--speed", "0.5"}, {"sim", "--public-ip", "example.com"}, {"sim", "--nope"}, {"sim", "extra"}} {
 		var stderr simLog
 		if c := Main(context.Background(), IO{Stdout: io.Discard, Stderr: &stderr}, args); c != 2 {
 			t.Errorf("%v: exit %d, want 2", args, c)

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"sort"
 	"sync"
@@ -128,6 +129,9 @@ func New(opts Options) (*Sim, error) {
 	}
 	if opts.Speed < 1 {
 		return nil, fmt.Errorf("vastsim: speed %v must be at least 1", opts.Speed)
+	}
+	if _, err := netip.ParseAddr(opts.PublicIPAddr); opts.PublicIPAddr != "" && err != nil {
+		return nil, fmt.Errorf("vastsim: public IP %q is not an IP address", opts.PublicIPAddr)
 	}
 	if opts.ProvisionDelay == 0 {
 		opts.ProvisionDelay = 5 * time.Second
