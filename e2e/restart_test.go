@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -145,26 +146,8 @@ func TestSigtermDuringCreate(t *testing.T) {
 // oneInstanceID returns the id of one live instance of the e2e owner.
 func (s *stack) oneInstanceID() int64 {
 	s.t.Helper()
-	req, _ := newRequest("GET", "http://"+s.simAddr+"/api/v0/instances/?owner=me", "")
-	req.Header.Set("Authorization", "Bearer "+canary)
-	resp, err := httpc.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Instances []struct {
-			ID    int64   `json:"id"`
-			Label *string `json:"label"`
-		} `json:"instances"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		s.t.Fatal(err)
-	}
-	for _, in := range out.Instances {
-		if in.Label != nil && strings.HasPrefix(*in.Label, "vastwatch:e2e:") {
-			return in.ID
-		}
+	if ids := s.instanceIDs(context.Background()); len(ids) > 0 {
+		return ids[0]
 	}
 	s.t.Fatal("no e2e instance to fail")
 	return 0

@@ -76,6 +76,13 @@ fleets:
     discovery: {ports: [22]}
 `
 
+// probeConfig is e2eConfig with a readiness probe on the fleet. The simulator then reports
+// every instance at 127.0.0.1 (sim --public-ip), which only allow_private_addresses lets
+// vastwatch probe, and the test maps each instance's probe port to a server of its own, so
+// every probe stays on loopback.
+var probeConfig = "allow_private_addresses: true\n" + strings.Replace(e2eConfig, "    discovery: {ports: [22]}\n",
+	"    discovery: {ports: [22]}\n    readiness: {port: 8080, path: /healthz, timeout: 2s}\n", 1)
+
 // stack is one vastwatch sim + vastwatch run (+ optionally Prometheus) set.
 type stack struct {
 	t        *testing.T
@@ -84,6 +91,7 @@ type stack struct {
 	simAddr  string
 	runAddr  string
 	cfgPath  string
+	cfg      string // the config's text, e2eConfig unless useConfig changed it
 	stateDir string
 	sim, run *proc
 }
@@ -93,10 +101,17 @@ func newStack(t *testing.T) *stack {
 	s.simAddr, s.runAddr = freePort(t), freePort(t)
 	s.cfgPath = filepath.Join(s.dir, "config.yaml")
 	s.stateDir = filepath.Join(s.dir, "state")
-	if err := os.WriteFile(s.cfgPath, []byte(e2eConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s.useConfig(e2eConfig)
 	return s
+}
+
+// useConfig writes text as the config file, the one the steps that rewrite it go back to.
+func (s *stack) useConfig(text string) {
+	s.t.Helper()
+	s.cfg = text
+	if err := os.WriteFile(s.cfgPath, []byte(text), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 func (s *stack) startSim(extra ...string) {
@@ -165,11 +180,14 @@ var contractMetrics = []string{
 	"vastwatch_fleet_budget_dollars_per_month", "vastwatch_account_month_spend_dollars",
 	"vastwatch_account_month_forecast_dollars", "vastwatch_fleet_month_spend_dollars",
 	"vastwatch_fleet_month_forecast_dollars",
+	// With probeConfig's readiness probe.
+	"vastwatch_instance_ready",
 	// Not vast_account_month_charges_dollars: see noDataHere.
 }
 
 // TestStack runs the whole product against a real Prometheus: readiness flips after the first
-// poll, the fleet reaches target, every contract metric and every dashboard query has data,
+// poll, the fleet reaches target with each instance passing its readiness probe (on loopback),
+// every contract metric and every dashboard query has data,
 // promtool accepts the live exposition, the low-credit alert fires, a bad reload keeps serving,
 // the key never leaks, and the status page renders in a real browser.
 func TestStack(t *testing.T) {
@@ -177,6 +195,8 @@ func TestStack(t *testing.T) {
 	promtool := requireTool(t, "promtool")
 	chromium := requireTool(t, "chromium")
 	s := newStack(t)
+	s.useConfig(probeConfig)
+	probes := startProbeTarget(t)
 
 	// The daemon starts before the simulator: its polls fail, so it must not be ready.
 	s.startRun()
@@ -194,7 +214,8 @@ func TestStack(t *testing.T) {
 	if v, err := s.metricValue("vastwatch_poll_success"); err != nil || v != 0 {
 		t.Fatalf("vastwatch_poll_success before the simulator is up = %v (%v), want 0", v, err)
 	}
-	s.startSim()
+	s.startSim("--public-ip", "127.0.0.1")
+	s.mapProbePorts(probes)
 	eventually(t, 30*time.Second, 200*time.Millisecond, "/-/ready after the first poll", func() error {
 		code, _, err := httpGet(s.url("/-/ready"))
 		if err == nil && code != 200 {
@@ -217,6 +238,19 @@ func TestStack(t *testing.T) {
 			return fmt.Errorf("running instances: %v", r)
 		}
 		return nil
+	})
+
+	t.Run("every running instance passed its readiness probe, on loopback", func(t *testing.T) {
+		eventually(t, 30*time.Second, time.Second, "ready instances in Prometheus", func() error {
+			r, err := promQuery(ctx, prom, `sum(vastwatch_instance_ready{fleet="inference"})`)
+			if err == nil && (len(r) != 1 || r[0].Value[1] != "2") {
+				err = fmt.Errorf("ready instances: %v", r)
+			}
+			return err
+		})
+		if probes.hits.Load() == 0 {
+			t.Fatal("the probe server was never asked")
+		}
 	})
 
 	t.Run("Prometheus discovers the fleet's instances through /sd", func(t *testing.T) {
@@ -287,7 +321,7 @@ func TestStack(t *testing.T) {
 		if _, err := s.metricValue(`vastwatch_fleet_target_instances{fleet="inference"}`); err != nil {
 			t.Fatalf("the running config must be kept: fleet inference is gone from the metrics: %v", err)
 		}
-		if err := os.WriteFile(s.cfgPath, []byte(e2eConfig), 0o600); err != nil {
+		if err := os.WriteFile(s.cfgPath, []byte(s.cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 10*time.Second, 200*time.Millisecond, "good config reloaded by the file watch", func() error {
@@ -300,7 +334,7 @@ func TestStack(t *testing.T) {
 	})
 
 	t.Run("a fleet removed from the config leaves counted orphans, untouched", func(t *testing.T) {
-		renamed := strings.Replace(e2eConfig, "  - name: inference\n", "  - name: batch\n", 1)
+		renamed := strings.Replace(s.cfg, "  - name: inference\n", "  - name: batch\n", 1)
 		if err := os.WriteFile(s.cfgPath, []byte(renamed), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -408,9 +442,9 @@ scrape_configs:
   - job_name: vastwatch
     static_configs:
       - targets: [%q]
-  # The fleet's instances, discovered through /sd. Their addresses are the simulator's made-up
-  # public IPs, so every target is dropped before any scrape: Prometheus discovers them (the
-  # test reads them back from its dropped targets) and sends them nothing.
+  # The fleet's instances, discovered through /sd. Their addresses are 127.0.0.1 and ports
+  # nothing of theirs listens on, so every target is dropped before any scrape: Prometheus
+  # discovers them (the test reads them back from its dropped targets) and sends them nothing.
   - job_name: fleet
     http_sd_configs:
       - url: "http://%s/sd"
@@ -494,7 +528,6 @@ func rgb(img image.Image, x, y int) [3]uint32 {
 // noDataHere are the metrics this stack cannot give data for, and why; the dashboard queries
 // that use them are not run.
 var noDataHere = map[string]string{
-	"vastwatch_instance_ready": "no fleet has a readiness probe: the simulator's instance addresses are not on loopback",
 	// Charges are read at the first good cycle, before anything is rented, and then every 10
 	// minutes: the suite ends before the second read finds a charge.
 	"vast_account_month_charges_dollars": "no charge read yet",
