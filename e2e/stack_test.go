@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -182,7 +181,7 @@ var contractMetrics = []string{
 	"vastwatch_fleet_month_forecast_dollars",
 	// With probeConfig's readiness probe.
 	"vastwatch_instance_ready",
-	// Not vast_account_month_charges_dollars: see noDataHere.
+	"vast_account_month_charges_dollars",
 }
 
 // TestStack runs the whole product against a real Prometheus: readiness flips after the first
@@ -525,40 +524,13 @@ func rgb(img image.Image, x, y int) [3]uint32 {
 	return [3]uint32{r >> 8, g >> 8, b >> 8}
 }
 
-// noDataHere are the metrics this stack cannot give data for, and why; the dashboard queries
-// that use them are not run.
-var noDataHere = map[string]string{
-	// Charges are read at the first good cycle, before anything is rented, and then every 10
-	// minutes: the suite ends before the second read finds a charge.
-	"vast_account_month_charges_dollars": "no charge read yet",
-}
-
 // checkDashboards runs every query of every dashboard against Prometheus and fails unless each
-// returns data (but the queries of noDataHere's metrics). It runs while the fleet is blocked, so
-// "blocked now" panels have data too.
+// returns data. It runs while the fleet is blocked, so "blocked now" panels have data too.
 func checkDashboards(ctx context.Context, t *testing.T, s *stack, prom string) {
 	t.Helper()
-	all, err := deploy.DashboardQueries()
+	qs, err := deploy.DashboardQueries()
 	if err != nil {
 		t.Fatal(err)
-	}
-	var qs []deploy.Query
-	skipped := map[string]bool{}
-	for _, q := range all {
-		refs, err := deploy.ParseRefs(q.Expr)
-		if err != nil {
-			t.Fatalf("%s / %s: %v", q.Dashboard, q.Panel, err)
-		}
-		if i := slices.IndexFunc(refs.Metrics(), func(m string) bool { _, ok := noDataHere[m]; return ok }); i >= 0 {
-			skipped[refs.Metrics()[i]] = true
-			continue
-		}
-		qs = append(qs, q)
-	}
-	for m := range noDataHere {
-		if !skipped[m] {
-			t.Errorf("noDataHere names %s, which no dashboard query uses", m)
-		}
 	}
 	if len(qs) < 10 {
 		t.Fatalf("only %d dashboard queries", len(qs))

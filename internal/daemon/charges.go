@@ -103,10 +103,18 @@ func (c *chargesPoller) current() map[string]float64 {
 	return maps.Clone(c.byItem)
 }
 
-// monthToDate sums the charge items by type over [month, now]. A row that began before the
-// month counts in proportion to its time inside it (charges accrue by the second).
+// chargeItems are the items docs/metrics.md names. Each is in every read, at 0 until Vast
+// charges it, so a fresh month charts as $0 rather than as no data.
+var chargeItems = []string{"gpu", "disk", "bwd", "bwu"}
+
+// monthToDate sums the charge items by type over [month, now]: chargeItems and any other type a
+// row names. A row that began before the month counts in proportion to its time inside it
+// (charges accrue by the second).
 func monthToDate(rows []vastapi.Charge, month, now time.Time) map[string]float64 {
-	out := map[string]float64{}
+	out := make(map[string]float64, len(chargeItems))
+	for _, it := range chargeItems {
+		out[it] = 0
+	}
 	for _, r := range rows {
 		share := monthShare(r, month, now)
 		if len(r.Items) == 0 {

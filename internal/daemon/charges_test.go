@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"strings"
@@ -28,7 +29,7 @@ func TestMonthToDateSumsItemsAndProratesRowsFromLastMonth(t *testing.T) {
 		{Start: at(2 * time.Hour), End: at(2 * time.Hour), Type: "reserved", Amount: 7},
 	}
 	got := monthToDate(rows, month, now)
-	want := map[string]float64{"gpu": 2 + 9, "disk": 0.5 + 1, "bwd": 0.5, "reserved": 7}
+	want := map[string]float64{"gpu": 2 + 9, "disk": 0.5 + 1, "bwd": 0.5, "bwu": 0, "reserved": 7}
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -36,6 +37,16 @@ func TestMonthToDateSumsItemsAndProratesRowsFromLastMonth(t *testing.T) {
 		if math.Abs(got[k]-v) > 1e-9 {
 			t.Fatalf("%s: %v, want %v (all: %v)", k, got[k], v, got)
 		}
+	}
+}
+
+// A month Vast has charged nothing yet reads as $0 for each item, not as no data.
+func TestAMonthWithoutChargesIsZeroForEveryItem(t *testing.T) {
+	month := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	got := monthToDate(nil, month, month.Add(time.Hour))
+	want := map[string]float64{"gpu": 0, "disk": 0, "bwd": 0, "bwu": 0}
+	if !maps.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }
 
